@@ -1,0 +1,90 @@
+#pragma once
+
+// Commands: the only way the catalog changes. Each is plain data, so a later
+// Raft log can carry them unchanged; the state store applies them in order.
+
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "agent/catalog/types.h"
+
+namespace roster::catalog {
+
+// Consul's /v1/catalog/register, and the agent's anti-entropy sync.
+// Indexes inside the records are ignored; the store assigns them.
+struct RegisterNode {
+  Node node;                          // id, name, address, datacenter, tagged_addresses
+  std::optional<TagMap> operator_tags;  // replace the layer when present
+  std::optional<TagMap> runtime_tags;
+  std::optional<TagMap> image_tags;
+  std::optional<Service> service;
+  std::vector<Check> checks;
+  bool skip_node_update = false;      // only services/checks; the node must exist
+  bool operator==(const RegisterNode&) const = default;
+};
+
+// Consul's /v1/catalog/deregister: a service (and its checks) when service_id
+// is set, else a check when check_id is set, else the node and all it has.
+struct DeregisterNode {
+  std::string node;
+  std::string service_id;
+  std::string check_id;
+  bool operator==(const DeregisterNode&) const = default;
+};
+
+// Sets and removes keys in one tag layer of one node.
+struct UpdateTags {
+  std::string node;
+  TagLayer layer = TagLayer::operator_layer;
+  TagMap set;
+  std::vector<std::string> remove;
+  bool operator==(const UpdateTags&) const = default;
+};
+
+// A health check changed state; written only on a change.
+struct UpdateCheck {
+  std::string node;
+  std::string check_id;
+  std::string status;
+  std::string output;
+  bool operator==(const UpdateCheck&) const = default;
+};
+
+enum class KvOp { set, cas, delete_key, delete_cas, delete_tree, lock, unlock };
+
+struct KvCommand {
+  KvOp op = KvOp::set;
+  std::string key;      // the prefix for delete_tree
+  std::string value;
+  uint64_t flags = 0;
+  Index cas_index = 0;  // for cas and delete_cas: 0 means "only if absent" (cas)
+  std::string session;  // for lock and unlock
+  bool operator==(const KvCommand&) const = default;
+};
+
+// The session id is chosen by whoever submits the command, so applying it is
+// deterministic.
+struct CreateSession {
+  Session session;
+  bool operator==(const CreateSession&) const = default;
+};
+
+struct DestroySession {
+  std::string id;
+  bool operator==(const DestroySession&) const = default;
+};
+
+using CommandBody = std::variant<RegisterNode, DeregisterNode, UpdateTags, UpdateCheck, KvCommand,
+                                 CreateSession, DestroySession>;
+
+struct Command {
+  // Wall-clock time of the submitter, nanoseconds since the Unix epoch. The
+  // store uses it for lock-delay deadlines instead of reading a clock.
+  int64_t time_ns = 0;
+  CommandBody body;
+  bool operator==(const Command&) const = default;
+};
+
+}  // namespace roster::catalog

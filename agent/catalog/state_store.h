@@ -1,0 +1,142 @@
+#pragma once
+
+// The catalog state store: the replicated state machine behind the catalog.
+//
+// Plain data. No threads, no I/O, no clock: apply() is a pure function of the
+// current state and the command, so snapshots and replays are exact.
+//
+// Thread affinity: none of its own; the owner (the agent's core strand) must
+// serialise all calls.
+//
+// Indexes. Every command is applied at a log index. Each table, KV key,
+// service name and node keeps the index of its last change, so a blocking query
+// reports the index of exactly the data it read.
+//
+// Watches. Every query adds the watch keys of the data it read to an optional
+// WatchKeys; apply() records the watch keys it touched, which the owner drains
+// with take_changed_watch_keys() and hands to the WatchHub. A watcher wakes only
+// when data it read changed.
+
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "agent/catalog/command.h"
+#include "agent/catalog/types.h"
+#include "common/status.h"
+
+namespace roster::catalog {
+
+// Watch key spellings, shared by the store and the watch hub.
+namespace watch_key {
+std::string kv(const std::string& key);                // one KV key
+std::string kv_prefix(const std::string& prefix);      // a recurse/keys query
+std::string node(const std::string& name);             // a node, its services and checks
+std::string service(const std::string& name);          // a service's instances
+std::string service_health(const std::string& name);   // the checks of a service's instances
+std::string session(const std::string& id);
+inline constexpr const char* kNodes = "table:nodes";
+inline constexpr const char* kServices = "table:services";
+inline constexpr const char* kChecks = "table:checks";
+inline constexpr const char* kSessions = "table:sessions";
+inline constexpr const char* kKvs = "table:kvs";
+}  // namespace watch_key
+
+using WatchKeys = std::set<std::string>;
+
+// A query's answer with the index clients block on (always >= 1).
+template <typename T>
+struct Query {
+  T value;
+  Index index = 1;
+};
+
+struct ServiceInstance {  // a row of /v1/catalog/service/<s>
+  Node node;
+  Service service;
+};
+
+struct HealthEntry {  // a row of /v1/health/service/<s>
+  Node node;
+  Service service;
+  std::vector<Check> checks;  // node-level checks and the service's own
+};
+
+struct NodeServices {  // /v1/catalog/node/<n>
+  Node node;
+  std::vector<Service> services;
+};
+
+// Everything the store holds, as plain data. Snapshot and restore copy it whole.
+struct StoreData {
+  Index last_index = 0;
+  std::map<std::string, Node> nodes;                                      // by name
+  std::map<std::pair<std::string, std::string>, Service> services;        // (node, service id)
+  std::map<std::pair<std::string, std::string>, Check> checks;            // (node, check id)
+  std::map<std::string, KvEntry> kvs;                                     // by key
+  std::map<std::string, Index> kv_tombstones;                             // deleted key -> delete index
+  std::map<std::string, int64_t> kv_lock_delays;                          // key -> unix ns until which acquire fails
+  std::map<std::string, Session> sessions;                                // by id
+  std::map<std::string, Index> table_indexes;                             // "nodes", "services", "checks", "kvs", "sessions"
+  std::map<std::string, Index> service_indexes;                           // service name -> last instance change
+  std::map<std::string, Index> service_health_indexes;                    // service name -> last check change
+  bool operator==(const StoreData&) const = default;
+};
+
+class StateStore {
+ public:
+  StateStore() = default;
+
+  // Applies one command at log index `index`.
+  // REQUIRES: index > last_index().
+  // A command that fails (bad reference, CAS mismatch, lock held) changes
+  // nothing but last_index(). A failed CAS or lock returns StatusCode::conflict.
+  Status apply(Index index, const Command& command);
+  Index last_index() const { return data_.last_index; }
+
+  // Watch keys touched since the last call.
+  std::vector<std::string> take_changed_watch_keys();
+
+  // --- snapshot ---
+  const StoreData& snapshot() const { return data_; }
+  void restore(StoreData data);
+
+  // --- nodes and services ---
+  Query<std::vector<Node>> nodes(WatchKeys* watch = nullptr) const;
+  Query<std::optional<NodeServices>> node(const std::string& name, WatchKeys* watch = nullptr) const;
+  const Node* find_node(const std::string& name) const;
+  const Node* find_node_by_id(const std::string& id) const;
+  // Service name -> union of its instances' tags.
+  Query<std::map<std::string, std::vector<std::string>>> services(WatchKeys* watch = nullptr) const;
+  Query<std::vector<ServiceInstance>> service_instances(const std::string& service, WatchKeys* watch = nullptr) const;
+  Query<std::vector<Service>> node_services(const std::string& node, WatchKeys* watch = nullptr) const;
+
+  // --- health ---
+  Query<std::vector<HealthEntry>> service_health(const std::string& service, WatchKeys* watch = nullptr) const;
+  Query<std::vector<Check>> service_checks(const std::string& service, WatchKeys* watch = nullptr) const;
+  Query<std::vector<Check>> node_checks(const std::string& node, WatchKeys* watch = nullptr) const;
+  // state is "any", "passing", "warning" or "critical".
+  Query<std::vector<Check>> checks_in_state(const std::string& state, WatchKeys* watch = nullptr) const;
+  const Check* find_check(const std::string& node, const std::string& check_id) const;
+
+  // --- KV ---
+  Query<std::optional<KvEntry>> kv_get(const std::string& key, WatchKeys* watch = nullptr) const;
+  Query<std::vector<KvEntry>> kv_list(const std::string& prefix, WatchKeys* watch = nullptr) const;
+  // Keys under prefix; with a separator, keys are rolled up at the first
+  // separator after the prefix ("a/b/" for a/b/c with separator "/").
+  Query<std::vector<std::string>> kv_keys(const std::string& prefix, const std::string& separator,
+                                          WatchKeys* watch = nullptr) const;
+
+  // --- sessions ---
+  Query<std::optional<Session>> session(const std::string& id, WatchKeys* watch = nullptr) const;
+  Query<std::vector<Session>> sessions(WatchKeys* watch = nullptr) const;
+  Query<std::vector<Session>> node_sessions(const std::string& node, WatchKeys* watch = nullptr) const;
+
+ private:
+  StoreData data_;
+  std::vector<std::string> changed_;
+};
+
+}  // namespace roster::catalog

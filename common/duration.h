@@ -1,0 +1,23 @@
+#pragma once
+
+// Go-style durations ("9.73s", "60000ms", "1h2m", "500us"), as Consul's
+// clients send them in ?wait= and in check definitions.
+
+#include <chrono>
+#include <string>
+#include <string_view>
+
+#include "common/status.h"
+
+namespace roster {
+
+using Nanoseconds = std::chrono::nanoseconds;
+
+// Parses a Go duration. A bare number is taken as seconds, as Consul's
+// agent does for ?wait=. Negative and overflowing values are rejected.
+Result<Nanoseconds> parse_go_duration(std::string_view text);
+
+// Formats like Go's time.Duration.String(): "1m30s", "10s", "1.5s", "250ms", "0s".
+std::string format_go_duration(Nanoseconds duration);
+
+}  // namespace roster
