@@ -135,6 +135,43 @@ class StateStore {
   Query<std::vector<Session>> node_sessions(const std::string& node, WatchKeys* watch = nullptr) const;
 
  private:
+  Status apply_command(Index index, int64_t time_ns, const RegisterNode& command);
+  Status apply_command(Index index, int64_t time_ns, const DeregisterNode& command);
+  Status apply_command(Index index, int64_t time_ns, const UpdateTags& command);
+  Status apply_command(Index index, int64_t time_ns, const UpdateCheck& command);
+  Status apply_command(Index index, int64_t time_ns, const KvCommand& command);
+  Status apply_command(Index index, int64_t time_ns, const CreateSession& command);
+  Status apply_command(Index index, int64_t time_ns, const DestroySession& command);
+
+  // Mutations below assume the command was validated; each bumps only what changed.
+  void upsert_node(Index index, const RegisterNode& command);
+  void upsert_service(Index index, Service service);
+  void upsert_check(Index index, int64_t time_ns, Check check);
+  void remove_service(Index index, int64_t time_ns, const std::string& node, const std::string& service_id);
+  void remove_check(Index index, int64_t time_ns, const std::string& node, const std::string& check_id);
+  void remove_node(Index index, int64_t time_ns, const std::string& node);
+  void store_node_change(Index index, Node node);
+  bool write_kv(Index index, KvEntry entry);
+  void delete_kv(Index index, const std::string& key);
+  void destroy_session(Index index, int64_t time_ns, const std::string& id);
+  void invalidate_sessions_for_check(Index index, int64_t time_ns, const std::string& node,
+                                     const std::string& check_id);
+
+  void mark(std::string watch_key);
+  void touch_table(const char* table, const char* watch_key, Index index);
+  void touch_node(const std::string& node, Index index);
+  void touch_service(const std::string& name, Index index);
+  void touch_service_health(const std::string& name, Index index);
+  void touch_check_health(const Check& check, Index index);
+
+  const Service* find_service(const std::string& node, const std::string& service_id) const;
+  std::vector<const Service*> services_on(const std::string& node) const;
+  Index table_index(const char* table) const;
+  Index node_index(const std::string& node) const;
+  Index service_index(const std::string& service) const;
+  Index kv_prefix_index(const std::string& prefix) const;
+  std::vector<Check> health_checks_for(const Service& service) const;
+
   StoreData data_;
   std::vector<std::string> changed_;
 };

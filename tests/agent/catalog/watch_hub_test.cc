@@ -1,0 +1,134 @@
+#include "agent/catalog/watch_hub.h"
+
+#include <gtest/gtest.h>
+
+#include "agent/catalog/state_store.h"
+
+namespace roster::catalog {
+namespace {
+
+TEST(WatchHubTest, WaitersOnOneKeyShareAnEntryAndAllFire) {
+  WatchHub hub;
+  int fired = 0;
+  hub.wait({watch_key::service("web")}, [&] { ++fired; });
+  hub.wait({watch_key::service("web")}, [&] { ++fired; });
+  EXPECT_EQ(hub.key_count(), 1u);
+  EXPECT_EQ(hub.waiter_count(), 2u);
+  hub.notify({watch_key::service("web")});
+  EXPECT_EQ(fired, 2);
+  EXPECT_EQ(hub.waiter_count(), 0u);
+  EXPECT_EQ(hub.key_count(), 0u);
+}
+
+TEST(WatchHubTest, UnrelatedKeyWakesNobody) {
+  WatchHub hub;
+  int fired = 0;
+  hub.wait({watch_key::kv("a"), watch_key::kv_prefix("app/")}, [&] { ++fired; });
+  hub.notify({watch_key::kv("b"), watch_key::kv("ap"), watch_key::service("a"), watch_key::node("a")});
+  EXPECT_EQ(fired, 0);
+  EXPECT_EQ(hub.waiter_count(), 1u);
+}
+
+TEST(WatchHubTest, KvChangeWakesEveryEnclosingPrefix) {
+  WatchHub hub;
+  int root = 0, app = 0, app_slash = 0, exact = 0, other = 0;
+  hub.wait({watch_key::kv_prefix("")}, [&] { ++root; });
+  hub.wait({watch_key::kv_prefix("app")}, [&] { ++app; });
+  hub.wait({watch_key::kv_prefix("app/")}, [&] { ++app_slash; });
+  hub.wait({watch_key::kv_prefix("app/x")}, [&] { ++exact; });
+  hub.wait({watch_key::kv_prefix("db/")}, [&] { ++other; });
+  hub.notify({watch_key::kv("app/x")});
+  EXPECT_EQ(root, 1);
+  EXPECT_EQ(app, 1);
+  EXPECT_EQ(app_slash, 1);
+  EXPECT_EQ(exact, 1);
+  EXPECT_EQ(other, 0);
+  EXPECT_EQ(hub.waiter_count(), 1u);
+}
+
+TEST(WatchHubTest, WaiterOnManyKeysFiresOnceAndLeavesEveryKey) {
+  WatchHub hub;
+  int fired = 0;
+  hub.wait({watch_key::kv("a"), watch_key::kv("b"), watch_key::kv_prefix("")}, [&] { ++fired; });
+  EXPECT_EQ(hub.key_count(), 3u);
+  hub.notify({watch_key::kv("a"), watch_key::kv("b")});
+  EXPECT_EQ(fired, 1);
+  EXPECT_EQ(hub.key_count(), 0u);
+  hub.notify({watch_key::kv("a")});
+  EXPECT_EQ(fired, 1);
+}
+
+TEST(WatchHubTest, CancelRemovesAWaiter) {
+  WatchHub hub;
+  int fired = 0;
+  auto id = hub.wait({watch_key::kv("a")}, [&] { ++fired; });
+  auto other = hub.wait({watch_key::kv("a")}, [&] { fired += 10; });
+  hub.cancel(id);
+  hub.cancel(id);      // twice is harmless
+  hub.cancel(999999);  // unknown is harmless
+  EXPECT_EQ(hub.waiter_count(), 1u);
+  hub.notify({watch_key::kv("a")});
+  EXPECT_EQ(fired, 10);
+  hub.cancel(other);  // already fired
+  EXPECT_EQ(hub.waiter_count(), 0u);
+  EXPECT_EQ(hub.key_count(), 0u);
+}
+
+TEST(WatchHubTest, CallbacksMayWaitAndCancelReentrantly) {
+  WatchHub hub;
+  int rewaited = 0;
+  int cancelled_fired = 0;
+  WatchHub::WaiterId victim = 0;
+  hub.wait({watch_key::kv("a")}, [&] {
+    // A blocking query that re-arms on the same key must not fire in this round.
+    hub.wait({watch_key::kv("a")}, [&] { ++rewaited; });
+    hub.cancel(victim);
+  });
+  victim = hub.wait({watch_key::kv("zzz")}, [&] { ++cancelled_fired; });
+  hub.notify({watch_key::kv("a"), watch_key::kv("b")});
+  EXPECT_EQ(rewaited, 0);
+  EXPECT_EQ(hub.waiter_count(), 1u);
+  hub.notify({watch_key::kv("zzz")});
+  EXPECT_EQ(cancelled_fired, 0);
+  hub.notify({watch_key::kv("a")});
+  EXPECT_EQ(rewaited, 1);
+  EXPECT_EQ(hub.waiter_count(), 0u);
+}
+
+TEST(WatchHubTest, StoreChangesWakeOnlyReadersOfThatData) {
+  StateStore store;
+  WatchHub hub;
+  Index index = 0;
+  auto apply = [&](CommandBody body) {
+    ASSERT_TRUE(store.apply(++index, Command{0, std::move(body)}).is_ok());
+    hub.notify(store.take_changed_watch_keys());
+  };
+  auto watch = [&](auto query, int& counter) {
+    WatchKeys keys;
+    query(&keys);
+    hub.wait({keys.begin(), keys.end()}, [&counter] { ++counter; });
+  };
+  int a = 0, b = 0, tree = 0, missing = 0;
+  watch([&](WatchKeys* keys) { (void)store.kv_get("a", keys); }, a);
+  watch([&](WatchKeys* keys) { (void)store.kv_get("b", keys); }, b);
+  watch([&](WatchKeys* keys) { (void)store.kv_list("dir/", keys); }, tree);
+  watch([&](WatchKeys* keys) { (void)store.kv_get("dir/missing", keys); }, missing);
+
+  KvCommand set_b;
+  set_b.key = "b";
+  set_b.value = "1";
+  apply(set_b);
+  EXPECT_EQ(a, 0);
+  EXPECT_EQ(b, 1);
+  EXPECT_EQ(tree, 0);
+
+  KvCommand set_dir;
+  set_dir.key = "dir/x";
+  apply(set_dir);
+  EXPECT_EQ(tree, 1);
+  EXPECT_EQ(missing, 0);
+  EXPECT_EQ(a, 0);
+}
+
+}  // namespace
+}  // namespace roster::catalog
