@@ -1,0 +1,64 @@
+#pragma once
+
+// The agent's configuration as loaded from YAML files and config dirs.
+// Flags are layered on top by agent/config/flags.h; host-dependent defaults
+// (hostname, advertise address) are filled in by agent/config/defaults.h.
+// The YAML schema is documented in docs/CONFIG.md.
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "agent/local/definitions.h"
+
+namespace roster::config {
+
+struct AgentConfig {
+  bool dev = false;
+  std::string node_name;            // default: the hostname (filled by apply_defaults)
+  std::string datacenter = "dc1";
+  std::string data_dir;             // required unless dev; main picks a dev data dir
+  std::string bind_addr = "0.0.0.0";
+  std::string advertise_addr;       // default: bind_addr, or a private address when 0.0.0.0
+  std::string client_addr = "127.0.0.1";  // the HTTP API listens here
+  int http_port = 8500;
+  std::string log_level = "info";   // one of trace, debug, info, warn, error, critical, off
+  bool enable_script_checks = false;
+  std::map<std::string, std::string> tags;  // image tags (the lowest tag layer)
+  std::vector<local::ServiceDefinition> services;
+  std::vector<local::CheckDefinition> checks;  // node-level and service-referencing checks
+  std::vector<std::string> config_files;       // what was loaded, in order
+
+  bool operator==(const AgentConfig&) const = default;
+};
+
+struct ConfigError {
+  std::string file;  // empty when the error is not tied to a file
+  int line = 0;      // 1-based; 0 when not tied to a line
+  std::string message;
+
+  // "file:line: message", "file: message" without a line, "message" without a file.
+  std::string to_string() const;
+  bool operator==(const ConfigError&) const = default;
+};
+
+struct LoadResult {
+  AgentConfig config;
+  std::vector<ConfigError> errors;  // empty means the config is usable
+  bool ok() const { return errors.empty(); }
+};
+
+// Loads each file, then every *.yaml / *.yml directly inside each dir (sorted by
+// file name), in that order. Later sources override earlier ones per field;
+// tags merge per key; services and checks are appended, and a later service
+// (or check) with the same id replaces the earlier one in place. Every problem
+// is collected with its file and line; nothing throws.
+LoadResult load_config_sources(const std::vector<std::string>& files, const std::vector<std::string>& dirs);
+
+// For `roster validate`: each path may be a file (read whatever its extension)
+// or a dir (its *.yaml / *.yml). Loads them together, as the agent would, and
+// returns every error with file:line. Does not require data_dir, which may
+// come from a flag.
+std::vector<ConfigError> validate_paths(const std::vector<std::string>& paths);
+
+}  // namespace roster::config

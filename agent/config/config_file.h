@@ -1,0 +1,49 @@
+#pragma once
+
+// One YAML config file turned into a ConfigFragment: only the fields the file
+// sets, plus where each service and check was written, so that merging several
+// files can still point at a line. yaml-cpp stays inside config_file.cc.
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "agent/config/agent_config.h"
+#include "agent/local/definitions.h"
+#include "common/status.h"
+
+namespace roster::config {
+
+struct SourceLocation {
+  std::string file;
+  int line = 0;  // 1-based
+};
+
+struct ConfigFragment {
+  std::optional<std::string> node_name;
+  std::optional<std::string> datacenter;
+  std::optional<std::string> data_dir;
+  std::optional<std::string> bind_addr;
+  std::optional<std::string> advertise_addr;
+  std::optional<std::string> client_addr;
+  std::optional<int> http_port;
+  std::optional<std::string> log_level;
+  std::optional<bool> enable_script_checks;
+  std::map<std::string, std::string> tags;
+  std::vector<local::ServiceDefinition> services;
+  std::vector<SourceLocation> service_locations;  // parallel to services
+  std::vector<local::CheckDefinition> checks;
+  std::vector<SourceLocation> check_locations;    // parallel to checks
+};
+
+// Parses one YAML document. Problems are appended to `errors`, each naming
+// `source_name` and a 1-based line; the fragment holds whatever parsed cleanly.
+// Never throws. Keys match case-insensitively with '_' and '-' ignored, so
+// Consul's spellings (`ServiceID`, `TTL`, `DeregisterCriticalServiceAfter`) work.
+ConfigFragment parse_config_text(const std::string& text, const std::string& source_name,
+                                 std::vector<ConfigError>& errors);
+
+// The whole of a config file, or an error saying why it cannot be read.
+Result<std::string> read_config_file(const std::string& path);
+
+}  // namespace roster::config

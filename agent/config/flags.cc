@@ -1,0 +1,321 @@
+#include "agent/config/flags.h"
+
+#include <CLI/CLI.hpp>
+
+#include <cctype>
+#include <charconv>
+#include <memory>
+#include <regex>
+#include <sstream>
+
+#include "agent/config/defaults.h"
+#include "agent/config/validation.h"
+
+namespace roster::config {
+namespace {
+
+constexpr const char* kHelpHint = "run `roster agent -help` for the flags";
+
+// Raw values as CLI11 fills them; checked and converted after parsing so every
+// message reads the same way.
+struct RawFlags {
+  bool dev = false;
+  std::string node_name;
+  std::string datacenter;
+  std::string data_dir;
+  std::string bind_addr;
+  std::string advertise_addr;
+  std::string client_addr;
+  std::string http_port;
+  std::string log_level;
+  bool enable_script_checks = false;
+  std::vector<std::string> config_files;
+  std::vector<std::string> config_dirs;
+  std::vector<std::string> tags;
+};
+
+struct Options {
+  CLI::Option* node_name = nullptr;
+  CLI::Option* datacenter = nullptr;
+  CLI::Option* data_dir = nullptr;
+  CLI::Option* bind_addr = nullptr;
+  CLI::Option* advertise_addr = nullptr;
+  CLI::Option* client_addr = nullptr;
+  CLI::Option* http_port = nullptr;
+  CLI::Option* log_level = nullptr;
+  CLI::Option* enable_script_checks = nullptr;
+};
+
+Options define_flags(CLI::App& app, RawFlags& raw) {
+  Options options;
+  app.set_help_flag("-h,--help", "Print this help and exit.");
+  app.add_flag("--dev", raw.dev,
+               "Development mode: no data dir needed (main makes a temporary one), and the agent "
+               "advertises 127.0.0.1 when bound to 0.0.0.0. Never use it in production. Default: off.");
+  options.node_name = app.add_option("--node", raw.node_name,
+                                     "Name of this node; unique in the cluster. Default: the hostname.")
+                          ->type_name("NAME");
+  options.datacenter = app.add_option("--datacenter", raw.datacenter,
+                                      "Datacenter this agent belongs to (lowercase letters, digits, '_', '-'). "
+                                      "Default: dc1.")
+                           ->type_name("DC");
+  options.data_dir = app.add_option("--data-dir", raw.data_dir,
+                                    "Directory for the agent's state (node ID, runtime tags, Raft data). "
+                                    "Required unless -dev.")
+                         ->type_name("PATH");
+  options.bind_addr = app.add_option("--bind", raw.bind_addr,
+                                     "Address the cluster (gossip and RPC) listens on. Default: 0.0.0.0.")
+                          ->type_name("IP");
+  options.advertise_addr = app.add_option("--advertise", raw.advertise_addr,
+                                          "Address other agents use to reach this one. Default: the bind "
+                                          "address, or the host's private IPv4 address when bound to 0.0.0.0 "
+                                          "(127.0.0.1 with -dev).")
+                               ->type_name("IP");
+  options.client_addr = app.add_option("--client", raw.client_addr,
+                                       "Address the HTTP API listens on. Default: 127.0.0.1.")
+                            ->type_name("IP");
+  options.http_port = app.add_option("--http-port", raw.http_port,
+                                     "Port of the HTTP API; 0 picks a free port. Default: 8500.")
+                          ->type_name("PORT");
+  app.add_option("--config-file", raw.config_files,
+                 "YAML config file to load; repeat for several, loaded in order. Default: none.")
+      ->type_name("PATH")
+      ->allow_extra_args(false);
+  app.add_option("--config-dir", raw.config_dirs,
+                 "Directory whose *.yaml and *.yml files are loaded, sorted by name, after the config files; "
+                 "repeat for several. Default: none.")
+      ->type_name("PATH")
+      ->allow_extra_args(false);
+  options.log_level = app.add_option("--log-level", raw.log_level,
+                                     "One of trace, debug, info, warn, error, critical, off. Default: info.")
+                          ->type_name("LEVEL");
+  options.enable_script_checks =
+      app.add_flag("--enable-script-checks", raw.enable_script_checks,
+                   "Allow checks that run programs (args). Only enable it when every service definition "
+                   "is trusted. Default: off.");
+  app.add_option("--tag", raw.tags,
+                 "Image tag key=value for this node (the lowest tag layer); repeat for several. Overrides "
+                 "the config files' tags with the same key. Default: none.")
+      ->type_name("KEY=VALUE")
+      ->allow_extra_args(false);
+  app.footer(
+      "Flags override the config files. Flags take one dash or two, and a value after a space or '='\n"
+      "(-node web-1, -node=web-1). The config file format is described in docs/CONFIG.md.");
+  return options;
+}
+
+std::unique_ptr<CLI::App> make_app(RawFlags& raw, Options& options) {
+  auto app = std::make_unique<CLI::App>("Runs a Roster agent: registers this node, its services and health checks, and serves the "
+               "Consul-compatible HTTP API.",
+               "roster agent");
+  options = define_flags(*app, raw);
+  return app;
+}
+
+// Consul's flags take one dash; CLI11 wants two for long names.
+std::vector<std::string> normalize_dashes(int argc, const char* const* argv) {
+  std::vector<std::string> out;
+  bool after_terminator = false;
+  for (int i = 0; i < argc; ++i) {
+    std::string arg = argv[i] == nullptr ? "" : argv[i];
+    if (i > 0 && !after_terminator) {
+      if (arg == "--") {
+        after_terminator = true;
+      } else if (arg.size() > 2 && arg[0] == '-' && arg[1] != '-' &&
+                 std::isalpha(static_cast<unsigned char>(arg[1])) != 0 && arg[2] != '=') {
+        arg.insert(0, "-");
+      }
+    }
+    out.push_back(std::move(arg));
+  }
+  return out;
+}
+
+// CLI11 names flags with two dashes; say them the way the user most likely typed them.
+std::string single_dash(std::string text) {
+  std::string out;
+  for (size_t i = 0; i < text.size(); ++i) {
+    bool starts_flag = text.compare(i, 2, "--") == 0 && i + 2 < text.size() &&
+                       std::isalpha(static_cast<unsigned char>(text[i + 2])) != 0 &&
+                       (i == 0 || text[i - 1] == ' ' || text[i - 1] == ',' || text[i - 1] == '(');
+    if (starts_flag) ++i;
+    out.push_back(text[i]);
+  }
+  return out;
+}
+
+// CLI11 does not wrap; keep each flag's description under kHelpWidth columns,
+// continuing under the description's first column.
+constexpr size_t kHelpWidth = 100;
+
+std::string wrap_help(const std::string& help) {
+  std::istringstream in(help);
+  std::string out;
+  std::string line;
+  while (std::getline(in, line)) {
+    size_t gap = line.compare(0, 3, "  -") == 0 ? line.find("  ", 2) : std::string::npos;
+    size_t start = gap == std::string::npos ? std::string::npos : line.find_first_not_of(' ', gap);
+    if (line.size() <= kHelpWidth || start == std::string::npos || start > kHelpWidth / 2) {
+      out += line + "\n";
+      continue;
+    }
+    std::string current = line.substr(0, start);
+    std::istringstream words(line.substr(start));
+    std::string word;
+    bool first_word = true;
+    while (words >> word) {
+      if (!first_word && current.size() + 1 + word.size() > kHelpWidth) {
+        out += current + "\n";
+        current = std::string(start, ' ') + word;
+      } else {
+        current += (first_word ? "" : " ") + word;
+      }
+      first_word = false;
+    }
+    out += current + "\n";
+  }
+  return out;
+}
+
+Status flag_error(const std::string& flag, const std::string& message) {
+  return Status::invalid_argument("-" + flag + ": " + message);
+}
+
+Result<AgentFlags> convert(const RawFlags& raw, const Options& options) {
+  AgentFlags flags;
+  flags.dev = raw.dev;
+  if (options.node_name->count() > 0) {
+    if (Status status = validate_node_name(raw.node_name); !status.is_ok()) return flag_error("node", status.message());
+    flags.node_name = raw.node_name;
+  }
+  if (options.datacenter->count() > 0) {
+    Result<std::string> name = normalize_datacenter(raw.datacenter);
+    if (!name.is_ok()) return flag_error("datacenter", name.status().message());
+    flags.datacenter = *name;
+  }
+  if (options.data_dir->count() > 0) {
+    if (raw.data_dir.empty()) return flag_error("data-dir", "the path is empty");
+    flags.data_dir = raw.data_dir;
+  }
+  struct AddressFlag {
+    const char* name;
+    CLI::Option* option;
+    const std::string& value;
+    std::optional<std::string>& into;
+  };
+  for (const AddressFlag& address : {AddressFlag{"bind", options.bind_addr, raw.bind_addr, flags.bind_addr},
+                                     AddressFlag{"advertise", options.advertise_addr, raw.advertise_addr,
+                                                 flags.advertise_addr},
+                                     AddressFlag{"client", options.client_addr, raw.client_addr, flags.client_addr}}) {
+    if (address.option->count() == 0) continue;
+    if (!is_ip_address(address.value)) {
+      return flag_error(address.name, "\"" + address.value + "\" is not an IP address");
+    }
+    address.into = address.value;
+  }
+  if (options.http_port->count() > 0) {
+    int port = -1;
+    const std::string& text = raw.http_port;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), port);
+    if (text.empty() || ec != std::errc() || end != text.data() + text.size() || port < 0 || port > 65535) {
+      return flag_error("http-port", "\"" + text + "\" is not a port number (0-65535)");
+    }
+    flags.http_port = port;
+  }
+  if (options.log_level->count() > 0) {
+    Result<std::string> level = normalize_log_level(raw.log_level);
+    if (!level.is_ok()) return flag_error("log-level", level.status().message());
+    flags.log_level = *level;
+  }
+  if (options.enable_script_checks->count() > 0) flags.enable_script_checks = raw.enable_script_checks;
+  flags.config_files = raw.config_files;
+  flags.config_dirs = raw.config_dirs;
+  for (const std::string& tag : raw.tags) {
+    size_t equals = tag.find('=');
+    if (equals == std::string::npos) return flag_error("tag", "\"" + tag + "\" is not key=value");
+    std::string key = tag.substr(0, equals);
+    std::string value = tag.substr(equals + 1);
+    if (Status status = validate_tag(key, value); !status.is_ok()) return flag_error("tag", status.message());
+    flags.tags[key] = value;
+  }
+  return flags;
+}
+
+}  // namespace
+
+Result<ParsedFlags> parse_agent_flags(int argc, const char* const* argv) {
+  RawFlags raw;
+  Options options;
+  try {
+    std::unique_ptr<CLI::App> app = make_app(raw, options);
+    std::vector<std::string> args = normalize_dashes(argc, argv);
+    if (args.empty()) args.emplace_back("agent");
+    std::vector<const char*> pointers;
+    for (const std::string& arg : args) pointers.push_back(arg.c_str());
+    try {
+      app->parse(static_cast<int>(pointers.size()), pointers.data());
+    } catch (const CLI::CallForHelp&) {
+      ParsedFlags parsed;
+      parsed.help_text = agent_help();
+      return parsed;
+    } catch (const CLI::ExtrasError&) {
+      std::string extras;
+      for (const std::string& extra : app->remaining()) extras += (extras.empty() ? "" : " ") + single_dash(extra);
+      return Status::invalid_argument("unknown flag or argument: " + extras + "; " + kHelpHint);
+    } catch (const CLI::ParseError& e) {
+      // "--node: 1 required NAME missing" reads better as "-node needs a value (NAME)".
+      static const std::regex kMissingValue(R"(^(-[\w-]+): \d+ required (\S+) missing$)");
+      std::string message = std::regex_replace(single_dash(e.what()), kMissingValue, "$1 needs a value ($2)");
+      return Status::invalid_argument(message + "; " + std::string(kHelpHint));
+    }
+    Result<AgentFlags> flags = convert(raw, options);
+    if (!flags.is_ok()) return flags.status();
+    ParsedFlags parsed;
+    parsed.flags = std::move(flags).value();
+    return parsed;
+  } catch (const std::exception& e) {
+    return Status::invalid_argument(std::string("cannot parse flags: ") + e.what());
+  }
+}
+
+std::string agent_help() {
+  RawFlags raw;
+  Options options;
+  return wrap_help(single_dash(make_app(raw, options)->help()));
+}
+
+void apply_flags(AgentConfig& config, const AgentFlags& flags) {
+  if (flags.dev) config.dev = true;
+  if (flags.node_name) config.node_name = *flags.node_name;
+  if (flags.datacenter) config.datacenter = *flags.datacenter;
+  if (flags.data_dir) config.data_dir = *flags.data_dir;
+  if (flags.bind_addr) config.bind_addr = *flags.bind_addr;
+  if (flags.advertise_addr) config.advertise_addr = *flags.advertise_addr;
+  if (flags.client_addr) config.client_addr = *flags.client_addr;
+  if (flags.http_port) config.http_port = *flags.http_port;
+  if (flags.log_level) config.log_level = *flags.log_level;
+  if (flags.enable_script_checks) config.enable_script_checks = *flags.enable_script_checks;
+  for (const auto& [key, value] : flags.tags) config.tags[key] = value;
+}
+
+LoadResult load_agent_config(const AgentFlags& flags, const HostInfo& host) {
+  LoadResult result = load_config_sources(flags.config_files, flags.config_dirs);
+  apply_flags(result.config, flags);
+  std::vector<ConfigError> errors = apply_defaults(result.config, host);
+  result.errors.insert(result.errors.end(), errors.begin(), errors.end());
+  // Known only once the flags are in: -enable-script-checks may switch it on.
+  if (!result.config.enable_script_checks) {
+    auto refuse = [&](const local::CheckDefinition& check) {
+      if (check.type() != "script") return;
+      result.errors.push_back({"", 0, "check \"" + check.id + "\" runs a program (args), but script checks are off; "
+                                      "set enable_script_checks: true or pass -enable-script-checks"});
+    };
+    for (const local::ServiceDefinition& service : result.config.services) {
+      for (const local::CheckDefinition& check : service.checks) refuse(check);
+    }
+    for (const local::CheckDefinition& check : result.config.checks) refuse(check);
+  }
+  return result;
+}
+
+}  // namespace roster::config

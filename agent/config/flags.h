@@ -1,0 +1,62 @@
+#pragma once
+
+// Command-line flags of `roster agent`, named as Consul's so the same muscle
+// memory works: -dev, -node, -datacenter, -data-dir, -bind, -advertise,
+// -client, -http-port, -config-file, -config-dir, -log-level,
+// -enable-script-checks, -tag key=value. Each flag may be written with one
+// dash or two, with its value after a space or '='.
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "agent/config/agent_config.h"
+#include "agent/config/host_info.h"
+#include "common/status.h"
+
+namespace roster::config {
+
+// The flags as given; an unset optional means "not on the command line".
+struct AgentFlags {
+  bool dev = false;
+  std::optional<std::string> node_name;
+  std::optional<std::string> datacenter;
+  std::optional<std::string> data_dir;
+  std::optional<std::string> bind_addr;
+  std::optional<std::string> advertise_addr;
+  std::optional<std::string> client_addr;
+  std::optional<int> http_port;
+  std::optional<std::string> log_level;
+  std::optional<bool> enable_script_checks;
+  std::vector<std::string> config_files;  // in the order given
+  std::vector<std::string> config_dirs;   // in the order given
+  std::map<std::string, std::string> tags;  // image tags; override the files' tags per key
+
+  bool operator==(const AgentFlags&) const = default;
+};
+
+struct ParsedFlags {
+  AgentFlags flags;
+  // Set when -help / -h was given: print it to stdout and exit 0; `flags` is unset.
+  std::optional<std::string> help_text;
+};
+
+// Parses `roster agent`'s flags. argv[0] is skipped (the program or
+// subcommand name). Bad flags or values give an invalid_argument Status whose
+// message is fit to print as is. Never throws.
+Result<ParsedFlags> parse_agent_flags(int argc, const char* const* argv);
+
+// The usage text printed by -help.
+std::string agent_help();
+
+// Overwrites the fields of `config` that the flags set; tags merge per key.
+void apply_flags(AgentConfig& config, const AgentFlags& flags);
+
+// What `roster agent` runs with: the flags' config files then config dirs
+// (load_config_sources), the flags on top, then apply_defaults(host). A script
+// check without enable_script_checks is an error here.
+// Call it again on SIGHUP to reload, so the flags still win after a reload.
+LoadResult load_agent_config(const AgentFlags& flags, const HostInfo& host);
+
+}  // namespace roster::config

@@ -1,0 +1,43 @@
+#pragma once
+
+// Value rules shared by config files and command-line flags, so a value is
+// accepted or refused the same way wherever it comes from.
+
+#include <string>
+#include <string_view>
+
+#include "common/status.h"
+
+namespace roster::config {
+
+inline constexpr size_t kMaxTagKeyLength = 128;
+inline constexpr size_t kMaxTagValueLength = 512;
+
+// A node tag (image, runtime or operator layer). Keys are 1-128 characters of
+// letters, digits, '_', '-', '.', '/': nothing that clashes with selector syntax
+// (`role=web`, `env in (qa,prod)`, `!maintenance`) or with `?node-meta=key:value`.
+// Values are 1-512 characters without control characters.
+Status validate_tag(std::string_view key, std::string_view value);
+
+// A service's meta pair: same key rules as a tag; the value may be empty.
+Status validate_meta(std::string_view key, std::string_view value);
+
+// True for a literal IPv4 or IPv6 address (no port, no brackets).
+bool is_ip_address(const std::string& text);
+
+// "host:port" with a non-empty host and a port in 1-65535; IPv6 hosts in brackets.
+Status validate_host_port(std::string_view text);
+
+// Accepts trace, debug, info, warn, warning, error, err, critical, off in any
+// case, and returns one of trace, debug, info, warn, error, critical, off
+// (all of which spdlog::level::from_str reads).
+Result<std::string> normalize_log_level(std::string_view text);
+
+// Datacenter names: 1-64 of [a-z0-9_-] after lowercasing (as Consul). Returns the
+// lowercase name.
+Result<std::string> normalize_datacenter(std::string_view text);
+
+// Node names: 1-128 characters, no whitespace or control characters.
+Status validate_node_name(std::string_view text);
+
+}  // namespace roster::config
