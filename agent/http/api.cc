@@ -1,0 +1,368 @@
+#include "agent/http/api.h"
+
+#include <algorithm>
+#include <array>
+#include <charconv>
+
+#include "agent/http/api_internal.h"
+#include "common/base64.h"
+#include "common/duration.h"
+
+namespace roster::http {
+
+namespace {
+
+enum Method : unsigned { kGet = 1, kPut = 2, kPost = 4, kDelete = 8 };
+
+struct Route {
+  std::string_view prefix;
+  bool takes_suffix;  // the prefix ends in '/' and the rest of the path is an argument
+  unsigned methods;
+  HandleResult (*handler)(Context&);
+};
+
+// GET is accepted on the legacy agent endpoints python-consul 0.7.1 calls with it.
+constexpr std::array kRoutes = {
+    Route{"/v1/kv/", true, kGet | kPut | kPost | kDelete, handle_kv},
+    Route{"/v1/catalog/register", false, kPut | kPost, handle_catalog_register},
+    Route{"/v1/catalog/deregister", false, kPut | kPost, handle_catalog_deregister},
+    Route{"/v1/catalog/datacenters", false, kGet, handle_catalog_datacenters},
+    Route{"/v1/catalog/nodes", false, kGet, handle_catalog_nodes},
+    Route{"/v1/catalog/services", false, kGet, handle_catalog_services},
+    Route{"/v1/catalog/service/", true, kGet, handle_catalog_service},
+    Route{"/v1/catalog/node/", true, kGet, handle_catalog_node},
+    Route{"/v1/health/service/", true, kGet, handle_health_service},
+    Route{"/v1/health/checks/", true, kGet, handle_health_checks},
+    Route{"/v1/health/node/", true, kGet, handle_health_node},
+    Route{"/v1/health/state/", true, kGet, handle_health_state},
+    Route{"/v1/agent/self", false, kGet, handle_agent_self},
+    Route{"/v1/agent/members", false, kGet, handle_agent_members},
+    Route{"/v1/agent/services", false, kGet, handle_agent_services},
+    Route{"/v1/agent/checks", false, kGet, handle_agent_checks},
+    Route{"/v1/agent/service/register", false, kPut | kPost, handle_agent_service_register},
+    Route{"/v1/agent/service/deregister/", true, kGet | kPut | kPost, handle_agent_service_deregister},
+    Route{"/v1/agent/service/maintenance/", true, kPut | kPost, handle_agent_service_maintenance},
+    Route{"/v1/agent/check/register", false, kPut | kPost, handle_agent_check_register},
+    Route{"/v1/agent/check/deregister/", true, kGet | kPut | kPost, handle_agent_check_deregister},
+    Route{"/v1/agent/check/pass/", true, kGet | kPut | kPost, handle_agent_check_pass},
+    Route{"/v1/agent/check/warn/", true, kGet | kPut | kPost, handle_agent_check_warn},
+    Route{"/v1/agent/check/fail/", true, kGet | kPut | kPost, handle_agent_check_fail},
+    Route{"/v1/agent/check/update/", true, kPut | kPost, handle_agent_check_update},
+    Route{"/v1/agent/maintenance", false, kPut | kPost, handle_agent_maintenance},
+    Route{"/v1/session/create", false, kPut | kPost, handle_session_create},
+    Route{"/v1/session/destroy/", true, kPut | kPost, handle_session_destroy},
+    Route{"/v1/session/renew/", true, kPut | kPost, handle_session_renew},
+    Route{"/v1/session/info/", true, kGet, handle_session_info},
+    Route{"/v1/session/list", false, kGet, handle_session_list},
+    Route{"/v1/session/node/", true, kGet, handle_session_node},
+    Route{"/v1/status/leader", false, kGet, handle_status_leader},
+    Route{"/v1/status/peers", false, kGet, handle_status_peers},
+    Route{"/v1/roster/node/", true, kGet | kPut | kPost, handle_roster_node_tags},
+};
+
+unsigned method_bit(const std::string& method) {
+  if (method == "GET" || method == "HEAD") return kGet;
+  if (method == "PUT") return kPut;
+  if (method == "POST") return kPost;
+  if (method == "DELETE") return kDelete;
+  return 0;
+}
+
+}  // namespace
+
+Api::Api(agent::AgentCore& core, ApiOptions options) : core_(core), options_(std::move(options)) {}
+
+HandleResult Api::handle(const HttpRequest& request, BlockingState& blocking) {
+  const Route* matched = nullptr;
+  for (const Route& route : kRoutes) {
+    bool matches = route.takes_suffix ? request.path.starts_with(route.prefix) : request.path == route.prefix;
+    if (!matches && route.takes_suffix && request.path + "/" == route.prefix) {
+      matches = route.prefix == "/v1/kv/";  // GET /v1/kv with no key lists from the root
+    }
+    if (matches) {
+      matched = &route;
+      break;
+    }
+  }
+  if (matched == nullptr) {
+    return respond(with_index_headers(
+        HttpResponse::error(404, "Invalid URL path: not a recognized HTTP API endpoint: " + request.path),
+        core_.store().last_index()));
+  }
+  if ((method_bit(request.method) & matched->methods) == 0) {
+    HttpResponse response = HttpResponse::error(405, "method " + request.method + " not allowed");
+    std::string allowed;
+    for (auto [bit, name] : {std::pair{kGet, "GET"}, {kPut, "PUT"}, {kPost, "POST"}, {kDelete, "DELETE"}}) {
+      if (matched->methods & bit) allowed += allowed.empty() ? name : std::string(", ") + name;
+    }
+    response.headers.emplace_back("Allow", allowed);
+    return respond(std::move(response));
+  }
+  if (auto dc = request.param("dc"); dc && !dc->empty() && *dc != core_.identity().datacenter) {
+    return respond_error(500, "No path to datacenter");
+  }
+  Context context{core_, options_, request, blocking, jitter_state_, ""};
+  if (matched->takes_suffix && request.path.size() > matched->prefix.size()) {
+    context.rest = request.path.substr(matched->prefix.size());
+  }
+  return matched->handler(context);
+}
+
+// ---- shared helpers ----
+
+HttpResponse with_index_headers(HttpResponse response, catalog::Index index) {
+  response.headers.emplace_back("X-Consul-Index", std::to_string(std::max<catalog::Index>(index, 1)));
+  response.headers.emplace_back("X-Consul-KnownLeader", "true");
+  response.headers.emplace_back("X-Consul-LastContact", "0");
+  return response;
+}
+
+HandleResult respond(HttpResponse response) { return HandleResult{std::move(response), std::nullopt}; }
+
+HandleResult respond_json(const json& body, int status) {
+  return respond(HttpResponse::json(status, body.dump()));
+}
+
+HandleResult respond_bool(bool value) { return respond(HttpResponse::json(200, value ? "true" : "false")); }
+
+HandleResult respond_error(int status, std::string message) {
+  return respond(HttpResponse::error(status, std::move(message)));
+}
+
+HandleResult respond_status(const Status& status) {
+  int code = 500;
+  switch (status.code()) {
+    case StatusCode::ok: code = 200; break;
+    case StatusCode::invalid_argument: code = 400; break;
+    case StatusCode::not_found: code = 404; break;
+    case StatusCode::conflict: code = 409; break;
+    case StatusCode::permission_denied: code = 403; break;
+    case StatusCode::too_large: code = 413; break;
+    case StatusCode::unavailable: code = 503; break;
+    case StatusCode::internal: code = 500; break;
+  }
+  return respond_error(code, status.message());
+}
+
+HandleResult finish_read(Context& context, catalog::Index index, const catalog::WatchKeys& watch, int status,
+                         std::string body) {
+  index = std::max<catalog::Index>(index, 1);
+  auto index_param = context.request.param("index");
+  if (index_param && !context.blocking.expired) {
+    uint64_t wanted = 0;
+    const std::string& text = *index_param;
+    auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), wanted);
+    if (error != std::errc() || end != text.data() + text.size()) {
+      return respond_error(400, "Invalid index \"" + text + "\": must be an unsigned integer");
+    }
+    if (wanted > 0 && index <= wanted) {
+      if (!context.blocking.deadline_set) {
+        auto wait = context.options.default_wait;
+        if (auto wait_param = context.request.param("wait")) {
+          auto parsed = parse_go_duration(*wait_param);
+          if (!parsed.is_ok()) return respond_error(400, "Invalid wait time: " + parsed.status().message());
+          if (parsed->count() > 0) wait = *parsed;
+        }
+        wait = std::min(wait, context.options.max_wait);
+        // Jitter of up to wait/16 spreads out the herd of clients that would
+        // otherwise all come back at the same instant (as Consul does).
+        uint64_t& state = context.jitter_state;
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        auto jitter_range = static_cast<uint64_t>(wait.count() / 16);
+        auto jitter = std::chrono::nanoseconds(jitter_range == 0 ? 0 : static_cast<int64_t>(state % jitter_range));
+        context.blocking.deadline = context.core.clock().now() +
+                                    std::chrono::duration_cast<std::chrono::steady_clock::duration>(wait + jitter);
+        context.blocking.deadline_set = true;
+      }
+      if (context.core.clock().now() < context.blocking.deadline) {
+        return HandleResult{HttpResponse{}, BlockingWait{std::vector<std::string>(watch.begin(), watch.end()),
+                                                         context.blocking.deadline}};
+      }
+    }
+  } else if (auto wait_param = context.request.param("wait"); wait_param && !context.blocking.expired) {
+    auto parsed = parse_go_duration(*wait_param);
+    if (!parsed.is_ok()) return respond_error(400, "Invalid wait time: " + parsed.status().message());
+  }
+  HttpResponse response;
+  response.status = status;
+  response.body = std::move(body);
+  if (status == 404) response.content_type = "text/plain; charset=utf-8";
+  return respond(with_index_headers(std::move(response), index));
+}
+
+HandleResult finish_read(Context& context, catalog::Index index, const catalog::WatchKeys& watch, const json& body) {
+  return finish_read(context, index, watch, 200, body.dump());
+}
+
+Result<json> parse_json_body(const HttpRequest& request, bool allow_empty) {
+  bool blank = std::all_of(request.body.begin(), request.body.end(),
+                           [](char c) { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; });
+  if (blank) {
+    if (allow_empty) return json::object();
+    return Status::invalid_argument("Request decode failed: empty body");
+  }
+  json document = json::parse(request.body, nullptr, /*allow_exceptions=*/false);
+  if (document.is_discarded()) return Status::invalid_argument("Request decode failed: malformed JSON");
+  if (!document.is_object()) return Status::invalid_argument("Request decode failed: expected a JSON object");
+  return document;
+}
+
+const json* field(const json& object, std::string_view name) {
+  if (!object.is_object()) return nullptr;
+  auto exact = object.find(name);
+  if (exact != object.end()) return &*exact;
+  for (auto it = object.begin(); it != object.end(); ++it) {
+    const std::string& key = it.key();
+    if (key.size() == name.size() &&
+        std::equal(key.begin(), key.end(), name.begin(), [](char a, char b) {
+          return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
+        })) {
+      return &*it;
+    }
+  }
+  return nullptr;
+}
+
+Result<std::string> string_field(const json& object, std::string_view name) {
+  const json* value = field(object, name);
+  if (value == nullptr || value->is_null()) return std::string();
+  if (!value->is_string()) return Status::invalid_argument("Request decode failed: " + std::string(name) + " must be a string");
+  return value->get<std::string>();
+}
+
+Result<std::chrono::nanoseconds> duration_field(const json& object, std::string_view name,
+                                                std::chrono::nanoseconds fallback) {
+  const json* value = field(object, name);
+  if (value == nullptr || value->is_null()) return fallback;
+  if (value->is_number_integer() || value->is_number_unsigned()) {
+    auto count = value->get<int64_t>();
+    if (count < 0) return Status::invalid_argument(std::string(name) + " must not be negative");
+    return std::chrono::nanoseconds(count);
+  }
+  if (!value->is_string()) return Status::invalid_argument(std::string(name) + " must be a duration such as \"10s\"");
+  auto text = value->get<std::string>();
+  if (text.empty()) return fallback;
+  auto parsed = parse_go_duration(text);
+  if (!parsed.is_ok()) return Status::invalid_argument("invalid " + std::string(name) + ": " + parsed.status().message());
+  return *parsed;
+}
+
+Result<catalog::TagMap> node_meta_filter(const HttpRequest& request) {
+  catalog::TagMap filter;
+  for (const auto& pair : request.params("node-meta")) {
+    auto colon = pair.find(':');
+    if (colon == std::string::npos || colon == 0) {
+      return Status::invalid_argument("Invalid node-meta filter \"" + pair + "\": expected key:value");
+    }
+    filter[pair.substr(0, colon)] = pair.substr(colon + 1);
+  }
+  return filter;
+}
+
+bool node_matches(const catalog::Node& node, const catalog::TagMap& filter) {
+  if (filter.empty()) return true;
+  auto merged = node.tags.merged();
+  for (const auto& [key, value] : filter) {
+    auto found = merged.find(key);
+    if (found == merged.end() || found->second != value) return false;
+  }
+  return true;
+}
+
+// ---- Consul JSON shapes ----
+
+json node_json(const catalog::Node& node) {
+  return json{{"ID", node.id},
+              {"Node", node.name},
+              {"Address", node.address},
+              {"Datacenter", node.datacenter},
+              {"TaggedAddresses", node.tagged_addresses},
+              {"Meta", node.tags.merged()},
+              {"CreateIndex", node.create_index},
+              {"ModifyIndex", node.modify_index}};
+}
+
+json catalog_service_json(const catalog::Node& node, const catalog::Service& service) {
+  return json{{"ID", node.id},
+              {"Node", node.name},
+              {"Address", node.address},
+              {"Datacenter", node.datacenter},
+              {"TaggedAddresses", node.tagged_addresses},
+              {"NodeMeta", node.tags.merged()},
+              {"ServiceID", service.id},
+              {"ServiceName", service.name},
+              {"ServiceTags", service.tags},
+              {"ServiceAddress", service.address},
+              {"ServicePort", service.port},
+              {"ServiceMeta", service.meta},
+              {"ServiceEnableTagOverride", service.enable_tag_override},
+              {"CreateIndex", service.create_index},
+              {"ModifyIndex", service.modify_index}};
+}
+
+json agent_service_json(const catalog::Service& service) {
+  return json{{"ID", service.id},
+              {"Service", service.name},
+              {"Tags", service.tags},
+              {"Address", service.address},
+              {"Port", service.port},
+              {"Meta", service.meta},
+              {"EnableTagOverride", service.enable_tag_override},
+              {"CreateIndex", service.create_index},
+              {"ModifyIndex", service.modify_index}};
+}
+
+json check_json(const catalog::Check& check) {
+  return json{{"Node", check.node},
+              {"CheckID", check.check_id},
+              {"Name", check.name},
+              {"Status", check.status},
+              {"Notes", check.notes},
+              {"Output", check.output},
+              {"ServiceID", check.service_id},
+              {"ServiceName", check.service_name},
+              {"ServiceTags", check.service_tags},
+              {"Type", check.type},
+              {"Definition", json{{"Interval", check.interval}, {"Timeout", check.timeout}}},
+              {"CreateIndex", check.create_index},
+              {"ModifyIndex", check.modify_index}};
+}
+
+json kv_json(const catalog::KvEntry& entry) {
+  json out{{"LockIndex", entry.lock_index},
+           {"Key", entry.key},
+           {"Flags", entry.flags},
+           {"Value", entry.value.empty() ? json(nullptr) : json(base64_encode(entry.value))},
+           {"CreateIndex", entry.create_index},
+           {"ModifyIndex", entry.modify_index}};
+  if (!entry.session.empty()) out["Session"] = entry.session;
+  return out;
+}
+
+json session_json(const catalog::Session& session) {
+  std::vector<std::string> all_checks = session.node_checks;
+  return json{{"ID", session.id},
+              {"Name", session.name},
+              {"Node", session.node},
+              {"Checks", all_checks},
+              {"NodeChecks", session.node_checks},
+              {"ServiceChecks", session.service_checks},
+              {"LockDelay", session.lock_delay_ns},
+              {"Behavior", session.behavior},
+              {"TTL", session.ttl_ns == 0 ? std::string() : format_go_duration(std::chrono::nanoseconds(session.ttl_ns))},
+              {"CreateIndex", session.create_index},
+              {"ModifyIndex", session.modify_index}};
+}
+
+json tag_layers_json(const catalog::Node& node) {
+  return json{{"Node", node.name},
+              {"Operator", node.tags.operator_tags},
+              {"Runtime", node.tags.runtime_tags},
+              {"Image", node.tags.image_tags},
+              {"Merged", node.tags.merged()},
+              {"ModifyIndex", node.modify_index}};
+}
+
+}  // namespace roster::http

@@ -1,0 +1,67 @@
+#pragma once
+
+// The Consul-compatible HTTP API as a function from request to response.
+//
+// Routing and handlers never see a socket: the server adapter parses a
+// request, calls handle(), and writes what comes back. A blocking query whose
+// data has not moved past ?index= comes back as a BlockingWait instead; the
+// adapter waits on the watch hub for those keys (or the deadline) and calls
+// handle() again with the same BlockingState.
+//
+// Thread affinity: the agent core's thread, like AgentCore itself.
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "agent/http/http_types.h"
+
+namespace roster::agent {
+class AgentCore;
+}
+
+namespace roster::http {
+
+struct ApiOptions {
+  size_t max_kv_value_bytes = 512 * 1024;  // Consul's limit
+  size_t max_key_bytes = 2048;
+  std::chrono::nanoseconds default_wait{std::chrono::minutes(5)};
+  std::chrono::nanoseconds max_wait{std::chrono::minutes(10)};
+  std::string version = "0.1.0";
+};
+
+// Carried across the calls of one blocking query.
+struct BlockingState {
+  bool deadline_set = false;
+  std::chrono::steady_clock::time_point deadline;
+  bool expired = false;  // set by the adapter when the deadline passed
+};
+
+struct BlockingWait {
+  std::vector<std::string> watch_keys;
+  std::chrono::steady_clock::time_point deadline;
+};
+
+struct HandleResult {
+  HttpResponse response;
+  std::optional<BlockingWait> wait;  // when set, `response` is unused
+};
+
+class Api {
+ public:
+  Api(agent::AgentCore& core, ApiOptions options = {});
+  HandleResult handle(const HttpRequest& request, BlockingState& blocking);
+
+  // The largest request body the adapter should accept at all.
+  size_t max_body_bytes() const { return options_.max_kv_value_bytes + 64 * 1024; }
+
+ private:
+  struct Impl;
+  agent::AgentCore& core_;
+  ApiOptions options_;
+  uint64_t jitter_state_ = 0x9E3779B97F4A7C15ULL;
+};
+
+}  // namespace roster::http

@@ -1,0 +1,101 @@
+#pragma once
+
+// Shared pieces of the HTTP handlers. Private to agent/http.
+
+#include <nlohmann/json.hpp>
+
+#include <string>
+#include <string_view>
+
+#include "agent/catalog/state_store.h"
+#include "agent/core/agent_core.h"
+#include "agent/http/api.h"
+#include "common/status.h"
+
+namespace roster::http {
+
+using nlohmann::json;
+
+struct Context {
+  agent::AgentCore& core;
+  const ApiOptions& options;
+  const HttpRequest& request;
+  BlockingState& blocking;
+  uint64_t& jitter_state;
+  std::string rest;  // the path after the route's prefix (a key, a service name, an id)
+};
+
+// Answers a read, or asks the adapter to wait when ?index= is at or past the
+// data's index. Adds X-Consul-Index / KnownLeader / LastContact.
+HandleResult finish_read(Context& context, catalog::Index index, const catalog::WatchKeys& watch, int status,
+                         std::string body);
+HandleResult finish_read(Context& context, catalog::Index index, const catalog::WatchKeys& watch, const json& body);
+// Any response, with the index headers every read carries (404s included).
+HttpResponse with_index_headers(HttpResponse response, catalog::Index index);
+
+HandleResult respond(HttpResponse response);
+HandleResult respond_json(const json& body, int status = 200);
+HandleResult respond_bool(bool value);
+HandleResult respond_error(int status, std::string message);
+HandleResult respond_status(const Status& status);  // maps a Status to 4xx/5xx
+
+// Parses a JSON object body. Empty bodies give an empty object when allowed.
+Result<json> parse_json_body(const HttpRequest& request, bool allow_empty);
+// Case-insensitive lookup of an object key, as Consul's decoder does.
+const json* field(const json& object, std::string_view name);
+Result<std::string> string_field(const json& object, std::string_view name);  // "" when absent
+// Go duration text, or a number of nanoseconds (as Consul accepts both).
+Result<std::chrono::nanoseconds> duration_field(const json& object, std::string_view name,
+                                                std::chrono::nanoseconds fallback);
+
+// ?node-meta=k:v filters; all must match the node's merged tags.
+Result<catalog::TagMap> node_meta_filter(const HttpRequest& request);
+bool node_matches(const catalog::Node& node, const catalog::TagMap& filter);
+
+// Consul JSON shapes.
+json node_json(const catalog::Node& node);
+json catalog_service_json(const catalog::Node& node, const catalog::Service& service);
+json agent_service_json(const catalog::Service& service);
+json check_json(const catalog::Check& check);
+json kv_json(const catalog::KvEntry& entry);
+json session_json(const catalog::Session& session);
+json tag_layers_json(const catalog::Node& node);
+
+// Endpoint families (one file each).
+HandleResult handle_kv(Context& context);
+HandleResult handle_catalog_register(Context& context);
+HandleResult handle_catalog_deregister(Context& context);
+HandleResult handle_catalog_datacenters(Context& context);
+HandleResult handle_catalog_nodes(Context& context);
+HandleResult handle_catalog_services(Context& context);
+HandleResult handle_catalog_service(Context& context);
+HandleResult handle_catalog_node(Context& context);
+HandleResult handle_health_service(Context& context);
+HandleResult handle_health_checks(Context& context);
+HandleResult handle_health_node(Context& context);
+HandleResult handle_health_state(Context& context);
+HandleResult handle_agent_self(Context& context);
+HandleResult handle_agent_members(Context& context);
+HandleResult handle_agent_services(Context& context);
+HandleResult handle_agent_checks(Context& context);
+HandleResult handle_agent_service_register(Context& context);
+HandleResult handle_agent_service_deregister(Context& context);
+HandleResult handle_agent_service_maintenance(Context& context);
+HandleResult handle_agent_check_register(Context& context);
+HandleResult handle_agent_check_deregister(Context& context);
+HandleResult handle_agent_check_pass(Context& context);
+HandleResult handle_agent_check_warn(Context& context);
+HandleResult handle_agent_check_fail(Context& context);
+HandleResult handle_agent_check_update(Context& context);
+HandleResult handle_agent_maintenance(Context& context);
+HandleResult handle_session_create(Context& context);
+HandleResult handle_session_destroy(Context& context);
+HandleResult handle_session_renew(Context& context);
+HandleResult handle_session_info(Context& context);
+HandleResult handle_session_list(Context& context);
+HandleResult handle_session_node(Context& context);
+HandleResult handle_status_leader(Context& context);
+HandleResult handle_status_peers(Context& context);
+HandleResult handle_roster_node_tags(Context& context);
+
+}  // namespace roster::http

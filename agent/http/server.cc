@@ -1,0 +1,225 @@
+#include "agent/http/server.h"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cctype>
+#include <optional>
+
+#include "agent/catalog/watch_hub.h"
+#include "agent/http/api.h"
+
+namespace roster::http {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(tcp::socket socket, Api& api, catalog::WatchHub& watch_hub, const ServerOptions& options)
+      : stream_(std::move(socket)), api_(api), watch_hub_(watch_hub), options_(options),
+        timer_(stream_.get_executor()) {}
+
+  ~Session() { cancel_wait(); }
+
+  void start() { do_read(); }
+
+ private:
+  void do_read() {
+    parser_.emplace();
+    parser_->body_limit(api_.max_body_bytes());
+    parser_->header_limit(static_cast<uint32_t>(options_.max_header_bytes));
+    stream_.expires_after(std::chrono::seconds(options_.idle_timeout_seconds));
+    bhttp::async_read(stream_, buffer_, *parser_,
+                      [self = shared_from_this()](beast::error_code error, size_t) { self->on_read(error); });
+  }
+
+  void on_read(beast::error_code error) {
+    if (error == bhttp::error::end_of_stream || error == beast::error::timeout ||
+        error == asio::error::operation_aborted || error == asio::error::connection_reset) {
+      return close();
+    }
+    if (error == bhttp::error::body_limit) {
+      return write_error(413, "Request body too large, max size: " + std::to_string(api_.max_body_bytes()) + " bytes");
+    }
+    if (error == bhttp::error::header_limit) return write_error(431, "Request headers too large");
+    if (error) return write_error(400, "Bad request: " + error.message());
+
+    auto& message = parser_->get();
+    keep_alive_ = message.keep_alive();
+    head_request_ = message.method() == bhttp::verb::head;
+    request_ = HttpRequest{};
+    request_.method = std::string(message.method_string());
+    if (!parse_target(std::string_view(message.target().data(), message.target().size()), request_.path,
+                      request_.query)) {
+      return write_error(400, "Bad request: malformed percent-escape in URL");
+    }
+    for (const auto& header : message) {
+      std::string name(header.name_string());
+      std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
+      request_.headers[name] = std::string(header.value());
+    }
+    request_.body = std::move(message.body());
+    blocking_ = BlockingState{};
+    stream_.expires_never();
+    dispatch();
+  }
+
+  void dispatch() {
+    HandleResult result = api_.handle(request_, blocking_);
+    if (result.wait) return park(*result.wait);
+    write(std::move(result.response));
+  }
+
+  // Waits until a key the query read changes, or the deadline passes.
+  void park(const BlockingWait& wait) {
+    std::weak_ptr<Session> weak = shared_from_this();
+    auto executor = stream_.get_executor();
+    waiter_ = watch_hub_.wait(wait.watch_keys, [weak, executor] {
+      // Posted, so a write that wakes thousands of watchers returns first.
+      asio::post(executor, [weak] {
+        if (auto self = weak.lock()) {
+          self->waiter_.reset();
+          self->timer_.cancel();
+          self->dispatch();
+        }
+      });
+    });
+    timer_.expires_at(wait.deadline);
+    // The timer's handler holds the session alive while it is parked.
+    timer_.async_wait([self = shared_from_this()](beast::error_code error) {
+      if (error) return;
+      self->cancel_wait();
+      self->blocking_.expired = true;
+      self->dispatch();
+    });
+  }
+
+  void cancel_wait() {
+    if (waiter_) {
+      watch_hub_.cancel(*waiter_);
+      waiter_.reset();
+    }
+  }
+
+  void write_error(int status, std::string message) {
+    keep_alive_ = false;
+    write(HttpResponse::error(status, std::move(message)));
+  }
+
+  void write(HttpResponse response) {
+    response_.emplace();
+    response_->result(static_cast<unsigned>(response.status));
+    response_->version(11);
+    response_->set(bhttp::field::content_type, response.content_type);
+    for (const auto& [name, value] : response.headers) response_->set(name, value);
+    response_->keep_alive(keep_alive_);
+    response_->body() = std::move(response.body);
+    response_->prepare_payload();
+    if (head_request_) response_->body().clear();
+    stream_.expires_after(std::chrono::seconds(30));
+    bhttp::async_write(stream_, *response_, [self = shared_from_this()](beast::error_code error, size_t) {
+      self->on_write(error);
+    });
+  }
+
+  void on_write(beast::error_code error) {
+    if (error) return close();
+    if (!keep_alive_) return close();
+    response_.reset();
+    do_read();
+  }
+
+  void close() {
+    cancel_wait();
+    timer_.cancel();
+    beast::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+    stream_.socket().close(ignored);
+  }
+
+  beast::tcp_stream stream_;
+  Api& api_;
+  catalog::WatchHub& watch_hub_;
+  const ServerOptions& options_;
+  beast::flat_buffer buffer_;
+  std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  std::optional<bhttp::response<bhttp::string_body>> response_;
+  HttpRequest request_;
+  BlockingState blocking_;
+  asio::steady_timer timer_;
+  std::optional<catalog::WatchHub::WaiterId> waiter_;
+  bool keep_alive_ = true;
+  bool head_request_ = false;
+};
+
+}  // namespace
+
+struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
+  Impl(asio::io_context& io, Api& api, catalog::WatchHub& watch_hub, ServerOptions options)
+      : io(io), api(api), watch_hub(watch_hub), options(std::move(options)), acceptor(io) {}
+
+  void accept() {
+    acceptor.async_accept([self = shared_from_this()](beast::error_code error, tcp::socket socket) {
+      if (error == asio::error::operation_aborted || !self->acceptor.is_open()) return;
+      if (!error) {
+        beast::error_code ignored;
+        socket.set_option(tcp::no_delay(true), ignored);
+        std::make_shared<Session>(std::move(socket), self->api, self->watch_hub, self->options)->start();
+      } else {
+        spdlog::warn("HTTP accept failed: {}", error.message());
+      }
+      self->accept();
+    });
+  }
+
+  asio::io_context& io;
+  Api& api;
+  catalog::WatchHub& watch_hub;
+  ServerOptions options;
+  tcp::acceptor acceptor;
+};
+
+HttpServer::HttpServer(asio::io_context& io, Api& api, catalog::WatchHub& watch_hub, ServerOptions options)
+    : impl_(std::make_shared<Impl>(io, api, watch_hub, std::move(options))) {}
+
+HttpServer::~HttpServer() { stop(); }
+
+Status HttpServer::start() {
+  const std::string where = impl_->options.address + ":" + std::to_string(impl_->options.port);
+  beast::error_code error;
+  auto address = asio::ip::make_address(impl_->options.address, error);
+  if (error) return Status::invalid_argument("invalid HTTP address \"" + impl_->options.address + "\"");
+  tcp::endpoint endpoint(address, impl_->options.port);
+  auto& acceptor = impl_->acceptor;
+  acceptor.open(endpoint.protocol(), error);
+  if (!error) acceptor.set_option(asio::socket_base::reuse_address(true), error);
+  if (!error) acceptor.bind(endpoint, error);
+  if (!error) acceptor.listen(asio::socket_base::max_listen_connections, error);
+  if (error) return Status::unavailable("cannot listen for HTTP on " + where + ": " + error.message());
+  impl_->accept();
+  return Status::ok();
+}
+
+uint16_t HttpServer::port() const {
+  beast::error_code error;
+  auto endpoint = impl_->acceptor.local_endpoint(error);
+  return error ? 0 : endpoint.port();
+}
+
+void HttpServer::stop() {
+  beast::error_code ignored;
+  if (impl_->acceptor.is_open()) impl_->acceptor.close(ignored);
+}
+
+}  // namespace roster::http

@@ -1,0 +1,170 @@
+// roster: the agent (`roster agent`) and the operator CLI. Wiring only.
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <spdlog/spdlog.h>
+
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "agent/cli/cli.h"
+#include "agent/config/flags.h"
+#include "agent/config/node_id.h"
+#include "agent/core/agent_core.h"
+#include "agent/http/api.h"
+#include "agent/http/server.h"
+#include "common/clock.h"
+
+namespace {
+
+constexpr const char* kVersion = "0.1.0";
+
+roster::catalog::TagMap read_runtime_tags(const std::string& data_dir) {
+  roster::catalog::TagMap tags;
+  if (data_dir.empty()) return tags;
+  std::ifstream in(std::filesystem::path(data_dir) / "runtime-tags.json");
+  if (!in) return tags;
+  auto document = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+  if (!document.is_object()) {
+    spdlog::warn("ignoring unreadable {}/runtime-tags.json", data_dir);
+    return tags;
+  }
+  for (auto it = document.begin(); it != document.end(); ++it) {
+    if (it->is_string()) tags[it.key()] = it->get<std::string>();
+  }
+  return tags;
+}
+
+int run_agent(int argc, const char* const* argv) {
+  auto parsed = roster::config::parse_agent_flags(argc, argv);
+  if (!parsed.is_ok()) {
+    std::cerr << "roster agent: " << parsed.status().message() << "\nRun 'roster agent -help' for usage.\n";
+    return 1;
+  }
+  if (parsed->help_text) {
+    std::cout << *parsed->help_text;
+    return 0;
+  }
+  const auto flags = parsed->flags;
+  const auto host = roster::config::read_host_info();
+  auto loaded = roster::config::load_agent_config(flags, host);
+  if (!loaded.ok()) {
+    for (const auto& error : loaded.errors) std::cerr << "roster agent: " << error.to_string() << "\n";
+    return 1;
+  }
+  const auto& config = loaded.config;
+  spdlog::set_level(spdlog::level::from_str(config.log_level));
+
+  std::string node_id;
+  if (!config.data_dir.empty()) {
+    auto id = roster::config::load_or_create_node_id(config.data_dir);
+    if (!id.is_ok()) {
+      std::cerr << "roster agent: " << id.status().message() << "\n";
+      return 1;
+    }
+    node_id = *id;
+  } else {
+    node_id = roster::config::generate_uuid_v4();
+  }
+
+  boost::asio::io_context io(1);
+  roster::SystemClock clock;
+  roster::agent::CoreOptions options;
+  options.identity.id = node_id;
+  options.identity.name = config.node_name;
+  options.identity.datacenter = config.datacenter;
+  options.identity.address = config.advertise_addr;
+  options.identity.http_address = config.client_addr + ":" + std::to_string(config.http_port);
+  options.image_tags = config.tags;
+  options.runtime_tags = read_runtime_tags(config.data_dir);
+  options.data_dir = config.data_dir;
+  options.enable_script_checks = config.enable_script_checks;
+  roster::agent::AgentCore core(io, clock, options);
+  if (auto status = core.start(); !status.is_ok()) {
+    std::cerr << "roster agent: " << status.to_string() << "\n";
+    return 1;
+  }
+  if (auto status = core.reload(config.tags, config.services, config.checks); !status.is_ok()) {
+    std::cerr << "roster agent: " << status.message() << "\n";
+    return 1;
+  }
+
+  roster::http::ApiOptions api_options;
+  api_options.version = kVersion;
+  roster::http::Api api(core, api_options);
+  roster::http::ServerOptions server_options;
+  server_options.address = config.client_addr;
+  server_options.port = static_cast<uint16_t>(config.http_port);
+  roster::http::HttpServer server(io, api, core.watch_hub(), server_options);
+  if (auto status = server.start(); !status.is_ok()) {
+    std::cerr << "roster agent: " << status.message() << "\n";
+    return 1;
+  }
+
+  boost::asio::signal_set stop_signals(io, SIGINT, SIGTERM);
+  stop_signals.async_wait([&](const boost::system::error_code& error, int signal) {
+    if (error) return;
+    spdlog::info("caught signal {}; shutting down", signal);
+    server.stop();
+    core.stop();
+    io.stop();
+  });
+  boost::asio::signal_set reload_signal(io, SIGHUP);
+  std::function<void()> wait_for_reload = [&] {
+    reload_signal.async_wait([&](const boost::system::error_code& error, int) {
+      if (error) return;
+      auto reloaded = roster::config::load_agent_config(flags, host);
+      if (!reloaded.ok()) {
+        for (const auto& config_error : reloaded.errors) {
+          spdlog::error("reload refused: {}", config_error.to_string());
+        }
+      } else if (auto status = core.reload(reloaded.config.tags, reloaded.config.services, reloaded.config.checks);
+                 !status.is_ok()) {
+        spdlog::error("reload: {}", status.message());
+      } else {
+        spdlog::info("reloaded tags, services and checks from the configuration");
+      }
+      wait_for_reload();
+    });
+  };
+  wait_for_reload();
+
+  spdlog::info("roster agent {} running: node {} ({}), datacenter {}, HTTP API on http://{}:{}", kVersion,
+               config.node_name, node_id, config.datacenter, config.client_addr, server.port());
+  io.run();
+  return 0;
+}
+
+int run_validate(const std::vector<std::string>& paths) {
+  if (paths.empty() || paths.front() == "-help" || paths.front() == "--help" || paths.front() == "-h") {
+    std::cout << "Usage: roster validate <file|dir> [<file|dir> ...]\n\n"
+                 "Checks agent configuration files (YAML) without starting an agent. Each error is\n"
+                 "printed as file:line: message. Exits 0 when every file is valid, 1 otherwise.\n";
+    return paths.empty() ? 1 : 0;
+  }
+  auto errors = roster::config::validate_paths(paths);
+  for (const auto& error : errors) std::cerr << error.to_string() << "\n";
+  if (!errors.empty()) return 1;
+  std::cout << "Configuration is valid!\n";
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.empty()) {
+    roster::cli::print_usage(std::cerr);
+    return 1;
+  }
+  const std::string& command = args.front();
+  if (command == "agent") return run_agent(argc - 1, argv + 1);
+  if (command == "validate") return run_validate(std::vector<std::string>(args.begin() + 1, args.end()));
+  if (command == "version" || command == "-version" || command == "--version") {
+    std::cout << "Roster v" << kVersion << "\n";
+    return 0;
+  }
+  return roster::cli::run_cli(args, std::cout, std::cerr);
+}
