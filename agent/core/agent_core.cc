@@ -308,7 +308,12 @@ Status AgentCore::update_ttl_check(const std::string& check_id, const std::strin
   if (!found->second.definition.ttl) {
     return Status::invalid_argument("check \"" + check_id + "\" is not a TTL check");
   }
-  return check_runner_->update_ttl(check_id, status, output);
+  Status updated = check_runner_->update_ttl(check_id, status, output);
+  if (!updated.is_ok()) return updated;
+  // Record it now, so the caller's next read sees it; the runner's own
+  // notification that follows finds nothing left to change.
+  on_check_changed(check_id, status, output);
+  return Status::ok();
 }
 
 void AgentCore::on_check_changed(const std::string& check_id, const std::string& status,

@@ -9,6 +9,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <optional>
 
@@ -114,7 +115,21 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void write_error(int status, std::string message) {
     keep_alive_ = false;
+    linger_ = true;
     write(HttpResponse::error(status, std::move(message)));
+  }
+
+  // After refusing a request whose body is still arriving, keep reading (and
+  // dropping) it for a short while, so the client can finish sending and read
+  // the error instead of seeing a connection reset.
+  void drain() {
+    beast::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    stream_.expires_after(std::chrono::seconds(2));
+    stream_.async_read_some(asio::buffer(drain_buffer_), [self = shared_from_this()](beast::error_code error, size_t) {
+      if (error) return self->close();
+      self->drain();
+    });
   }
 
   void write(HttpResponse response) {
@@ -135,6 +150,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void on_write(beast::error_code error) {
     if (error) return close();
+    if (linger_) return drain();
     if (!keep_alive_) return close();
     response_.reset();
     do_read();
@@ -161,6 +177,8 @@ class Session : public std::enable_shared_from_this<Session> {
   std::optional<catalog::WatchHub::WaiterId> waiter_;
   bool keep_alive_ = true;
   bool head_request_ = false;
+  bool linger_ = false;
+  std::array<char, 8192> drain_buffer_{};
 };
 
 }  // namespace

@@ -1,0 +1,362 @@
+// The HTTP API as a function: requests in, responses (or waits) out, against a
+// real AgentCore in -dev mode. No sockets.
+
+#include "agent/http/api.h"
+
+#include <gtest/gtest.h>
+
+#include <boost/asio/io_context.hpp>
+#include <nlohmann/json.hpp>
+
+#include "agent/core/agent_core.h"
+#include "common/clock.h"
+
+namespace roster::http {
+namespace {
+
+using nlohmann::json;
+
+class ApiTest : public ::testing::Test {
+ protected:
+  ApiTest() : core_(io_, clock_, options()), api_(core_) {}
+
+  static agent::CoreOptions options() {
+    agent::CoreOptions options;
+    options.identity = {"0b7f3d2e-1c44-4c1e-9d5e-3a6f0e2b8c10", "node-1", "dc1", "127.0.0.1", "127.0.0.1:8500", true};
+    options.image_tags = {{"role", "base"}};
+    return options;
+  }
+
+  void SetUp() override { ASSERT_TRUE(core_.start().is_ok()); }
+  void TearDown() override { core_.stop(); }
+
+  HandleResult call(const std::string& method, const std::string& target, const std::string& body = "") {
+    HttpRequest request;
+    request.method = method;
+    EXPECT_TRUE(parse_target(target, request.path, request.query)) << target;
+    request.body = body;
+    BlockingState blocking;
+    return api_.handle(request, blocking);
+  }
+
+  HttpResponse respond(const std::string& method, const std::string& target, const std::string& body = "") {
+    HandleResult result = call(method, target, body);
+    EXPECT_FALSE(result.wait.has_value()) << target << " blocked unexpectedly";
+    return result.response;
+  }
+
+  static std::string header(const HttpResponse& response, const std::string& name) {
+    for (const auto& [key, value] : response.headers) {
+      if (key == name) return value;
+    }
+    return "";
+  }
+
+  // Registers a waiter for the wait's keys and reports whether it fired.
+  std::shared_ptr<bool> watch(const BlockingWait& wait) {
+    auto fired = std::make_shared<bool>(false);
+    core_.watch_hub().wait(wait.watch_keys, [fired] { *fired = true; });
+    return fired;
+  }
+
+  boost::asio::io_context io_;
+  SystemClock clock_;
+  agent::AgentCore core_;
+  Api api_;
+};
+
+TEST_F(ApiTest, KvPutGetDeleteRoundTrip) {
+  EXPECT_EQ(respond("PUT", "/v1/kv/app/config?flags=42", "hello").body, "true");
+  HttpResponse got = respond("GET", "/v1/kv/app/config");
+  ASSERT_EQ(got.status, 200);
+  json body = json::parse(got.body);
+  ASSERT_EQ(body.size(), 1u);
+  EXPECT_EQ(body[0]["Key"], "app/config");
+  EXPECT_EQ(body[0]["Value"], "aGVsbG8=");
+  EXPECT_EQ(body[0]["Flags"], 42);
+  EXPECT_EQ(header(got, "X-Consul-Index"), std::to_string(body[0]["ModifyIndex"].get<uint64_t>()));
+  EXPECT_EQ(header(got, "X-Consul-KnownLeader"), "true");
+  EXPECT_EQ(respond("GET", "/v1/kv/app/config?raw").body, "hello");
+  EXPECT_EQ(respond("DELETE", "/v1/kv/app/config").body, "true");
+  HttpResponse missing = respond("GET", "/v1/kv/app/config");
+  EXPECT_EQ(missing.status, 404);
+  EXPECT_GE(std::stoull(header(missing, "X-Consul-Index")), 1u);
+  EXPECT_EQ(header(missing, "X-Consul-KnownLeader"), "true");
+  EXPECT_EQ(header(missing, "X-Consul-LastContact"), "0");
+}
+
+TEST_F(ApiTest, KvCasAnswersTrueOrFalse) {
+  EXPECT_EQ(respond("PUT", "/v1/kv/lock?cas=0", "first").body, "true");
+  EXPECT_EQ(respond("PUT", "/v1/kv/lock?cas=0", "second").body, "false");
+  auto index = json::parse(respond("GET", "/v1/kv/lock").body)[0]["ModifyIndex"].get<uint64_t>();
+  EXPECT_EQ(respond("PUT", "/v1/kv/lock?cas=" + std::to_string(index + 100), "third").body, "false");
+  EXPECT_EQ(respond("PUT", "/v1/kv/lock?cas=" + std::to_string(index), "third").body, "true");
+  EXPECT_EQ(respond("GET", "/v1/kv/lock?raw").body, "third");
+  EXPECT_EQ(respond("DELETE", "/v1/kv/lock?cas=1").body, "false");
+}
+
+TEST_F(ApiTest, KvRecurseKeysAndSeparator) {
+  for (const char* key : {"web/a", "web/b/c", "web/b/d", "db/x"}) {
+    ASSERT_EQ(respond("PUT", std::string("/v1/kv/") + key, "v").body, "true");
+  }
+  for (const char* flag : {"recurse", "recurse=1", "recurse=true"}) {
+    json listed = json::parse(respond("GET", std::string("/v1/kv/web/?") + flag).body);
+    EXPECT_EQ(listed.size(), 3u) << flag;
+  }
+  EXPECT_EQ(json::parse(respond("GET", "/v1/kv/?keys").body),
+            json::parse(R"(["db/x","web/a","web/b/c","web/b/d"])"));
+  EXPECT_EQ(json::parse(respond("GET", "/v1/kv/web/?keys&separator=/").body),
+            json::parse(R"(["web/a","web/b/"])"));
+  EXPECT_EQ(respond("DELETE", "/v1/kv/web/?recurse").body, "true");
+  EXPECT_EQ(respond("GET", "/v1/kv/web/?recurse").status, 404);
+  EXPECT_EQ(respond("GET", "/v1/kv/db/x").status, 200);
+}
+
+TEST_F(ApiTest, BadInputGetsA4xxAndChangesNothing) {
+  catalog::Index before = core_.store().last_index();
+  EXPECT_EQ(respond("PUT", "/v1/kv/big", std::string(512 * 1024 + 1, 'x')).status, 413);
+  EXPECT_EQ(respond("PUT", "/v1/kv/k?flags=abc", "v").status, 400);
+  EXPECT_EQ(respond("PUT", "/v1/kv/k?cas=-1", "v").status, 400);
+  EXPECT_EQ(respond("PUT", "/v1/kv/bad%01key", "v").status, 400);
+  EXPECT_EQ(respond("PUT", "/v1/kv/bad%FFkey", "v").status, 400);
+  EXPECT_EQ(respond("PUT", "/v1/kv/" + std::string(4096, 'k'), "v").status, 400);
+  EXPECT_EQ(respond("PUT", "/v1/kv/k?acquire=s1&cas=0", "v").status, 400);
+  EXPECT_EQ(respond("GET", "/v1/kv/k?index=1&wait=forever").status, 400);
+  EXPECT_EQ(respond("GET", "/v1/kv/k?index=notanumber").status, 400);
+  EXPECT_EQ(respond("PUT", "/v1/catalog/register", "{not json").status, 400);
+  EXPECT_EQ(respond("PUT", "/v1/catalog/register", "[1,2]").status, 400);
+  EXPECT_EQ(respond("PUT", "/v1/catalog/register", R"({"Node": 5})").status, 400);
+  EXPECT_EQ(respond("PUT", "/v1/agent/service/register", R"({"Name": "web", "Port": "eighty"})").status, 400);
+  EXPECT_EQ(respond("PUT", "/v1/agent/check/register", R"({"Name": "c", "TTL": "soon"})").status, 400);
+  EXPECT_EQ(respond("PUT", "/v1/session/create", R"({"TTL": "1s"})").status, 400);
+  EXPECT_EQ(respond("GET", "/v1/health/state/sideways").status, 400);
+  EXPECT_EQ(respond("GET", "/v1/catalog/nodes?node-meta=nocolon").status, 400);
+  EXPECT_EQ(core_.store().last_index(), before);
+  EXPECT_EQ(respond("GET", "/v1/kv/k").status, 404);
+}
+
+TEST_F(ApiTest, UnknownPathsAndMethods) {
+  HttpResponse unknown = respond("GET", "/v1/nothing/here");
+  EXPECT_EQ(unknown.status, 404);
+  EXPECT_NE(header(unknown, "X-Consul-Index"), "");
+  HttpResponse wrong_method = respond("DELETE", "/v1/catalog/nodes");
+  EXPECT_EQ(wrong_method.status, 405);
+  EXPECT_EQ(header(wrong_method, "Allow"), "GET");
+  EXPECT_EQ(respond("GET", "/v1/catalog/nodes?dc=elsewhere").status, 500);
+}
+
+TEST_F(ApiTest, JsonKeysMatchCaseInsensitively) {
+  ASSERT_EQ(respond("PUT", "/v1/agent/service/register",
+                    R"({"name": "web", "id": "web-1", "port": 8080, "tags": ["v1"], "CHECK": {"ttl": "30s"}})")
+                .status,
+            200);
+  json services = json::parse(respond("GET", "/v1/agent/services").body);
+  ASSERT_TRUE(services.contains("web-1"));
+  EXPECT_EQ(services["web-1"]["Port"], 8080);
+  json checks = json::parse(respond("GET", "/v1/agent/checks").body);
+  ASSERT_TRUE(checks.contains("service:web-1"));
+  EXPECT_EQ(checks["service:web-1"]["Status"], "critical");
+}
+
+TEST_F(ApiTest, LegacyGetOnAgentEndpoints) {
+  ASSERT_EQ(respond("PUT", "/v1/agent/check/register", R"({"Name": "heartbeat", "TTL": "30s"})").status, 200);
+  EXPECT_EQ(respond("GET", "/v1/agent/check/pass/heartbeat?note=fine").status, 200);
+  json checks = json::parse(respond("GET", "/v1/health/node/node-1").body);
+  bool seen = false;
+  for (const auto& check : checks) {
+    if (check["CheckID"] == "heartbeat") {
+      seen = true;
+      EXPECT_EQ(check["Status"], "passing");
+      EXPECT_EQ(check["Output"], "fine");
+    }
+  }
+  EXPECT_TRUE(seen);
+  EXPECT_EQ(respond("GET", "/v1/agent/check/deregister/heartbeat").status, 200);
+  EXPECT_EQ(respond("GET", "/v1/agent/check/pass/heartbeat").status, 404);
+}
+
+TEST_F(ApiTest, NodeMetaAndTagFilters) {
+  ASSERT_EQ(respond("PUT", "/v1/catalog/register",
+                    R"({"Node": "db-1", "Address": "10.0.0.5", "NodeMeta": {"role": "db"},
+                        "Service": {"Service": "db", "Tags": ["primary"], "Port": 5432}})")
+                .status,
+            200);
+  ASSERT_EQ(respond("PUT", "/v1/catalog/register",
+                    R"({"Node": "db-2", "Address": "10.0.0.6", "NodeMeta": {"role": "db"},
+                        "Service": {"Service": "db", "Tags": ["replica"], "Port": 5432}})")
+                .status,
+            200);
+  EXPECT_EQ(json::parse(respond("GET", "/v1/catalog/nodes?node-meta=role:db").body).size(), 2u);
+  EXPECT_EQ(json::parse(respond("GET", "/v1/catalog/nodes?node-meta=role:base").body).size(), 1u);
+  json primaries = json::parse(respond("GET", "/v1/catalog/service/db?tag=primary").body);
+  ASSERT_EQ(primaries.size(), 1u);
+  EXPECT_EQ(primaries[0]["Node"], "db-1");
+  EXPECT_EQ(primaries[0]["NodeMeta"]["role"], "db");
+  EXPECT_EQ(json::parse(respond("GET", "/v1/health/service/db?tag=replica").body).size(), 1u);
+}
+
+TEST_F(ApiTest, RosterTagLayersStayApartAndMerge) {
+  json shown = json::parse(respond("GET", "/v1/roster/node/node-1/tags").body);
+  EXPECT_EQ(shown["Image"]["role"], "base");
+  json updated = json::parse(respond("PUT", "/v1/roster/node/node-1/tags", R"({"Set": {"role": "web"}})").body);
+  EXPECT_EQ(updated["Operator"]["role"], "web");
+  EXPECT_EQ(updated["Image"]["role"], "base");
+  EXPECT_EQ(updated["Merged"]["role"], "web");
+  // Anti-entropy re-registers the node; the operator layer must survive it.
+  ASSERT_TRUE(core_.sync_to_catalog().is_ok());
+  EXPECT_EQ(json::parse(respond("GET", "/v1/catalog/nodes?node-meta=role:web").body).size(), 1u);
+  updated = json::parse(respond("PUT", "/v1/roster/node/node-1/tags", R"({"Remove": ["role"]})").body);
+  EXPECT_EQ(updated["Merged"]["role"], "base");
+  EXPECT_EQ(respond("PUT", "/v1/roster/node/ghost/tags", R"({"Set": {"a": "b"}})").status, 404);
+}
+
+// --- blocking queries ---
+
+TEST_F(ApiTest, BlockingKvGetWakesOnlyForItsKey) {
+  ASSERT_EQ(respond("PUT", "/v1/kv/a", "1").body, "true");
+  std::string index = header(respond("GET", "/v1/kv/a"), "X-Consul-Index");
+  HandleResult blocked = call("GET", "/v1/kv/a?index=" + index + "&wait=9.73s");
+  ASSERT_TRUE(blocked.wait.has_value());
+  auto fired = watch(*blocked.wait);
+  ASSERT_EQ(respond("PUT", "/v1/kv/b", "unrelated").body, "true");
+  ASSERT_EQ(respond("PUT", "/v1/kv/ab", "unrelated").body, "true");
+  EXPECT_FALSE(*fired);
+  // The unrelated writes did not move a's index either.
+  EXPECT_TRUE(call("GET", "/v1/kv/a?index=" + index).wait.has_value());
+  ASSERT_EQ(respond("PUT", "/v1/kv/a", "2").body, "true");
+  EXPECT_TRUE(*fired);
+  HandleResult after = call("GET", "/v1/kv/a?index=" + index);
+  ASSERT_FALSE(after.wait.has_value());
+  EXPECT_GT(std::stoull(header(after.response, "X-Consul-Index")), std::stoull(index));
+}
+
+TEST_F(ApiTest, BlockingGetOnMissingKeyWakesWhenItAppears) {
+  HttpResponse missing = respond("GET", "/v1/kv/later");
+  ASSERT_EQ(missing.status, 404);
+  HandleResult blocked = call("GET", "/v1/kv/later?index=" + header(missing, "X-Consul-Index"));
+  ASSERT_TRUE(blocked.wait.has_value());
+  auto fired = watch(*blocked.wait);
+  ASSERT_EQ(respond("PUT", "/v1/kv/other", "x").body, "true");
+  EXPECT_FALSE(*fired);
+  ASSERT_EQ(respond("PUT", "/v1/kv/later", "x").body, "true");
+  EXPECT_TRUE(*fired);
+}
+
+TEST_F(ApiTest, BlockingServiceQueryWakesOnlyForThatService) {
+  auto register_service = [&](const std::string& node, const std::string& service) {
+    return respond("PUT", "/v1/catalog/register",
+                   R"({"Node": ")" + node + R"(", "Address": "10.1.1.1", "Service": {"Service": ")" + service + R"("}})");
+  };
+  ASSERT_EQ(register_service("n1", "web").status, 200);
+  std::string index = header(respond("GET", "/v1/catalog/service/web"), "X-Consul-Index");
+  HandleResult blocked = call("GET", "/v1/catalog/service/web?index=" + index);
+  ASSERT_TRUE(blocked.wait.has_value());
+  auto fired = watch(*blocked.wait);
+  ASSERT_EQ(register_service("n2", "db").status, 200);
+  ASSERT_EQ(respond("PUT", "/v1/kv/x", "y").body, "true");
+  EXPECT_FALSE(*fired);
+  ASSERT_EQ(register_service("n2", "web").status, 200);
+  EXPECT_TRUE(*fired);
+}
+
+TEST_F(ApiTest, BlockingNodeQueryWakesOnlyForThatNode) {
+  auto register_node = [&](const std::string& node, const std::string& address) {
+    return respond("PUT", "/v1/catalog/register", R"({"Node": ")" + node + R"(", "Address": ")" + address + R"("})");
+  };
+  ASSERT_EQ(register_node("n1", "10.0.0.1").status, 200);
+  ASSERT_EQ(register_node("n2", "10.0.0.2").status, 200);
+  std::string index = header(respond("GET", "/v1/catalog/node/n1"), "X-Consul-Index");
+  HandleResult blocked = call("GET", "/v1/catalog/node/n1?index=" + index);
+  ASSERT_TRUE(blocked.wait.has_value());
+  auto fired = watch(*blocked.wait);
+  ASSERT_EQ(register_node("n2", "10.0.0.22").status, 200);
+  ASSERT_EQ(register_node("n1", "10.0.0.1").status, 200);  // unchanged: no wake
+  EXPECT_FALSE(*fired);
+  ASSERT_EQ(register_node("n1", "10.0.0.11").status, 200);
+  EXPECT_TRUE(*fired);
+}
+
+TEST_F(ApiTest, WatchersOfTheSameDataShareOneEntry) {
+  ASSERT_EQ(respond("PUT", "/v1/kv/hot", "1").body, "true");
+  std::string index = header(respond("GET", "/v1/kv/hot"), "X-Consul-Index");
+  size_t keys_before = core_.watch_hub().key_count();
+  std::vector<std::shared_ptr<bool>> fired;
+  for (int i = 0; i < 100; ++i) {
+    HandleResult blocked = call("GET", "/v1/kv/hot?index=" + index);
+    ASSERT_TRUE(blocked.wait.has_value());
+    fired.push_back(watch(*blocked.wait));
+  }
+  EXPECT_EQ(core_.watch_hub().key_count(), keys_before + 1);
+  ASSERT_EQ(respond("PUT", "/v1/kv/hot", "2").body, "true");
+  for (const auto& flag : fired) EXPECT_TRUE(*flag);
+  EXPECT_EQ(core_.watch_hub().key_count(), keys_before);
+}
+
+TEST_F(ApiTest, ExpiredWaitAnswersWithTheSameIndex) {
+  ASSERT_EQ(respond("PUT", "/v1/kv/a", "1").body, "true");
+  std::string index = header(respond("GET", "/v1/kv/a"), "X-Consul-Index");
+  HttpRequest request;
+  request.method = "GET";
+  ASSERT_TRUE(parse_target("/v1/kv/a?index=" + index + "&wait=60000ms", request.path, request.query));
+  BlockingState blocking;
+  HandleResult first = api_.handle(request, blocking);
+  ASSERT_TRUE(first.wait.has_value());
+  auto now = std::chrono::steady_clock::now();
+  // 60s plus at most 60s/16 of jitter.
+  EXPECT_GE(first.wait->deadline - now, std::chrono::seconds(59));
+  EXPECT_LE(first.wait->deadline - now, std::chrono::milliseconds(60000 + 3750 + 100));
+  blocking.expired = true;
+  HandleResult second = api_.handle(request, blocking);
+  ASSERT_FALSE(second.wait.has_value());
+  EXPECT_EQ(header(second.response, "X-Consul-Index"), index);
+}
+
+TEST_F(ApiTest, WaitIsCappedAtTenMinutes) {
+  ASSERT_EQ(respond("PUT", "/v1/kv/a", "1").body, "true");
+  std::string index = header(respond("GET", "/v1/kv/a"), "X-Consul-Index");
+  HandleResult blocked = call("GET", "/v1/kv/a?index=" + index + "&wait=1h");
+  ASSERT_TRUE(blocked.wait.has_value());
+  EXPECT_LE(blocked.wait->deadline - std::chrono::steady_clock::now(),
+            std::chrono::minutes(10) + std::chrono::milliseconds(37500 + 100));
+  HandleResult defaulted = call("GET", "/v1/kv/a?index=" + index);
+  ASSERT_TRUE(defaulted.wait.has_value());
+  EXPECT_GE(defaulted.wait->deadline - std::chrono::steady_clock::now(), std::chrono::seconds(299));
+}
+
+// --- sessions and locks ---
+
+TEST_F(ApiTest, SessionLockAcquireRelease) {
+  std::string first = json::parse(respond("PUT", "/v1/session/create", R"({"Name": "a"})").body)["ID"];
+  std::string second = json::parse(respond("PUT", "/v1/session/create", R"({"Name": "b", "LockDelay": "0s"})").body)["ID"];
+  EXPECT_EQ(respond("PUT", "/v1/kv/leader?acquire=" + first, "me").body, "true");
+  EXPECT_EQ(respond("PUT", "/v1/kv/leader?acquire=" + second, "you").body, "false");
+  json held = json::parse(respond("GET", "/v1/kv/leader").body)[0];
+  EXPECT_EQ(held["Session"], first);
+  EXPECT_EQ(held["LockIndex"], 1);
+  EXPECT_EQ(respond("PUT", "/v1/kv/leader?release=" + second).body, "false");
+  EXPECT_EQ(respond("PUT", "/v1/kv/leader?release=" + first).body, "true");
+  EXPECT_FALSE(json::parse(respond("GET", "/v1/kv/leader").body)[0].contains("Session"));
+  EXPECT_EQ(respond("PUT", "/v1/kv/leader?acquire=" + second, "you").body, "true");
+  EXPECT_EQ(respond("PUT", "/v1/session/destroy/" + second).body, "true");
+  EXPECT_FALSE(json::parse(respond("GET", "/v1/kv/leader").body)[0].contains("Session"));
+  json info = json::parse(respond("GET", "/v1/session/info/" + first).body);
+  ASSERT_EQ(info.size(), 1u);
+  EXPECT_EQ(info[0]["Checks"], json::array({"serfHealth"}));
+  EXPECT_EQ(info[0]["LockDelay"], 15'000'000'000LL);
+  EXPECT_EQ(json::parse(respond("GET", "/v1/session/node/node-1").body).size(), 1u);
+  EXPECT_EQ(respond("PUT", "/v1/session/renew/nonexistent").status, 404);
+}
+
+TEST_F(ApiTest, MaintenanceModeMarksTheNodeCritical) {
+  ASSERT_EQ(respond("PUT", "/v1/agent/maintenance?enable=true&reason=patching").status, 200);
+  json critical = json::parse(respond("GET", "/v1/health/state/critical").body);
+  ASSERT_EQ(critical.size(), 1u);
+  EXPECT_EQ(critical[0]["CheckID"], "_node_maintenance");
+  EXPECT_EQ(critical[0]["Notes"], "patching");
+  ASSERT_EQ(respond("PUT", "/v1/agent/maintenance?enable=false").status, 200);
+  EXPECT_EQ(json::parse(respond("GET", "/v1/health/state/critical").body).size(), 0u);
+  EXPECT_EQ(respond("PUT", "/v1/agent/maintenance").status, 400);
+}
+
+}  // namespace
+}  // namespace roster::http

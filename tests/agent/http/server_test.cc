@@ -1,0 +1,184 @@
+// The Beast adapter over real loopback sockets: parsing limits, keep-alive,
+// and blocking queries parked on the watch hub.
+
+#include "agent/http/server.h"
+
+#include <gtest/gtest.h>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/read_until.hpp>
+#include <boost/asio/streambuf.hpp>
+#include <boost/asio/write.hpp>
+
+#include <chrono>
+#include <future>
+#include <thread>
+
+#include "agent/core/agent_core.h"
+#include "agent/http/api.h"
+#include "common/clock.h"
+
+namespace roster::http {
+namespace {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+
+struct RawResponse {
+  int status = 0;
+  std::string head;
+  std::string body;
+};
+
+// A minimal blocking HTTP/1.1 client, so the test checks bytes on the wire.
+class RawClient {
+ public:
+  explicit RawClient(uint16_t port) : socket_(io_) {
+    socket_.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
+  }
+
+  RawResponse request(const std::string& method, const std::string& target, const std::string& body = "",
+                      bool close = false) {
+    std::string message = method + " " + target + " HTTP/1.1\r\nHost: test\r\nContent-Length: " +
+                          std::to_string(body.size()) + "\r\n" + (close ? "Connection: close\r\n" : "") + "\r\n" + body;
+    asio::write(socket_, asio::buffer(message));
+    return read_response();
+  }
+
+  RawResponse read_response() {
+    RawResponse response;
+    asio::read_until(socket_, buffer_, "\r\n\r\n");
+    std::string data(asio::buffers_begin(buffer_.data()), asio::buffers_end(buffer_.data()));
+    size_t end = data.find("\r\n\r\n");
+    response.head = data.substr(0, end);
+    buffer_.consume(end + 4);
+    response.status = std::stoi(response.head.substr(9, 3));
+    size_t length_at = response.head.find("Content-Length: ");
+    size_t length = length_at == std::string::npos ? 0 : std::stoul(response.head.substr(length_at + 16));
+    if (buffer_.size() < length) asio::read(socket_, buffer_, asio::transfer_exactly(length - buffer_.size()));
+    std::string rest(asio::buffers_begin(buffer_.data()), asio::buffers_end(buffer_.data()));
+    response.body = rest.substr(0, length);
+    buffer_.consume(length);
+    return response;
+  }
+
+  std::string header(const RawResponse& response, const std::string& name) {
+    size_t at = response.head.find(name + ": ");
+    if (at == std::string::npos) return "";
+    size_t end = response.head.find("\r\n", at);
+    return response.head.substr(at + name.size() + 2, end - at - name.size() - 2);
+  }
+
+ private:
+  asio::io_context io_;
+  tcp::socket socket_;
+  asio::streambuf buffer_;
+};
+
+class ServerTest : public ::testing::Test {
+ protected:
+  ServerTest() : core_(io_, clock_, options()), api_(core_), server_(io_, api_, core_.watch_hub(), server_options()) {}
+
+  static agent::CoreOptions options() {
+    agent::CoreOptions options;
+    options.identity = {"0b7f3d2e-1c44-4c1e-9d5e-3a6f0e2b8c10", "node-1", "dc1", "127.0.0.1", "127.0.0.1:0", true};
+    return options;
+  }
+  static ServerOptions server_options() {
+    ServerOptions options;
+    options.address = "127.0.0.1";
+    options.port = 0;
+    return options;
+  }
+
+  void SetUp() override {
+    ASSERT_TRUE(core_.start().is_ok());
+    ASSERT_TRUE(server_.start().is_ok());
+    port_ = server_.port();
+    ASSERT_NE(port_, 0);
+    thread_ = std::thread([this] { io_.run(); });
+  }
+
+  void TearDown() override {
+    asio::post(io_, [this] {
+      server_.stop();
+      core_.stop();
+      io_.stop();
+    });
+    thread_.join();
+  }
+
+  asio::io_context io_;
+  SystemClock clock_;
+  agent::AgentCore core_;
+  Api api_;
+  HttpServer server_;
+  uint16_t port_ = 0;
+  std::thread thread_;
+};
+
+TEST_F(ServerTest, KeepAliveServesSeveralRequests) {
+  RawClient client(port_);
+  EXPECT_EQ(client.request("PUT", "/v1/kv/greeting", "hello").body, "true");
+  RawResponse got = client.request("GET", "/v1/kv/greeting?raw");
+  EXPECT_EQ(got.status, 200);
+  EXPECT_EQ(got.body, "hello");
+  EXPECT_NE(client.header(got, "X-Consul-Index"), "");
+}
+
+TEST_F(ServerTest, OversizedBodyIsRefused) {
+  RawClient client(port_);
+  RawResponse response = client.request("PUT", "/v1/kv/huge", std::string(700 * 1024, 'x'));
+  EXPECT_EQ(response.status, 413);
+  RawClient other(port_);
+  EXPECT_EQ(other.request("GET", "/v1/kv/huge").status, 404);
+}
+
+TEST_F(ServerTest, MalformedEscapeIsABadRequest) {
+  RawClient client(port_);
+  EXPECT_EQ(client.request("GET", "/v1/kv/a%zz").status, 400);
+}
+
+TEST_F(ServerTest, BlockingQueryReturnsWhenItsKeyChanges) {
+  RawClient writer(port_);
+  ASSERT_EQ(writer.request("PUT", "/v1/kv/watched", "1").body, "true");
+  RawClient reader(port_);
+  std::string index = reader.header(reader.request("GET", "/v1/kv/watched"), "X-Consul-Index");
+  auto blocked = std::async(std::launch::async, [&] {
+    return reader.request("GET", "/v1/kv/watched?raw&index=" + index + "&wait=30s");
+  });
+  // The waiter is parked once the hub holds it; wait for that, not a fixed time.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (std::chrono::steady_clock::now() < deadline) {
+    std::promise<size_t> count;
+    asio::post(io_, [&] { count.set_value(core_.watch_hub().waiter_count()); });
+    if (count.get_future().get() > 0) break;
+    std::this_thread::yield();
+  }
+  ASSERT_EQ(writer.request("PUT", "/v1/kv/unrelated", "x").body, "true");
+  EXPECT_EQ(blocked.wait_for(std::chrono::milliseconds(200)), std::future_status::timeout);
+  ASSERT_EQ(writer.request("PUT", "/v1/kv/watched", "2").body, "true");
+  ASSERT_EQ(blocked.wait_for(std::chrono::seconds(5)), std::future_status::ready);
+  RawResponse response = blocked.get();
+  EXPECT_EQ(response.body, "2");
+}
+
+TEST_F(ServerTest, BlockingQueryTimesOutWithTheSameIndex) {
+  RawClient client(port_);
+  ASSERT_EQ(client.request("PUT", "/v1/kv/quiet", "1").body, "true");
+  std::string index = client.header(client.request("GET", "/v1/kv/quiet"), "X-Consul-Index");
+  auto started = std::chrono::steady_clock::now();
+  RawResponse response = client.request("GET", "/v1/kv/quiet?index=" + index + "&wait=300ms");
+  auto elapsed = std::chrono::steady_clock::now() - started;
+  EXPECT_EQ(response.status, 200);
+  EXPECT_EQ(client.header(response, "X-Consul-Index"), index);
+  EXPECT_GE(elapsed, std::chrono::milliseconds(300));
+  EXPECT_LT(elapsed, std::chrono::seconds(5));
+}
+
+}  // namespace
+}  // namespace roster::http
