@@ -1,0 +1,29 @@
+#pragma once
+
+// The CLI's subcommands. Each takes its arguments without the command name
+// (`roster kv get foo` -> run_kv({"get", "foo"}, io)) and returns the exit
+// code: 0 on success, 1 on a usage or API error, reported on io.err.
+
+#include <string>
+#include <vector>
+
+#include "agent/cli/command.h"
+
+namespace roster::cli {
+
+// GET /v1/agent/members.
+int run_members(const std::vector<std::string>& args, const CommandIo& io);
+
+// nodes: GET /v1/catalog/nodes[?node-meta=k:v...]; services: GET /v1/catalog/services.
+int run_catalog(const std::vector<std::string>& args, const CommandIo& io);
+
+// get/put/delete on /v1/kv/<key>.
+int run_kv(const std::vector<std::string>& args, const CommandIo& io);
+
+// show: GET, set/rm: PUT /v1/roster/node/<node>/tags (the operator tag layer).
+int run_tag(const std::vector<std::string>& args, const CommandIo& io);
+
+// GET /v1/agent/self.
+int run_info(const std::vector<std::string>& args, const CommandIo& io);
+
+}  // namespace roster::cli
