@@ -16,6 +16,7 @@
 #include "agent/http/api.h"
 #include "agent/http/server.h"
 #include "common/clock.h"
+#include "common/uuid.h"
 
 namespace {
 
@@ -66,7 +67,7 @@ int run_agent(int argc, const char* const* argv) {
     }
     node_id = *id;
   } else {
-    node_id = roster::config::generate_uuid_v4();
+    node_id = roster::generate_uuid_v4();
   }
 
   boost::asio::io_context io(1);

@@ -11,7 +11,6 @@ endif()
 function(roster_configure_target target)
   target_compile_options(${target} PRIVATE ${ROSTER_WARNINGS} ${ROSTER_SANITIZER_FLAGS})
   target_link_options(${target} PRIVATE ${ROSTER_SANITIZER_FLAGS})
-  target_compile_definitions(${target} PUBLIC BOOST_ASIO_NO_DEPRECATED)
 endfunction()
 
 # roster_add_library(name SOURCES ... DEPS ...)

@@ -32,8 +32,4 @@ const TagMap& NodeTags::layer(TagLayer which) const {
   return const_cast<NodeTags*>(this)->layer(which);
 }
 
-bool is_valid_check_status(const std::string& status) {
-  return status == kPassing || status == kWarning || status == kCritical;
-}
-
 }  // namespace roster::catalog

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "common/check_status.h"
+
 namespace roster::catalog {
 
 using Index = uint64_t;
@@ -56,10 +58,10 @@ struct Service {
   bool operator==(const Service&) const = default;
 };
 
-inline constexpr const char* kPassing = "passing";
-inline constexpr const char* kWarning = "warning";
-inline constexpr const char* kCritical = "critical";
-bool is_valid_check_status(const std::string& status);
+using roster::is_valid_check_status;
+using roster::kCritical;
+using roster::kPassing;
+using roster::kWarning;
 
 struct Check {
   std::string node;

@@ -2,10 +2,6 @@
 
 namespace roster::checks {
 
-bool is_valid_check_status(const std::string& status) {
-  return status == kPassing || status == kWarning || status == kCritical;
-}
-
 std::string truncate_output(std::string output, size_t max_bytes) {
   if (output.size() <= max_bytes) return output;
   size_t cut = max_bytes;

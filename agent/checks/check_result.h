@@ -4,6 +4,8 @@
 
 #include <string>
 
+#include "common/check_status.h"
+
 namespace roster::checks {
 
 struct CheckResult {
@@ -12,12 +14,10 @@ struct CheckResult {
   bool operator==(const CheckResult&) const = default;
 };
 
-inline constexpr const char* kPassing = "passing";
-inline constexpr const char* kWarning = "warning";
-inline constexpr const char* kCritical = "critical";
-
-// True for "passing", "warning" and "critical".
-bool is_valid_check_status(const std::string& status);
+using roster::is_valid_check_status;
+using roster::kCritical;
+using roster::kPassing;
+using roster::kWarning;
 
 // Cuts `output` to at most `max_bytes`, backing off so that a multi-byte
 // UTF-8 sequence is never split.

@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "common/status.h"
+#include "common/uuid.h"  // is_uuid, generate_uuid_v4
 
 namespace roster::config {
 
@@ -19,11 +20,5 @@ inline constexpr const char* kNodeIdFileName = "node-id";
 // that does not hold a UUID is an error that tells the user to delete it.
 // Not safe against two agents sharing one data dir at the same moment.
 Result<std::string> load_or_create_node_id(const std::string& data_dir);
-
-// True for the 8-4-4-4-12 hex form, either case.
-bool is_uuid(std::string_view text);
-
-// A random UUIDv4 from /dev/urandom (std::random_device if that cannot be read).
-std::string generate_uuid_v4();
 
 }  // namespace roster::config

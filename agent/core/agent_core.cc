@@ -5,14 +5,13 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
-#include <random>
 
 #include "agent/checks/check_runner.h"
 #include "common/duration.h"
+#include "common/uuid.h"
 
 namespace roster::agent {
 
@@ -429,19 +428,6 @@ Status AgentCore::reload(const catalog::TagMap& image_tags, const std::vector<lo
   return first_error.is_ok() ? synced : first_error;
 }
 
-std::string AgentCore::new_uuid() {
-  static thread_local std::mt19937_64 generator{std::random_device{}()};
-  uint64_t high = generator();
-  uint64_t low = generator();
-  high = (high & 0xFFFFFFFFFFFF0FFFULL) | 0x0000000000004000ULL;
-  low = (low & 0x3FFFFFFFFFFFFFFFULL) | 0x8000000000000000ULL;
-  char text[37];
-  std::snprintf(text, sizeof text, "%08x-%04x-%04x-%04x-%012llx", static_cast<unsigned>(high >> 32),
-                static_cast<unsigned>((high >> 16) & 0xFFFF), static_cast<unsigned>(high & 0xFFFF),
-                static_cast<unsigned>(low >> 48), static_cast<unsigned long long>(low & 0xFFFFFFFFFFFFULL));
-  return text;
-}
-
 Result<std::string> AgentCore::create_session(catalog::Session session) {
   auto ttl = std::chrono::nanoseconds(session.ttl_ns);
   if (session.ttl_ns != 0 && (ttl < options_.session_ttl_min || ttl > kSessionTtlMax)) {
@@ -454,7 +440,7 @@ Result<std::string> AgentCore::create_session(catalog::Session session) {
     return Status::invalid_argument("Invalid Behavior setting '" + session.behavior + "'");
   }
   if (session.node.empty()) session.node = options_.identity.name;
-  session.id = new_uuid();
+  session.id = generate_uuid_v4();
   std::string id = session.id;
   auto result = submit(catalog::CreateSession{std::move(session)});
   if (!result.is_ok()) return result.status();

@@ -120,7 +120,6 @@ class AgentCore {
   void on_check_changed(const std::string& check_id, const std::string& status, const std::string& output);
   void arm_session_timer(const std::string& id, std::chrono::nanoseconds ttl);
   void schedule_anti_entropy();
-  std::string new_uuid();
 
   boost::asio::io_context& io_;
   const Clock& clock_;
