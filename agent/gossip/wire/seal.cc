@@ -1,0 +1,135 @@
+#include "agent/gossip/wire/seal.h"
+
+#include "agent/gossip/wire/cipher.h"
+#include "agent/gossip/wire/envelope.h"
+
+namespace roster::gossip::wire {
+
+namespace {
+
+bool encryption_enabled(const Keyring* keyring) { return keyring != nullptr && !keyring->empty(); }
+
+Result<std::string> seal_payload(std::string_view payload, const Keyring* keyring, RandomSource& random,
+                                 EnvelopeKind plain, EnvelopeKind encrypted) {
+  if (encryption_enabled(keyring)) return encrypt(*keyring, payload, random, encrypted);
+  if (payload.size() > UINT32_MAX) return Status::too_large("payload too large for an envelope");
+  std::string out = envelope_header(plain, payload.size());
+  out.append(payload);
+  return out;
+}
+
+struct Opened {
+  bool decrypted = false;
+  std::string plaintext;         // when decrypted
+  std::string_view plain_input;  // otherwise: a view into the caller's bytes
+  std::string_view payload() const { return decrypted ? std::string_view(plaintext) : plain_input; }
+};
+
+// Envelope, decryption and replay check: everything before decoding.
+Result<Opened> open_payload(std::string_view bytes, const Keyring* keyring, ReplayFilter* replay,
+                            size_t max_payload_bytes, EnvelopeKind plain, EnvelopeKind encrypted,
+                            WireError& error) {
+  // Refuse oversized input before looking further: its announced length
+  // could be anything.
+  if (bytes.size() > max_payload_bytes + kEncryptedOverhead) {
+    error = WireError::oversized;
+    return Status::too_large(std::to_string(bytes.size()) + " bytes exceed the limit of " +
+                             std::to_string(max_payload_bytes + kEncryptedOverhead));
+  }
+  auto view = parse_envelope(bytes, &error);
+  if (!view.is_ok()) return view.status();
+  if (view->kind != plain && view->kind != encrypted) {
+    error = WireError::garbage;
+    return Status::invalid_argument("envelope of the wrong kind for this channel");
+  }
+  Opened opened;
+  if (view->kind == plain) {
+    if (encryption_enabled(keyring)) {
+      error = WireError::plain_refused;
+      return Status::permission_denied("plain packet refused: encryption is enabled");
+    }
+    opened.plain_input = view->payload;
+    return opened;
+  }
+  if (!encryption_enabled(keyring)) {
+    error = WireError::wrong_key;
+    return Status::permission_denied("encrypted packet refused: encryption is not enabled here (no -encrypt key)");
+  }
+  auto plaintext = decrypt(*keyring, bytes);
+  if (!plaintext.is_ok()) {
+    error = plaintext.status().code() == StatusCode::permission_denied ? WireError::wrong_key : WireError::garbage;
+    return plaintext.status();
+  }
+  if (replay && replay->seen_before(view->payload.substr(0, kNonceBytes))) {
+    error = WireError::replayed;
+    return Status::permission_denied("replayed packet: its nonce was seen before");
+  }
+  opened.decrypted = true;
+  opened.plaintext = std::move(plaintext).value();
+  return opened;
+}
+
+template <typename T, typename Decode>
+Result<T> open_any(std::string_view bytes, const Keyring* keyring, ReplayFilter* replay, size_t max_payload_bytes,
+                   EnvelopeKind plain, EnvelopeKind encrypted, WireCounters& counters, WireError* error_out,
+                   Decode decode) {
+  WireError error = WireError::none;
+  auto finish = [&](Status status) -> Result<T> {
+    counters.add(error);
+    if (error_out) *error_out = error;
+    return status;
+  };
+  auto opened = open_payload(bytes, keyring, replay, max_payload_bytes, plain, encrypted, error);
+  if (!opened.is_ok()) return finish(opened.status());
+  DecodeReport report;
+  Result<T> decoded = decode(opened->payload(), report);
+  // Unknown messages count whether or not the rest of the packet survived.
+  counters.unknown_type += report.unknown_messages;
+  if (!decoded.is_ok()) {
+    if (report.error != WireError::unknown_type) counters.add(report.error);
+    if (error_out) *error_out = report.error;
+    return decoded;
+  }
+  if (error_out) *error_out = WireError::none;
+  return decoded;
+}
+
+}  // namespace
+
+size_t seal_overhead(const Keyring* keyring) {
+  return encryption_enabled(keyring) ? kEncryptedOverhead : kPlainOverhead;
+}
+
+Result<std::string> seal_encoded_packet(std::string_view encoded_packet, const Keyring* keyring,
+                                        RandomSource& random) {
+  return seal_payload(encoded_packet, keyring, random, EnvelopeKind::plain_packet, EnvelopeKind::encrypted_packet);
+}
+
+Result<std::string> seal_packet(const Packet& packet, const Keyring* keyring, RandomSource& random) {
+  return seal_encoded_packet(encode_packet(packet), keyring, random);
+}
+
+Result<std::string> seal_push_pull(const PushPull& push_pull, const Keyring* keyring, RandomSource& random) {
+  return seal_payload(encode_push_pull(push_pull), keyring, random, EnvelopeKind::plain_push_pull,
+                      EnvelopeKind::encrypted_push_pull);
+}
+
+Result<Packet> open_packet(std::string_view datagram, const Keyring* keyring, ReplayFilter* replay,
+                           const DecodeLimits& limits, WireCounters& counters, WireError* error) {
+  return open_any<Packet>(datagram, keyring, replay, limits.max_packet_bytes, EnvelopeKind::plain_packet,
+                          EnvelopeKind::encrypted_packet, counters, error,
+                          [&](std::string_view payload, DecodeReport& report) {
+                            return decode_packet(payload, limits, &report);
+                          });
+}
+
+Result<PushPull> open_push_pull(std::string_view bytes, const Keyring* keyring, ReplayFilter* replay,
+                                const DecodeLimits& limits, WireCounters& counters, WireError* error) {
+  return open_any<PushPull>(bytes, keyring, replay, limits.max_push_pull_bytes, EnvelopeKind::plain_push_pull,
+                            EnvelopeKind::encrypted_push_pull, counters, error,
+                            [&](std::string_view payload, DecodeReport& report) {
+                              return decode_push_pull(payload, limits, &report);
+                            });
+}
+
+}  // namespace roster::gossip::wire
