@@ -1,0 +1,862 @@
+#include "agent/gossip/swim.h"
+
+#include <algorithm>
+#include <cmath>
+#include <string_view>
+
+#include "agent/gossip/message_size.h"
+
+namespace roster::gossip {
+namespace {
+
+bool is_live(MemberState state) { return state == MemberState::alive || state == MemberState::suspect; }
+
+bool is_tags_stub(const TagMap& tags) { return tags.size() == 1 && tags.begin()->first == kTagsOmittedKey; }
+
+// FNV-1a over the tags, stable across builds and platforms: a stub carries
+// it so a receiver whose tags already match need not fetch them.
+std::string tags_digest(const TagMap& tags) {
+  uint64_t hash = 14695981039346656037ull;
+  auto mix = [&](std::string_view bytes) {
+    for (unsigned char c : bytes) {
+      hash ^= c;
+      hash *= 1099511628211ull;
+    }
+    hash ^= 0xff;  // separator, so ("ab","c") and ("a","bc") differ
+    hash *= 1099511628211ull;
+  };
+  for (const auto& [key, value] : tags) {
+    mix(key);
+    mix(value);
+  }
+  static const char* kHex = "0123456789abcdef";
+  std::string out(16, '0');
+  for (int i = 15; i >= 0; --i, hash >>= 4) out[static_cast<size_t>(i)] = kHex[hash & 0xf];
+  return out;
+}
+
+TagMap tags_stub(const TagMap& tags) { return TagMap{{kTagsOmittedKey, tags_digest(tags)}}; }
+
+// Room an Alive must leave in a datagram for a probe message beside it.
+constexpr size_t kProbeRoom = 256;
+
+// memberlist's pushPullScale: the interval grows with log2(N) above 32 nodes
+// so the TCP load per node stays flat.
+constexpr double kPushPullScaleThreshold = 32;
+
+}  // namespace
+
+const char* member_event_type_name(MemberEventType type) {
+  switch (type) {
+    case MemberEventType::join: return "join";
+    case MemberEventType::update: return "update";
+    case MemberEventType::suspect: return "suspect";
+    case MemberEventType::failed: return "failed";
+    case MemberEventType::left: return "left";
+    case MemberEventType::alive_again: return "alive-again";
+    case MemberEventType::reaped: return "reaped";
+    case MemberEventType::collision: return "collision";
+  }
+  return "unknown";
+}
+
+Status Swim::validate(const SwimConfig& config) {
+  if (config.name.empty()) return Status::invalid_argument("gossip: node name is empty");
+  if (config.id.empty()) return Status::invalid_argument("gossip: node ID is empty");
+  if (config.address.empty()) return Status::invalid_argument("gossip: address is empty");
+  if (config.probe_interval <= Duration::zero() || config.gossip_interval <= Duration::zero() ||
+      config.push_pull_interval <= Duration::zero() || config.reap_check_interval <= Duration::zero() ||
+      config.reconnect_interval <= Duration::zero()) {
+    return Status::invalid_argument("gossip: intervals must be positive");
+  }
+  if (config.awareness_max_multiplier < 1) return Status::invalid_argument("gossip: awareness multiplier must be >= 1");
+  for (const auto& [key, value] : config.tags) {
+    if (key.empty()) return Status::invalid_argument("gossip: tag with an empty key");
+    if (key[0] == '\x01') return Status::invalid_argument("gossip: tag key '" + key.substr(1) + "' is reserved");
+  }
+  if (estimated_size(config.tags) > config.max_tag_bytes) {
+    return Status::too_large("gossip: tags take " + std::to_string(estimated_size(config.tags)) +
+                             " bytes encoded, over the limit of " + std::to_string(config.max_tag_bytes));
+  }
+  return Status::ok();
+}
+
+Swim::Swim(SwimConfig config)
+    : config_(std::move(config)), rng_(config_.seed), awareness_(config_.awareness_max_multiplier) {
+  sequence_ = static_cast<uint32_t>(rng_());
+  NodeState& me = insert_node(config_.name);
+  me.member = Member{config_.name, config_.id, config_.address, config_.initial_incarnation, MemberState::dead,
+                     config_.tags};
+  id_owner_[config_.id] = config_.name;
+  set_state(me, MemberState::alive, TimePoint{});
+}
+
+Swim::~Swim() = default;
+
+// ---------------------------------------------------------------- member list
+
+Swim::NodeState& Swim::self() { return nodes_.at(config_.name); }
+const Swim::NodeState& Swim::self() const { return nodes_.at(config_.name); }
+
+size_t Swim::random_index(size_t n) { return n == 0 ? 0 : static_cast<size_t>(rng_() % n); }
+
+Swim::NodeState& Swim::insert_node(const std::string& name) {
+  NodeState& node = nodes_[name];
+  node.member.name = name;
+  node.member.state = MemberState::dead;  // not live until set_state(); keeps live_count_ honest
+  // memberlist inserts at a random offset so a new node is not always probed last.
+  order_.push_back(&node);
+  size_t last = order_.size() - 1;
+  size_t offset = random_index(order_.size());
+  std::swap(order_[offset], order_[last]);
+  order_[offset]->order_index = offset;
+  order_[last]->order_index = last;
+  return node;
+}
+
+void Swim::remove_node(const std::string& name) {
+  auto it = nodes_.find(name);
+  if (it == nodes_.end()) return;
+  NodeState& node = it->second;
+  clear_suspicion(node);
+  if (is_live(node.member.state)) --live_count_;
+  size_t index = node.order_index;
+  std::swap(order_[index], order_.back());
+  order_[index]->order_index = index;
+  order_.pop_back();
+  if (auto owner = id_owner_.find(node.member.id); owner != id_owner_.end() && owner->second == name) {
+    id_owner_.erase(owner);
+  }
+  nodes_.erase(it);
+}
+
+void Swim::set_state(NodeState& node, MemberState state, TimePoint now) {
+  if (node.member.state == state) return;
+  if (is_live(node.member.state) && !is_live(state)) --live_count_;
+  if (!is_live(node.member.state) && is_live(state)) ++live_count_;
+  node.member.state = state;
+  node.state_change = now;
+}
+
+void Swim::clear_suspicion(NodeState& node) {
+  if (!node.suspicion) return;
+  suspicion_deadlines_.erase({node.suspicion->deadline(), node.member.name});
+  node.suspicion.reset();
+}
+
+// memberlist's kRandomNodes: up to 3n random draws, so small pools are
+// searched exhaustively and large ones cheaply.
+template <typename Filter>
+std::vector<Swim::NodeState*> Swim::random_nodes(size_t k, Filter exclude) {
+  std::vector<NodeState*> picked;
+  size_t n = order_.size();
+  for (size_t i = 0; i < 3 * n && picked.size() < k; ++i) {
+    NodeState* node = order_[random_index(n)];
+    if (node->member.name == config_.name || exclude(*node)) continue;
+    if (std::find(picked.begin(), picked.end(), node) != picked.end()) continue;
+    picked.push_back(node);
+  }
+  return picked;
+}
+
+// ------------------------------------------------------------------- inputs
+
+void Swim::start(TimePoint now) {
+  if (started_) return;
+  started_ = true;
+  // memberlist staggers its tickers randomly so nodes started together do
+  // not probe and gossip in lockstep.
+  auto stagger = [&](Duration interval) { return now + Duration(static_cast<int64_t>(rng_() % interval.count())); };
+  next_probe_at_ = stagger(config_.probe_interval);
+  next_gossip_at_ = stagger(config_.gossip_interval);
+  next_push_pull_at_ = stagger(config_.push_pull_interval);
+  next_reconnect_at_ = now + config_.reconnect_interval;
+  next_reap_at_ = now + config_.reap_check_interval;
+}
+
+void Swim::join(TimePoint now, const std::vector<std::string>& addresses) {
+  if (halted_ || left_) return;
+  for (const std::string& address : addresses) {
+    if (address == self().member.address) continue;
+    pending_joins_.insert(address);
+    start_push_pull(address, PushPullReason::join, true);
+  }
+  for (Duration delay : config_.early_push_pull_delays) early_push_pulls_.push_back(now + delay);
+  std::sort(early_push_pulls_.begin(), early_push_pulls_.end());
+}
+
+void Swim::on_packet(TimePoint now, const std::string& from_address, const Packet& packet) {
+  if (halted_) return;
+  for (const Message& message : packet.messages) {
+    std::visit(
+        [&](const auto& m) {
+          using T = std::decay_t<decltype(m)>;
+          if constexpr (std::is_same_v<T, Ping>) handle_ping(now, from_address, m);
+          else if constexpr (std::is_same_v<T, IndirectPing>) handle_indirect_ping(now, m);
+          else if constexpr (std::is_same_v<T, Ack>) handle_ack(now, m);
+          else if constexpr (std::is_same_v<T, Nack>) handle_nack(m);
+          else if constexpr (std::is_same_v<T, Alive>) {
+            if (m.member.state == MemberState::alive) {
+              handle_alive(now, m.member, Source::gossip);
+            } else {
+              Member member = m.member;  // an alive message is about a live node, whatever it says
+              member.state = MemberState::alive;
+              handle_alive(now, member, Source::gossip);
+            }
+          }
+          else if constexpr (std::is_same_v<T, Suspect>) handle_suspect(now, m);
+          else handle_dead(now, m);
+        },
+        message);
+    if (halted_) return;
+  }
+}
+
+PushPull Swim::on_push_pull(TimePoint now, const PushPull& remote) {
+  PushPull reply = local_state(false);
+  if (halted_) return reply;
+  ++counters_.push_pulls_served;
+  merge_state(now, remote, Source::push_pull);
+  return reply;
+}
+
+void Swim::on_push_pull_reply(TimePoint now, const std::string& address, const PushPull& reply) {
+  if (halted_) return;
+  bool was_join = pending_joins_.erase(address) > 0;
+  merge_state(now, reply, was_join ? Source::join_reply : Source::push_pull);
+}
+
+void Swim::on_push_pull_failed(TimePoint /*now*/, const std::string& address) { pending_joins_.erase(address); }
+
+std::optional<Ack> Swim::on_tcp_ping(TimePoint /*now*/, const Ping& ping) {
+  if (halted_) return std::nullopt;
+  if (!ping.target.empty() && ping.target != config_.name) {
+    ++counters_.misdirected_pings;
+    return std::nullopt;
+  }
+  return Ack{ping.sequence, config_.name};
+}
+
+void Swim::on_tcp_probe_result(TimePoint now, uint32_t sequence, bool reached) {
+  if (halted_ || !probe_ || probe_->sequence != sequence || !reached) return;
+  // memberlist counts a probe answered only over TCP as a success, since the
+  // node is up; UDP to it is what is broken, and that is worth no suspicion.
+  finish_probe(now, true);
+}
+
+void Swim::leave(TimePoint now) {
+  if (left_ || halted_) return;
+  left_ = true;
+  probe_.reset();
+  NodeState& me = self();
+  Dead dead{me.member.name, me.member.incarnation, me.member.name};
+  handle_dead(now, dead);
+}
+
+bool Swim::leave_propagated() const {
+  if (!left_) return false;
+  // Alone, there is nobody to tell.
+  return live_count_ == 0 || !broadcasts_.contains(config_.name);
+}
+
+Status Swim::set_tags(TimePoint /*now*/, TagMap tags) {
+  if (left_ || halted_) return Status::unavailable("gossip: this node has left the pool");
+  SwimConfig candidate = config_;
+  candidate.tags = tags;
+  if (Status status = validate(candidate); !status.is_ok()) return status;
+  config_.tags = tags;
+  NodeState& me = self();
+  me.member.tags = std::move(tags);
+  ++me.member.incarnation;
+  broadcast_alive(me.member);
+  // Tags too large for a datagram leave only as a stub; push them out at once.
+  if (estimated_size(Alive{me.member}) + kProbeRoom > datagram_budget()) {
+    for (int i = 0; i < config_.large_tag_relay_fanout; ++i) push_pull_with_random_peer(PushPullReason::relay);
+  }
+  return Status::ok();
+}
+
+Status Swim::set_address(TimePoint /*now*/, std::string address) {
+  if (left_ || halted_) return Status::unavailable("gossip: this node has left the pool");
+  if (address.empty()) return Status::invalid_argument("gossip: address is empty");
+  if (address == config_.address) return Status::ok();
+  config_.address = address;
+  NodeState& me = self();
+  me.member.address = std::move(address);
+  ++me.member.incarnation;
+  broadcast_alive(me.member);
+  return Status::ok();
+}
+
+// ------------------------------------------------------------------ probes
+
+void Swim::handle_ping(TimePoint now, const std::string& from_address, const Ping& ping) {
+  if (!ping.target.empty() && ping.target != config_.name) {
+    ++counters_.misdirected_pings;
+    return;
+  }
+  const std::string& reply_to = ping.source_address.empty() ? from_address : ping.source_address;
+  send(reply_to, {Ack{ping.sequence, config_.name}});
+  // A node that probes us but is unknown to us (or that we hold as failed)
+  // is up and reachable: sync with it instead of waiting for gossip or the
+  // next periodic push-pull. This closes the join tail and heals partitions.
+  if (ping.source.empty() || ping.source == config_.name || ping.source_address.empty() || left_) return;
+  auto it = nodes_.find(ping.source);
+  bool unknown = it == nodes_.end() || !is_live(it->second.member.state);
+  if (unknown && now >= next_unknown_sync_at_) {
+    next_unknown_sync_at_ = now + config_.unknown_peer_sync_interval;
+    start_push_pull(ping.source_address, PushPullReason::unknown_peer, false);
+  }
+}
+
+void Swim::handle_indirect_ping(TimePoint now, const IndirectPing& request) {
+  if (request.target == config_.name || request.target_address.empty() || request.source_address.empty()) return;
+  uint32_t sequence = next_sequence();
+  relays_[sequence] = Relay{request.sequence, request.source_address, now + config_.probe_timeout, request.want_nack};
+  send(request.target_address, {Ping{sequence, request.target, config_.name, self().member.address}});
+}
+
+void Swim::handle_ack(TimePoint now, const Ack& ack) {
+  if (auto relay = relays_.find(ack.sequence); relay != relays_.end()) {
+    send(relay->second.source_address, {Ack{relay->second.original_sequence, config_.name}});
+    relays_.erase(relay);
+    return;
+  }
+  if (probe_ && probe_->sequence == ack.sequence) {
+    ++counters_.acks_received;
+    finish_probe(now, true);
+  }
+}
+
+void Swim::handle_nack(const Nack& nack) {
+  if (probe_ && probe_->sequence == nack.sequence) {
+    ++counters_.nacks_received;
+    ++probe_->nacks;
+  }
+}
+
+void Swim::start_probe(TimePoint now) {
+  Duration interval = awareness_.scale(config_.probe_interval);
+  next_probe_at_ = now + interval;
+  if (left_) return;
+  // memberlist's probe(): round-robin over the list, reshuffled at each wrap;
+  // this node and failed/left members are skipped.
+  NodeState* target = nullptr;
+  for (size_t checked = 0; checked <= order_.size() && target == nullptr; ++checked) {
+    if (probe_index_ >= order_.size()) {
+      for (size_t i = order_.size(); i > 1; --i) std::swap(order_[i - 1], order_[random_index(i)]);
+      for (size_t i = 0; i < order_.size(); ++i) order_[i]->order_index = i;
+      probe_index_ = 0;
+      if (order_.empty()) break;
+    }
+    NodeState* candidate = order_[probe_index_++];
+    if (candidate->member.name != config_.name && is_live(candidate->member.state)) target = candidate;
+  }
+  if (target == nullptr) return;
+  ++counters_.probes;
+  PendingProbe probe;
+  probe.sequence = next_sequence();
+  probe.target = target->member.name;
+  probe.indirect_at = now + config_.probe_timeout;
+  probe.deadline = now + interval;
+  std::vector<Message> messages{Ping{probe.sequence, target->member.name, config_.name, self().member.address}};
+  // The buddy system: tell a node we suspect that it is suspected, so it can
+  // refute before the suspicion times out.
+  if (target->member.state == MemberState::suspect) {
+    messages.push_back(Suspect{target->member.name, target->member.incarnation, config_.name});
+  }
+  probe_ = probe;
+  send(target->member.address, std::move(messages));
+}
+
+void Swim::send_indirect_probes(TimePoint /*now*/) {
+  PendingProbe& probe = *probe_;
+  probe.indirect_sent = true;
+  auto it = nodes_.find(probe.target);
+  if (it == nodes_.end()) return;
+  const Member& target = it->second.member;
+  // Only alive peers are asked: a suspect one is likely the problem itself.
+  auto peers = random_nodes(static_cast<size_t>(std::max(0, config_.indirect_checks)), [&](const NodeState& node) {
+    return node.member.name == target.name || node.member.state != MemberState::alive;
+  });
+  for (NodeState* peer : peers) {
+    ++counters_.indirect_probes;
+    send(peer->member.address,
+         {IndirectPing{probe.sequence, target.name, target.address, config_.name, self().member.address, true}});
+  }
+  probe.expected_nacks = static_cast<int>(peers.size());
+  if (config_.tcp_fallback_probe) {
+    ++counters_.tcp_probes;
+    output_.tcp_probes.push_back(TcpProbeRequest{
+        target.address, Ping{probe.sequence, target.name, config_.name, self().member.address}, probe.deadline});
+  }
+}
+
+void Swim::finish_probe(TimePoint now, bool acked) {
+  PendingProbe probe = std::move(*probe_);
+  probe_.reset();
+  if (acked) {
+    awareness_.apply_delta(-1);
+    return;
+  }
+  // Lifeguard: peers that did not even nack suggest that we are the slow
+  // one. Without peers to ask, any failed probe counts against us.
+  int delta = probe.expected_nacks > 0 ? std::max(0, probe.expected_nacks - probe.nacks) : 1;
+  awareness_.apply_delta(delta);
+  auto it = nodes_.find(probe.target);
+  if (it == nodes_.end() || !is_live(it->second.member.state)) return;
+  ++counters_.probe_failures;
+  handle_suspect(now, Suspect{probe.target, it->second.member.incarnation, config_.name});
+}
+
+// -------------------------------------------------------------- broadcasts
+
+void Swim::handle_alive(TimePoint now, const Member& incoming, Source source) {
+  if (incoming.name.empty() || incoming.id.empty() || incoming.address.empty()) return;
+  if (incoming.name == config_.name) {
+    handle_alive_about_self(now, incoming, source);
+    return;
+  }
+  if (refuse_collision(incoming, source)) return;
+  const bool stub = is_tags_stub(incoming.tags);
+  auto it = nodes_.find(incoming.name);
+  bool reclaim = false;  // a failed/left name taken over (new ID or address): incarnations don't compare
+  if (it != nodes_.end()) {
+    NodeState& known = it->second;
+    if (known.member.id != incoming.id || (known.member.address != incoming.address && !is_live(known.member.state))) {
+      reclaim = !is_live(known.member.state);
+    }
+    if (!reclaim) {
+      if (incoming.incarnation < known.member.incarnation) return;
+      if (incoming.incarnation == known.member.incarnation) {
+        // The same news, unless it brings the tags a stub told us we lack.
+        if (!stub && known.tags_stale && is_live(known.member.state)) {
+          known.tags_stale = false;
+          known.member.tags = incoming.tags;
+          emit(MemberEventType::update, known.member);
+        }
+        return;
+      }
+    }
+  }
+  const bool is_new = it == nodes_.end();
+  NodeState& node = is_new ? insert_node(incoming.name) : it->second;
+  const MemberState old_state = is_new ? MemberState::dead : node.member.state;
+  // A stub whose digest matches the tags we hold changes nothing about them
+  // (a refutation by a node with large tags, say).
+  const bool stub_matches = stub && !is_new && !reclaim && !node.tags_stale &&
+                            incoming.tags.begin()->second == tags_digest(node.member.tags);
+  const bool tags_changed = !stub && node.member.tags != incoming.tags;
+  const bool address_changed = node.member.address != incoming.address;
+  const bool relay_large_tags = !is_new && !stub && tags_changed &&
+                                estimated_size(Alive{incoming}) + kProbeRoom > datagram_budget();
+
+  clear_suspicion(node);
+  if (node.member.id != incoming.id) {
+    if (auto owner = id_owner_.find(node.member.id); owner != id_owner_.end() && owner->second == node.member.name) {
+      id_owner_.erase(owner);
+    }
+  }
+  id_owner_[incoming.id] = incoming.name;
+  node.member.id = incoming.id;
+  node.member.address = incoming.address;
+  node.member.incarnation = incoming.incarnation;
+  if (!stub) {
+    node.member.tags = incoming.tags;
+    node.tags_stale = false;
+  } else if (!stub_matches) {
+    if (reclaim || is_new) node.member.tags.clear();
+    node.tags_stale = true;
+    // Fetch the tags from their owner unless a relay brings them first.
+    Duration spread = config_.probe_interval * 3;
+    tag_fetches_.insert({now + config_.probe_interval + Duration(static_cast<int64_t>(rng_() % spread.count())),
+                         node.member.name});
+  }
+  set_state(node, MemberState::alive, now);
+  broadcast_alive(incoming);
+
+  if (is_new || old_state == MemberState::dead || old_state == MemberState::left) {
+    emit(MemberEventType::join, node.member);
+  } else {
+    if (old_state == MemberState::suspect) emit(MemberEventType::alive_again, node.member);
+    if (tags_changed || address_changed) emit(MemberEventType::update, node.member);
+  }
+  if (relay_large_tags) {
+    for (int i = 0; i < config_.large_tag_relay_fanout; ++i) push_pull_with_random_peer(PushPullReason::relay);
+  }
+}
+
+void Swim::handle_alive_about_self(TimePoint now, const Member& incoming, Source source) {
+  if (left_) return;  // a stale alive must not undo our leave
+  if (incoming.id != config_.id) {
+    refuse_collision(incoming, source);
+    return;
+  }
+  const Member& me = self().member;
+  if (incoming.incarnation < me.incarnation) return;
+  if (incoming.incarnation == me.incarnation && incoming.address == me.address &&
+      (is_tags_stub(incoming.tags) || incoming.tags == me.tags)) {
+    return;
+  }
+  // Peers hold an older (or a previous life's) view of us at an incarnation
+  // we cannot beat by staying quiet: say who we are now.
+  refute(now, incoming.incarnation);
+}
+
+// Refuses a claimant whose name or ID a different live member holds. On a
+// join reply, a claim against this node's own name or ID means we are the
+// newcomer: we halt.
+bool Swim::refuse_collision(const Member& claimant, Source source) {
+  std::string detail;
+  const Member* holder = nullptr;
+  bool about_us = false;
+  if (claimant.name == config_.name && claimant.id != config_.id) {
+    holder = &self().member;
+    about_us = true;
+  } else if (claimant.id == config_.id && claimant.name != config_.name) {
+    holder = &self().member;
+    about_us = true;
+  } else {
+    auto by_name = nodes_.find(claimant.name);
+    if (by_name != nodes_.end() && by_name->second.member.id != claimant.id && is_live(by_name->second.member.state)) {
+      holder = &by_name->second.member;
+    } else if (auto owner = id_owner_.find(claimant.id); owner != id_owner_.end() && owner->second != claimant.name) {
+      const NodeState& other = nodes_.at(owner->second);
+      if (is_live(other.member.state)) holder = &other.member;
+    }
+  }
+  if (holder == nullptr) return false;
+  if (!is_live(claimant.state)) return true;  // an old claim; nothing to report
+  ++counters_.collisions;
+  if (about_us && source == Source::join_reply) {
+    // The pool already knows `claimant`; we are the clone.
+    if (claimant.name == config_.name) {
+      detail = "node name " + claimant.name + " is already in use by ID " + claimant.id + " at " + claimant.address;
+    } else {
+      detail = "node ID " + claimant.id + " is already in use by node " + claimant.name + " at " + claimant.address;
+    }
+    halted_ = true;
+    halt_reason_ = detail;
+    probe_.reset();
+    broadcasts_.clear();
+    emit(MemberEventType::collision, claimant, detail);
+    return true;
+  }
+  if (!reported_collisions_.insert({claimant.name, claimant.id}).second) return true;
+  if (claimant.name == holder->name) {
+    detail = "node name " + claimant.name + " is already in use by ID " + holder->id + " at " + holder->address +
+             "; refused ID " + claimant.id + " at " + claimant.address;
+  } else {
+    detail = "node ID " + claimant.id + " is already in use by node " + holder->name + " at " + holder->address +
+             "; refused node " + claimant.name + " at " + claimant.address;
+  }
+  emit(MemberEventType::collision, claimant, detail);
+  return true;
+}
+
+void Swim::refute(TimePoint /*now*/, Incarnation accused) {
+  NodeState& me = self();
+  me.member.incarnation = std::max(me.member.incarnation + 1, accused + 1);
+  // Lifeguard: having to refute hints that we are slow to answer.
+  awareness_.apply_delta(1);
+  ++counters_.refutations;
+  broadcast_alive(me.member);
+}
+
+void Swim::handle_suspect(TimePoint now, const Suspect& suspect) {
+  auto it = nodes_.find(suspect.name);
+  if (it == nodes_.end()) return;
+  NodeState& node = it->second;
+  if (suspect.incarnation < node.member.incarnation) return;
+  if (node.suspicion) {
+    // A confirmation from a new peer shortens the timeout; re-gossip it so
+    // other suspecters hear it too.
+    TimePoint before = node.suspicion->deadline();
+    if (node.suspicion->confirm(suspect.from)) {
+      suspicion_deadlines_.erase({before, node.member.name});
+      suspicion_deadlines_.insert({node.suspicion->deadline(), node.member.name});
+      broadcast(suspect.name, suspect);
+    }
+    return;
+  }
+  if (node.member.state != MemberState::alive) return;
+  if (suspect.name == config_.name) {
+    refute(now, suspect.incarnation);
+    return;
+  }
+  broadcast(suspect.name, suspect);
+  node.member.incarnation = suspect.incarnation;
+  set_state(node, MemberState::suspect, now);
+  // memberlist: expect suspicion_mult - 2 confirmations, so the nominal
+  // timeout is reached two probe intervals early; none if the pool is too
+  // small to provide them (N minus us and the suspect).
+  int expected = config_.suspicion_mult - 2;
+  size_t n = live_count_;
+  if (static_cast<int>(n) - 2 < expected) expected = 0;
+  Duration min = suspicion_min_timeout(config_.suspicion_mult, n, config_.probe_interval);
+  Duration max = config_.suspicion_max_timeout_mult * min;
+  node.suspicion = std::make_unique<Suspicion>(suspect.from, expected, min, max, now);
+  suspicion_deadlines_.insert({node.suspicion->deadline(), node.member.name});
+  emit(MemberEventType::suspect, node.member, "suspected by " + suspect.from);
+}
+
+void Swim::handle_dead(TimePoint now, const Dead& dead) {
+  auto it = nodes_.find(dead.name);
+  if (it == nodes_.end()) return;
+  NodeState& node = it->second;
+  if (dead.incarnation < node.member.incarnation) return;
+  clear_suspicion(node);
+  const bool graceful = dead.from == dead.name;
+  // Roster lets a late "left" replace "failed" (memberlist ignores it), so a
+  // node that left while we could not reach it is not reconnected to for a day.
+  if (node.member.state == MemberState::left) return;
+  if (node.member.state == MemberState::dead && !graceful) return;
+  if (dead.name == config_.name && !left_) {
+    refute(now, dead.incarnation);
+    return;
+  }
+  broadcast(dead.name, dead);
+  node.member.incarnation = dead.incarnation;
+  set_state(node, graceful ? MemberState::left : MemberState::dead, now);
+  if (dead.name == config_.name) return;
+  if (graceful) {
+    emit(MemberEventType::left, node.member);
+  } else {
+    emit(MemberEventType::failed, node.member, "declared failed by " + dead.from);
+  }
+}
+
+void Swim::merge_state(TimePoint now, const PushPull& remote, Source source) {
+  for (const Member& member : remote.members) {
+    if (member.name.empty() || member.id.empty()) continue;
+    if (refuse_collision(member, source)) {
+      if (halted_) return;
+      continue;
+    }
+    if (member.state == MemberState::alive) {
+      handle_alive(now, member, source);
+      continue;
+    }
+    // State about a node we know under another ID is about someone else.
+    auto known = nodes_.find(member.name);
+    if (known == nodes_.end() || known->second.member.id != member.id) continue;
+    if (member.state == MemberState::left) {
+      handle_dead(now, Dead{member.name, member.incarnation, member.name});
+    } else {
+      // memberlist: a remote "dead" only makes us suspect, so we check for
+      // ourselves before declaring anyone failed.
+      handle_suspect(now, Suspect{member.name, member.incarnation, config_.name});
+    }
+  }
+}
+
+// ------------------------------------------------------------------ timers
+
+void Swim::tick(TimePoint now) {
+  if (!started_ || halted_) return;
+  for (auto it = relays_.begin(); it != relays_.end();) {
+    if (it->second.deadline > now) {
+      ++it;
+      continue;
+    }
+    if (it->second.want_nack) send(it->second.source_address, {Nack{it->second.original_sequence, config_.name}});
+    it = relays_.erase(it);
+  }
+  if (probe_ && !probe_->indirect_sent && now >= probe_->indirect_at) send_indirect_probes(now);
+  if (probe_ && now >= probe_->deadline) finish_probe(now, false);
+  while (!suspicion_deadlines_.empty() && suspicion_deadlines_.begin()->first <= now) {
+    std::string name = suspicion_deadlines_.begin()->second;
+    suspicion_deadlines_.erase(suspicion_deadlines_.begin());
+    auto it = nodes_.find(name);
+    if (it == nodes_.end() || it->second.member.state != MemberState::suspect || !it->second.suspicion) continue;
+    it->second.suspicion.reset();
+    handle_dead(now, Dead{name, it->second.member.incarnation, config_.name});
+  }
+  if (now >= next_probe_at_ && !probe_) start_probe(now);
+  if (now >= next_gossip_at_) {
+    gossip(now);
+    next_gossip_at_ += config_.gossip_interval;
+    if (next_gossip_at_ <= now) next_gossip_at_ = now + config_.gossip_interval;
+  }
+  if (now >= next_push_pull_at_) {
+    if (!left_) push_pull_with_random_peer(PushPullReason::periodic);
+    next_push_pull_at_ = now + push_pull_period();
+  }
+  while (!early_push_pulls_.empty() && early_push_pulls_.front() <= now) {
+    early_push_pulls_.erase(early_push_pulls_.begin());
+    if (!left_) push_pull_with_random_peer(PushPullReason::early);
+  }
+  while (!tag_fetches_.empty() && tag_fetches_.begin()->first <= now) {
+    std::string name = tag_fetches_.begin()->second;
+    tag_fetches_.erase(tag_fetches_.begin());
+    auto it = nodes_.find(name);
+    if (it != nodes_.end() && it->second.tags_stale && is_live(it->second.member.state) && !left_) {
+      start_push_pull(it->second.member.address, PushPullReason::tag_fetch, false);
+    }
+  }
+  if (now >= next_reconnect_at_) {
+    if (!left_) reconnect();
+    next_reconnect_at_ = now + config_.reconnect_interval;
+  }
+  if (now >= next_reap_at_) {
+    reap(now);
+    next_reap_at_ = now + config_.reap_check_interval;
+  }
+}
+
+TimePoint Swim::next_deadline() const {
+  if (!started_ || halted_) return TimePoint::max();
+  TimePoint next = std::min({next_probe_at_, next_gossip_at_, next_push_pull_at_, next_reconnect_at_, next_reap_at_});
+  for (const auto& [sequence, relay] : relays_) next = std::min(next, relay.deadline);
+  if (probe_) next = std::min(next, probe_->indirect_sent ? probe_->deadline : probe_->indirect_at);
+  if (!suspicion_deadlines_.empty()) next = std::min(next, suspicion_deadlines_.begin()->first);
+  if (!early_push_pulls_.empty()) next = std::min(next, early_push_pulls_.front());
+  if (!tag_fetches_.empty()) next = std::min(next, tag_fetches_.begin()->first);
+  return next;
+}
+
+void Swim::gossip(TimePoint now) {
+  // memberlist's gossip(): live members, and the recently failed so that a
+  // node we wrongly declared dead hears it and refutes.
+  auto targets = random_nodes(static_cast<size_t>(std::max(0, config_.gossip_nodes)), [&](const NodeState& node) {
+    if (is_live(node.member.state)) return false;
+    if (node.member.state == MemberState::dead) return now - node.state_change > config_.gossip_to_the_dead_time;
+    return true;
+  });
+  for (NodeState* target : targets) {
+    if (broadcasts_.empty()) return;
+    send(target->member.address, {});
+  }
+}
+
+void Swim::start_push_pull(const std::string& address, PushPullReason reason, bool join) {
+  if (halted_) return;
+  ++counters_.push_pulls_started;
+  output_.push_pulls.push_back(PushPullRequest{address, local_state(join), reason});
+}
+
+void Swim::push_pull_with_random_peer(PushPullReason reason) {
+  auto peers = random_nodes(1, [](const NodeState& node) { return node.member.state != MemberState::alive; });
+  if (!peers.empty()) start_push_pull(peers.front()->member.address, reason, false);
+}
+
+// Serf's reconnect: try one failed member per interval with probability
+// failed / live, so the pool as a whole retries each failed member about
+// once per interval.
+void Swim::reconnect() {
+  std::vector<NodeState*> failed;
+  for (NodeState* node : order_) {
+    if (node->member.state == MemberState::dead) failed.push_back(node);
+  }
+  if (failed.empty()) return;
+  double probability = static_cast<double>(failed.size()) / static_cast<double>(std::max<size_t>(1, live_count_));
+  double draw = static_cast<double>(rng_() >> 11) * 0x1.0p-53;
+  if (draw > probability) return;
+  start_push_pull(failed[random_index(failed.size())]->member.address, PushPullReason::reconnect, false);
+}
+
+void Swim::reap(TimePoint now) {
+  std::vector<std::string> reaped;
+  for (NodeState* node : order_) {
+    const Member& member = node->member;
+    if (member.name == config_.name) continue;
+    if ((member.state == MemberState::dead && now - node->state_change >= config_.reap_failed_after) ||
+        (member.state == MemberState::left && now - node->state_change >= config_.reap_left_after)) {
+      reaped.push_back(member.name);
+    }
+  }
+  for (const std::string& name : reaped) {
+    emit(MemberEventType::reaped, nodes_.at(name).member);
+    remove_node(name);
+  }
+}
+
+// ------------------------------------------------------------------ output
+
+size_t Swim::datagram_budget() const {
+  return config_.max_packet_bytes > kPacketOverheadBytes ? config_.max_packet_bytes - kPacketOverheadBytes : 0;
+}
+
+void Swim::send(const std::string& address, std::vector<Message> messages) {
+  size_t used = 0;
+  for (const Message& message : messages) used += estimated_size(message);
+  size_t budget = datagram_budget();
+  if (used < budget) {
+    std::vector<Message> extra =
+        broadcasts_.take(budget - used, retransmit_limit(config_.retransmit_mult, live_count_));
+    for (Message& message : extra) messages.push_back(std::move(message));
+  }
+  if (messages.empty()) return;
+  ++counters_.packets_sent;
+  counters_.messages_sent += messages.size();
+  output_.packets.push_back(OutgoingPacket{address, Packet{std::move(messages)}});
+}
+
+Alive Swim::alive_for_datagram(const Member& member) const {
+  Alive alive{member};
+  alive.member.state = MemberState::alive;
+  if (!is_tags_stub(member.tags) && estimated_size(alive) + kProbeRoom > datagram_budget()) {
+    alive.member.tags = tags_stub(member.tags);
+  }
+  return alive;
+}
+
+void Swim::broadcast_alive(const Member& member) { broadcast(member.name, alive_for_datagram(member)); }
+
+void Swim::emit(MemberEventType type, const Member& member, std::string detail) {
+  output_.events.push_back(MemberEvent{type, member, std::move(detail)});
+}
+
+PushPull Swim::local_state(bool join) const {
+  PushPull state;
+  state.join = join;
+  state.members.reserve(order_.size());
+  for (const NodeState* node : order_) {
+    state.members.push_back(node->member);
+    // Never pass on tags we know to be out of date as if they were current.
+    if (node->tags_stale) state.members.back().tags = TagMap{{kTagsOmittedKey, "stale"}};
+  }
+  return state;
+}
+
+Duration Swim::push_pull_period() const {
+  double n = static_cast<double>(live_count_);
+  if (n <= kPushPullScaleThreshold) return config_.push_pull_interval;
+  double multiplier = std::ceil(std::log2(n) - std::log2(kPushPullScaleThreshold)) + 1.0;
+  return config_.push_pull_interval * static_cast<int64_t>(multiplier);
+}
+
+SwimOutput Swim::take_output() {
+  SwimOutput out = std::move(output_);
+  output_ = SwimOutput{};
+  return out;
+}
+
+// ----------------------------------------------------------------- queries
+
+const Member& Swim::local_member() const { return self().member; }
+
+std::optional<Member> Swim::member(const std::string& name) const {
+  auto it = nodes_.find(name);
+  if (it == nodes_.end()) return std::nullopt;
+  return it->second.member;
+}
+
+std::vector<Member> Swim::members() const {
+  std::vector<Member> out;
+  out.reserve(nodes_.size());
+  for (const NodeState* node : order_) out.push_back(node->member);
+  std::sort(out.begin(), out.end(), [](const Member& a, const Member& b) { return a.name < b.name; });
+  return out;
+}
+
+std::vector<std::string> Swim::known_peer_addresses() const {
+  std::vector<std::string> out;
+  for (const NodeState* node : order_) {
+    if (node->member.name != config_.name && is_live(node->member.state)) out.push_back(node->member.address);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+}  // namespace roster::gossip

@@ -1,0 +1,300 @@
+#pragma once
+
+// SWIM with Lifeguard, as a pure state machine (memberlist's state.go,
+// suspicion.go and awareness.go, and the parts of Serf above it that keep
+// failed members, reconnect to them and reap them).
+//
+// Swim touches no socket, clock or random source of its own. The caller
+// passes `now` into every input, hands it the packets and push-pull states
+// that arrive, and drains take_output() after every input for the packets to
+// send, the push-pull exchanges and TCP probes to start, and the membership
+// events. Randomness comes from a generator seeded by SwimConfig::seed, so a
+// run is a function of its inputs.
+//
+// Timing contract: call tick(now) whenever now >= next_deadline(); an input
+// may move next_deadline() earlier, so re-read it after every call.
+//
+// Strand affinity: not thread-safe; one owner (one strand) calls everything.
+//
+// Behaviour in brief (the details follow memberlist, and the comments in
+// swim.cc say where Roster differs):
+// - Probing walks a shuffled member list. Direct ping; no ack after
+//   probe_timeout -> ping-req through indirect_checks peers (they nack when
+//   they hear nothing) plus a TCP probe request; no ack within the probe
+//   interval x (health score + 1) -> suspect. Probing a node we suspect
+//   carries the suspicion along ("buddy"), so it can refute at once.
+// - Suspicion timeouts shrink from max to min as distinct peers confirm.
+// - A node that hears it is suspected or dead raises its incarnation above
+//   the accusation and broadcasts alive.
+// - Broadcasts ride on every packet and on gossip packets to gossip_nodes
+//   random peers; each is sent retransmit_mult x ceil(log10(N + 1)) times.
+// - Push-pull on join, a few seconds after join (the join tail), every
+//   push_pull_interval (scaled for N > 32), with a failed member now and then
+//   (Serf's reconnect), and with a node we don't know that pings us.
+// - Tags: an alive message too large for a datagram travels on UDP as a stub
+//   that says "incarnation i, tags omitted"; the tags themselves go by
+//   push-pull (relayed to large_tag_relay_fanout peers by every node that
+//   accepts them, and fetched from the owner by nodes that only saw the stub).
+// - Name collisions: a different ID under a live member's name (or a live
+//   member's ID under another name) is refused. The newcomer learns it from
+//   its join reply: it gets a `collision` event with the reason and halts.
+//   Everyone else, the existing node included, keeps the existing member and
+//   reports the refused claim as a `collision` event.
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <random>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "agent/gossip/awareness.h"
+#include "agent/gossip/broadcast_queue.h"
+#include "agent/gossip/messages.h"
+#include "agent/gossip/suspicion.h"
+#include "agent/gossip/swim_config.h"
+#include "common/status.h"
+
+namespace roster::gossip {
+
+// A reserved tag key. An Alive whose tags are exactly {kTagsOmittedKey: digest}
+// is a stub: the member's tags did not fit a datagram. A receiver whose tags
+// for the member have that digest keeps them; others fetch them by push-pull.
+// User tags may not use keys that start with '\x01'.
+inline constexpr const char* kTagsOmittedKey = "\x01tags-omitted";
+
+enum class MemberEventType : uint8_t {
+  join,         // new member, or a failed/left one back
+  update,       // tags or address changed
+  suspect,
+  failed,
+  left,
+  alive_again,  // a suspicion was refuted
+  reaped,       // a failed or left member was forgotten
+  collision,    // a name or ID claimed twice; `detail` says who holds it
+};
+const char* member_event_type_name(MemberEventType type);
+
+struct MemberEvent {
+  MemberEventType type = MemberEventType::join;
+  Member member;       // as now known; for collision, the refused claimant
+  std::string detail;  // for people: "node name web-7 is already in use by ID ... at ..."
+};
+
+struct OutgoingPacket {
+  std::string address;
+  Packet packet;
+};
+
+enum class PushPullReason : uint8_t { join, early, periodic, reconnect, unknown_peer, relay, tag_fetch };
+
+// Start a TCP push-pull: send `state` to `address`, hand the answer to
+// on_push_pull_reply(), or report on_push_pull_failed().
+struct PushPullRequest {
+  std::string address;
+  PushPull state;
+  PushPullReason reason = PushPullReason::periodic;
+};
+
+// memberlist's TCP fallback probe: send `ping` over TCP to `address`; report
+// on_tcp_probe_result() with whether a matching Ack came back by `deadline`.
+struct TcpProbeRequest {
+  std::string address;
+  Ping ping;
+  TimePoint deadline;
+};
+
+struct SwimOutput {
+  std::vector<OutgoingPacket> packets;
+  std::vector<PushPullRequest> push_pulls;
+  std::vector<TcpProbeRequest> tcp_probes;
+  std::vector<MemberEvent> events;
+  bool empty() const { return packets.empty() && push_pulls.empty() && tcp_probes.empty() && events.empty(); }
+};
+
+struct SwimCounters {
+  uint64_t probes = 0;
+  uint64_t probe_failures = 0;  // probes that ended in a suspicion
+  uint64_t indirect_probes = 0;
+  uint64_t tcp_probes = 0;
+  uint64_t acks_received = 0;
+  uint64_t nacks_received = 0;
+  uint64_t refutations = 0;
+  uint64_t packets_sent = 0;
+  uint64_t messages_sent = 0;
+  uint64_t push_pulls_started = 0;
+  uint64_t push_pulls_served = 0;
+  uint64_t collisions = 0;
+  uint64_t misdirected_pings = 0;  // pings for another node name
+};
+
+class Swim {
+ public:
+  // Errors: invalid_argument (empty name, ID or address; bad tags).
+  static Status validate(const SwimConfig& config);
+
+  // REQUIRES: validate(config).is_ok().
+  explicit Swim(SwimConfig config);
+  Swim(const Swim&) = delete;
+  Swim& operator=(const Swim&) = delete;
+  ~Swim();
+
+  // --- inputs ---
+
+  // Starts the timers (with memberlist's random stagger). Before start(), tick() does nothing.
+  void start(TimePoint now);
+  // Starts a join push-pull with each address (our own is skipped) and schedules the early syncs.
+  void join(TimePoint now, const std::vector<std::string>& addresses);
+  // A datagram from `from_address`, decoded. Messages are handled in order.
+  void on_packet(TimePoint now, const std::string& from_address, const Packet& packet);
+  // A remote node started a push-pull with us: returns our state (as it was
+  // before the merge) for the reply, then merges theirs.
+  PushPull on_push_pull(TimePoint now, const PushPull& remote);
+  // The answer to a PushPullRequest we emitted to `address`.
+  void on_push_pull_reply(TimePoint now, const std::string& address, const PushPull& reply);
+  void on_push_pull_failed(TimePoint now, const std::string& address);
+  // A Ping that came over TCP (a peer's fallback probe): the Ack to write
+  // back, or nothing when the ping is for another node.
+  std::optional<Ack> on_tcp_ping(TimePoint now, const Ping& ping);
+  void on_tcp_probe_result(TimePoint now, uint32_t sequence, bool reached);
+  // Fires every timer that is due.
+  void tick(TimePoint now);
+
+  // Graceful leave: broadcasts "left" and stops probing. Keep ticking until
+  // leave_propagated() (or a timeout) so the broadcast gets out.
+  void leave(TimePoint now);
+  bool leave_propagated() const;
+
+  // Replace this node's tags; bumps the incarnation and broadcasts alive.
+  // Errors: invalid_argument (empty or reserved key), too_large (over max_tag_bytes),
+  // unavailable (left or halted).
+  Status set_tags(TimePoint now, TagMap tags);
+  // New gossip address, same name and ID; bumps the incarnation and broadcasts alive.
+  Status set_address(TimePoint now, std::string address);
+
+  TimePoint next_deadline() const;
+  SwimOutput take_output();
+
+  // --- queries ---
+
+  const Member& local_member() const;
+  std::optional<Member> member(const std::string& name) const;
+  std::vector<Member> members() const;  // every known member, this node included
+  size_t live_member_count() const { return live_count_; }  // alive + suspect, this node included
+  // Addresses of live members other than this node, for the adapter to persist
+  // and rejoin from after a restart.
+  std::vector<std::string> known_peer_addresses() const;
+  int health_score() const { return awareness_.score(); }
+  const SwimCounters& counters() const { return counters_; }
+  size_t queued_broadcasts() const { return broadcasts_.size(); }
+  // After a collision found on joining, Swim stops: it sends nothing and
+  // ignores its inputs. halt_reason() says why.
+  bool halted() const { return halted_; }
+  const std::string& halt_reason() const { return halt_reason_; }
+  bool has_left() const { return left_; }
+
+ private:
+  struct NodeState {
+    Member member;
+    TimePoint state_change{};
+    std::unique_ptr<Suspicion> suspicion;
+    bool tags_stale = false;  // we saw a stub with a newer incarnation than our tags
+    size_t order_index = 0;
+  };
+  struct PendingProbe {
+    uint32_t sequence = 0;
+    std::string target;
+    TimePoint indirect_at;
+    TimePoint deadline;
+    bool indirect_sent = false;
+    int expected_nacks = 0;
+    int nacks = 0;
+  };
+  struct Relay {
+    uint32_t original_sequence = 0;
+    std::string source_address;
+    TimePoint deadline;
+    bool want_nack = false;
+  };
+  enum class Source : uint8_t { gossip, push_pull, join_reply };
+
+  NodeState& self();
+  const NodeState& self() const;
+  NodeState& insert_node(const std::string& name);
+  void remove_node(const std::string& name);
+  void set_state(NodeState& node, MemberState state, TimePoint now);
+  void clear_suspicion(NodeState& node);
+  uint32_t next_sequence() { return ++sequence_; }
+  size_t random_index(size_t n);
+  template <typename Filter>
+  std::vector<NodeState*> random_nodes(size_t k, Filter exclude);
+
+  void handle_ping(TimePoint now, const std::string& from_address, const Ping& ping);
+  void handle_indirect_ping(TimePoint now, const IndirectPing& request);
+  void handle_ack(TimePoint now, const Ack& ack);
+  void handle_nack(const Nack& nack);
+  void handle_alive(TimePoint now, const Member& incoming, Source source);
+  void handle_alive_about_self(TimePoint now, const Member& incoming, Source source);
+  void handle_suspect(TimePoint now, const Suspect& suspect);
+  void handle_dead(TimePoint now, const Dead& dead);
+  void merge_state(TimePoint now, const PushPull& remote, Source source);
+  bool refuse_collision(const Member& claimant, Source source);
+  void refute(TimePoint now, Incarnation accused);
+
+  void start_probe(TimePoint now);
+  void send_indirect_probes(TimePoint now);
+  void finish_probe(TimePoint now, bool acked);
+  void gossip(TimePoint now);
+  void start_push_pull(const std::string& address, PushPullReason reason, bool join);
+  void push_pull_with_random_peer(PushPullReason reason);
+  void reconnect();
+  void reap(TimePoint now);
+
+  void send(const std::string& address, std::vector<Message> messages);
+  void broadcast_alive(const Member& member);
+  void broadcast(const std::string& name, Message message) { broadcasts_.queue(name, std::move(message)); }
+  void emit(MemberEventType type, const Member& member, std::string detail = {});
+  Alive alive_for_datagram(const Member& member) const;
+  PushPull local_state(bool join) const;
+  size_t datagram_budget() const;
+  Duration push_pull_period() const;
+
+  SwimConfig config_;
+  std::mt19937_64 rng_;
+  Awareness awareness_;
+  BroadcastQueue broadcasts_;
+  SwimOutput output_;
+  SwimCounters counters_;
+
+  std::unordered_map<std::string, NodeState> nodes_;  // by name, this node included
+  std::vector<NodeState*> order_;                     // probe order; also for random picks
+  std::unordered_map<std::string, std::string> id_owner_;  // node ID -> name
+  size_t probe_index_ = 0;
+  size_t live_count_ = 0;
+  std::set<std::pair<TimePoint, std::string>> suspicion_deadlines_;
+  std::set<std::pair<std::string, std::string>> reported_collisions_;  // (name, id)
+
+  uint32_t sequence_ = 0;
+  std::optional<PendingProbe> probe_;
+  std::map<uint32_t, Relay> relays_;  // our sequence -> whom we probe for
+  std::set<std::string> pending_joins_;
+  std::set<std::pair<TimePoint, std::string>> tag_fetches_;
+
+  bool started_ = false;
+  bool left_ = false;
+  bool halted_ = false;
+  std::string halt_reason_;
+  TimePoint next_probe_at_ = TimePoint::max();
+  TimePoint next_gossip_at_ = TimePoint::max();
+  TimePoint next_push_pull_at_ = TimePoint::max();
+  TimePoint next_reconnect_at_ = TimePoint::max();
+  TimePoint next_reap_at_ = TimePoint::max();
+  TimePoint next_unknown_sync_at_{};
+  std::vector<TimePoint> early_push_pulls_;  // sorted
+};
+
+}  // namespace roster::gossip

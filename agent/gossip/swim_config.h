@@ -1,0 +1,78 @@
+#pragma once
+
+// SWIM's settings. The defaults are memberlist's DefaultLANConfig and Serf's
+// defaults, so a Roster pool behaves like a Serf LAN pool unless told
+// otherwise. Time is passed in by the caller as TimePoint; Duration is its
+// resolution.
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "agent/gossip/messages.h"
+
+namespace roster::gossip {
+
+using TimePoint = std::chrono::steady_clock::time_point;
+using Duration = std::chrono::nanoseconds;
+
+struct SwimConfig {
+  // --- identity ---
+  std::string name;     // unique in the pool
+  std::string id;       // node ID (UUID); unique in the pool
+  std::string address;  // "ip:port" of this node's gossip port (UDP and TCP)
+  TagMap tags;
+  // A restarted node passes the incarnation it last used (persisted by the
+  // adapter); it starts one above, so its own incarnation never goes back.
+  Incarnation initial_incarnation = 0;
+  uint64_t seed = 1;  // all of Swim's randomness comes from this
+
+  // --- probing (memberlist LAN) ---
+  Duration probe_interval = std::chrono::seconds(1);
+  Duration probe_timeout = std::chrono::milliseconds(500);
+  int indirect_checks = 3;
+  bool tcp_fallback_probe = true;
+  // Lifeguard: the local health score is clamped to [0, awareness_max_multiplier - 1];
+  // the probe interval (the whole window for an ack) is multiplied by score + 1.
+  int awareness_max_multiplier = 8;
+
+  // --- suspicion (Lifeguard) ---
+  int suspicion_mult = 4;
+  int suspicion_max_timeout_mult = 6;
+
+  // --- dissemination ---
+  int retransmit_mult = 4;
+  Duration gossip_interval = std::chrono::milliseconds(200);
+  int gossip_nodes = 3;
+  Duration gossip_to_the_dead_time = std::chrono::seconds(30);
+  size_t max_packet_bytes = 1400;  // UDP datagram budget, envelope and encryption included
+
+  // --- full-state sync ---
+  Duration push_pull_interval = std::chrono::seconds(30);  // scaled up for large pools
+  // After join() a new node syncs again with a random member at these offsets,
+  // so it learns within seconds about nodes whose alive broadcast it missed.
+  std::vector<Duration> early_push_pull_delays = {std::chrono::seconds(2), std::chrono::seconds(6)};
+  // A ping from a node we don't know (or hold as failed) starts a sync with it,
+  // at most once per this interval.
+  Duration unknown_peer_sync_interval = std::chrono::seconds(5);
+  // Serf's reconnect: every interval, probabilistically one failed member is
+  // tried with a push-pull, so healed partitions merge by themselves.
+  Duration reconnect_interval = std::chrono::seconds(30);
+
+  // --- tags ---
+  // Cap on the encoded size of this node's tags. There is no per-packet cap:
+  // tags too large for a datagram travel by push-pull (see swim.h).
+  size_t max_tag_bytes = 64 * 1024;
+  // After accepting a large tag set by push-pull, sync with this many random
+  // members so it spreads over TCP in O(log N) hops.
+  int large_tag_relay_fanout = 2;
+
+  // --- reaping (Serf: reconnect_timeout and tombstone_timeout) ---
+  Duration reap_failed_after = std::chrono::hours(24);
+  Duration reap_left_after = std::chrono::hours(24);
+  Duration reap_check_interval = std::chrono::seconds(15);
+};
+
+}  // namespace roster::gossip

@@ -1,0 +1,760 @@
+#include "agent/gossip/swim.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "agent/gossip/message_size.h"
+
+namespace roster::gossip {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+const TimePoint kStart = TimePoint{} + std::chrono::hours(1);
+
+std::string address_of(const std::string& name) { return name + ".test:8301"; }
+
+Member member(const std::string& name, Incarnation incarnation = 0, MemberState state = MemberState::alive,
+              TagMap tags = {}) {
+  return Member{name, "id-" + name, address_of(name), incarnation, state, std::move(tags)};
+}
+
+SwimConfig config_for(const std::string& name) {
+  SwimConfig config;
+  config.name = name;
+  config.id = "id-" + name;
+  config.address = address_of(name);
+  config.seed = 42;
+  config.early_push_pull_delays = {};
+  return config;
+}
+
+// No probing in the first hours: for tests about other timers.
+SwimConfig quiet_config_for(const std::string& name) {
+  SwimConfig config = config_for(name);
+  config.probe_interval = std::chrono::hours(10);
+  return config;
+}
+
+// Drives one Swim through virtual time and keeps everything it emitted.
+struct Driver {
+  explicit Driver(SwimConfig config) : swim(std::move(config)) { swim.start(now); }
+
+  void collect() {
+    SwimOutput out = swim.take_output();
+    for (auto& p : out.packets) packets.push_back(std::move(p));
+    for (auto& p : out.push_pulls) push_pulls.push_back(std::move(p));
+    for (auto& p : out.tcp_probes) tcp_probes.push_back(std::move(p));
+    for (auto& e : out.events) events.push_back(std::move(e));
+  }
+
+  // Fires every deadline up to now + duration.
+  void advance(Duration duration) {
+    TimePoint end = now + duration;
+    for (int guard = 0; guard < 1000000; ++guard) {
+      TimePoint next = swim.next_deadline();
+      if (next > end) break;
+      now = std::max(now, next);
+      size_t seen = packets.size();
+      swim.tick(now);
+      collect();
+      if (auto_ack) ack_pings_since(seen);
+    }
+    now = end;
+  }
+
+  // Every peer answers every ping at once.
+  void ack_pings_since(size_t first) {
+    std::vector<std::pair<std::string, Ping>> pings;
+    for (size_t p = first; p < packets.size(); ++p) {
+      for (const Message& m : packets[p].packet.messages) {
+        if (const Ping* ping = std::get_if<Ping>(&m)) pings.emplace_back(packets[p].address, *ping);
+      }
+    }
+    for (const auto& [to, ping] : pings) {
+      swim.on_packet(now, to, Packet{{Ack{ping.sequence, ping.target}}});
+      collect();
+    }
+  }
+
+  // Tells the Swim about peers, as a push-pull from one of them would.
+  void know(const std::vector<Member>& members) {
+    swim.on_push_pull(now, PushPull{false, members});
+    collect();
+  }
+
+  void receive(const std::string& from, std::vector<Message> messages) {
+    swim.on_packet(now, address_of(from), Packet{std::move(messages)});
+    collect();
+  }
+
+  // Advances until a probe Ping goes out; returns it and its destination.
+  std::pair<std::string, Ping> next_ping() {
+    for (int i = 0; i < 100; ++i) {
+      size_t seen = packets.size();
+      advance(milliseconds(100));
+      for (size_t p = seen; p < packets.size(); ++p) {
+        for (const Message& m : packets[p].packet.messages) {
+          if (const Ping* ping = std::get_if<Ping>(&m)) return {packets[p].address, *ping};
+        }
+      }
+    }
+    ADD_FAILURE() << "no ping sent";
+    return {};
+  }
+
+  template <typename T>
+  std::vector<std::pair<std::string, T>> sent() const {
+    std::vector<std::pair<std::string, T>> out;
+    for (const auto& p : packets) {
+      for (const Message& m : p.packet.messages) {
+        if (const T* typed = std::get_if<T>(&m)) out.emplace_back(p.address, *typed);
+      }
+    }
+    return out;
+  }
+
+  size_t count_events(MemberEventType type, const std::string& name) const {
+    return static_cast<size_t>(std::count_if(events.begin(), events.end(), [&](const MemberEvent& e) {
+      return e.type == type && e.member.name == name;
+    }));
+  }
+
+  TimePoint now = kStart;
+  Swim swim;
+  std::vector<OutgoingPacket> packets;
+  std::vector<PushPullRequest> push_pulls;
+  std::vector<TcpProbeRequest> tcp_probes;
+  std::vector<MemberEvent> events;
+  bool auto_ack = false;
+};
+
+std::string name_at(const std::string& address) { return address.substr(0, address.find('.')); }
+
+// ---------------------------------------------------------------- probing
+
+TEST(SwimProbe, AckedProbeKeepsTheTargetAlive) {
+  Driver d(config_for("a"));
+  d.know({member("b")});
+  EXPECT_EQ(d.count_events(MemberEventType::join, "b"), 1u);
+  for (int round = 0; round < 5; ++round) {
+    auto [to, ping] = d.next_ping();
+    EXPECT_EQ(to, address_of("b"));
+    EXPECT_EQ(ping.target, "b");
+    EXPECT_EQ(ping.source, "a");
+    d.receive("b", {Ack{ping.sequence, "b"}});
+  }
+  EXPECT_EQ(d.swim.member("b")->state, MemberState::alive);
+  EXPECT_EQ(d.swim.health_score(), 0);
+  EXPECT_GE(d.swim.counters().acks_received, 5u);
+}
+
+TEST(SwimProbe, NoAckGoesIndirectThenSuspects) {
+  Driver d(config_for("a"));
+  d.know({member("b"), member("c"), member("d"), member("e")});
+  auto [to, ping] = d.next_ping();
+  std::string target = name_at(to);
+  d.advance(milliseconds(510));
+  auto indirect = d.sent<IndirectPing>();
+  ASSERT_EQ(indirect.size(), 3u);
+  for (const auto& [address, request] : indirect) {
+    EXPECT_NE(name_at(address), target);
+    EXPECT_EQ(request.target, target);
+    EXPECT_EQ(request.sequence, ping.sequence);
+    EXPECT_TRUE(request.want_nack);
+  }
+  ASSERT_EQ(d.tcp_probes.size(), 1u);
+  EXPECT_EQ(d.tcp_probes[0].address, to);
+  EXPECT_EQ(d.swim.member(target)->state, MemberState::alive);
+  d.advance(milliseconds(500));
+  EXPECT_EQ(d.swim.member(target)->state, MemberState::suspect);
+  EXPECT_EQ(d.count_events(MemberEventType::suspect, target), 1u);
+  // Three peers asked, none nacked: Lifeguard blames our own health.
+  EXPECT_EQ(d.swim.health_score(), 3);
+}
+
+TEST(SwimProbe, NacksFromPeersSpareTheLocalHealthScore) {
+  Driver d(config_for("a"));
+  d.know({member("b"), member("c"), member("d"), member("e")});
+  auto [to, ping] = d.next_ping();
+  d.advance(milliseconds(510));
+  for (const auto& [address, request] : d.sent<IndirectPing>()) {
+    d.receive(name_at(address), {Nack{request.sequence, name_at(address)}});
+  }
+  d.advance(milliseconds(500));
+  EXPECT_EQ(d.swim.member(name_at(to))->state, MemberState::suspect);
+  EXPECT_EQ(d.swim.health_score(), 0);
+  EXPECT_EQ(d.swim.counters().nacks_received, 3u);
+}
+
+TEST(SwimProbe, HealthScoreStretchesTheProbeWindow) {
+  Driver d(config_for("a"));
+  d.know({member("b"), member("c"), member("d"), member("e")});
+  auto [first_to, first_ping] = d.next_ping();
+  d.advance(seconds(1));  // the probe fails without nacks: score 3, and the next one starts
+  ASSERT_EQ(d.swim.health_score(), 3);
+  auto [to, ping] = d.sent<Ping>().back();
+  ASSERT_NE(ping.sequence, first_ping.sequence);
+  // With score 3 the window is 4 x probe_interval: no suspicion after 1.5 s.
+  d.advance(milliseconds(1500));
+  EXPECT_EQ(d.swim.member(name_at(to))->state, MemberState::alive);
+  d.receive(name_at(to), {Ack{ping.sequence, name_at(to)}});
+  EXPECT_EQ(d.swim.health_score(), 2);
+}
+
+TEST(SwimProbe, IndirectAckArrivesWithTheOriginalSequence) {
+  Driver d(config_for("a"));
+  d.know({member("b"), member("c"), member("d"), member("e")});
+  auto [to, ping] = d.next_ping();
+  d.advance(milliseconds(510));
+  auto indirect = d.sent<IndirectPing>();
+  ASSERT_FALSE(indirect.empty());
+  d.receive(name_at(indirect[0].first), {Ack{ping.sequence, name_at(indirect[0].first)}});
+  d.advance(seconds(1));
+  EXPECT_EQ(d.swim.member(name_at(to))->state, MemberState::alive);
+  EXPECT_EQ(d.count_events(MemberEventType::suspect, name_at(to)), 0u);
+}
+
+TEST(SwimProbe, TcpFallbackAnswerAvertsSuspicion) {
+  Driver d(config_for("a"));
+  d.know({member("b")});
+  auto [to, ping] = d.next_ping();
+  d.advance(milliseconds(510));
+  ASSERT_EQ(d.tcp_probes.size(), 1u);
+  EXPECT_EQ(d.tcp_probes[0].ping.sequence, ping.sequence);
+  d.swim.on_tcp_probe_result(d.now, ping.sequence, true);
+  d.advance(milliseconds(300));
+  EXPECT_EQ(d.swim.member("b")->state, MemberState::alive);
+}
+
+TEST(SwimProbe, RelaysAPingRequestAndNacksOnSilence) {
+  Driver d(config_for("c"));
+  d.know({member("a"), member("b")});
+  d.packets.clear();
+  d.receive("a", {IndirectPing{77, "b", address_of("b"), "a", address_of("a"), true}});
+  auto pings = d.sent<Ping>();
+  ASSERT_EQ(pings.size(), 1u);
+  EXPECT_EQ(pings[0].first, address_of("b"));
+  EXPECT_EQ(pings[0].second.source, "c");
+  d.receive("b", {Ack{pings[0].second.sequence, "b"}});
+  auto acks = d.sent<Ack>();
+  ASSERT_EQ(acks.size(), 1u);
+  EXPECT_EQ(acks[0].first, address_of("a"));
+  EXPECT_EQ(acks[0].second.sequence, 77u);
+
+  d.receive("a", {IndirectPing{78, "b", address_of("b"), "a", address_of("a"), true}});
+  d.advance(milliseconds(600));
+  auto nacks = d.sent<Nack>();
+  ASSERT_EQ(nacks.size(), 1u);
+  EXPECT_EQ(nacks[0].first, address_of("a"));
+  EXPECT_EQ(nacks[0].second.sequence, 78u);
+}
+
+TEST(SwimProbe, AnswersPingsForItselfOnly) {
+  Driver d(config_for("a"));
+  d.receive("b", {Ping{5, "a", "b", address_of("b")}});
+  auto acks = d.sent<Ack>();
+  ASSERT_EQ(acks.size(), 1u);
+  EXPECT_EQ(acks[0].first, address_of("b"));
+  EXPECT_EQ(acks[0].second.sequence, 5u);
+  d.receive("b", {Ping{6, "someone-else", "b", address_of("b")}});
+  EXPECT_EQ(d.sent<Ack>().size(), 1u);
+  EXPECT_EQ(d.swim.counters().misdirected_pings, 1u);
+  EXPECT_EQ(d.swim.on_tcp_ping(d.now, Ping{7, "a", "b", address_of("b")})->sequence, 7u);
+  EXPECT_FALSE(d.swim.on_tcp_ping(d.now, Ping{8, "x", "b", address_of("b")}).has_value());
+}
+
+TEST(SwimProbe, AnUnknownPingerIsSyncedWith) {
+  Driver d(config_for("a"));
+  d.know({member("b")});
+  d.receive("z", {Ping{5, "a", "z", address_of("z")}});
+  ASSERT_EQ(d.push_pulls.size(), 1u);
+  EXPECT_EQ(d.push_pulls[0].address, address_of("z"));
+  EXPECT_EQ(d.push_pulls[0].reason, PushPullReason::unknown_peer);
+  // Rate limited.
+  d.receive("y", {Ping{6, "a", "y", address_of("y")}});
+  EXPECT_EQ(d.push_pulls.size(), 1u);
+}
+
+// -------------------------------------------------------------- suspicion
+
+TEST(Suspicion, TimeoutShrinksWithIndependentConfirmations) {
+  Duration min = seconds(4), max = seconds(24);
+  Suspicion s("b", 3, min, max, kStart);
+  EXPECT_EQ(s.deadline(), kStart + max);
+  EXPECT_FALSE(s.confirm("b"));  // the first suspecter does not count twice
+  EXPECT_TRUE(s.confirm("c"));
+  TimePoint after_one = s.deadline();
+  EXPECT_LT(after_one, kStart + max);
+  EXPECT_GT(after_one, kStart + min);
+  EXPECT_FALSE(s.confirm("c"));
+  EXPECT_TRUE(s.confirm("d"));
+  EXPECT_LT(s.deadline(), after_one);
+  EXPECT_TRUE(s.confirm("e"));
+  EXPECT_EQ(s.deadline(), kStart + min);
+  EXPECT_FALSE(s.confirm("f"));  // k reached
+  // memberlist's formula: max - log(n+1)/log(k+1) * (max - min), n = 1, k = 3 -> 24 - 0.5 * 20 = 14 s.
+  EXPECT_EQ(after_one, kStart + seconds(14));
+}
+
+TEST(Suspicion, NoExpectedConfirmationsMeansMinTimeout) {
+  Suspicion s("b", 0, seconds(4), seconds(24), kStart);
+  EXPECT_EQ(s.deadline(), kStart + seconds(4));
+}
+
+TEST(Suspicion, MinTimeoutGrowsWithLogOfPoolSize) {
+  EXPECT_EQ(suspicion_min_timeout(4, 1, seconds(1)), seconds(4));
+  EXPECT_EQ(suspicion_min_timeout(4, 10, seconds(1)), seconds(4));
+  EXPECT_EQ(suspicion_min_timeout(4, 100, seconds(1)), seconds(8));
+  EXPECT_EQ(suspicion_min_timeout(4, 1000, seconds(1)), seconds(12));
+}
+
+std::vector<Member> pool_of(int n) {
+  std::vector<Member> out;
+  for (int i = 0; i < n; ++i) out.push_back(member("n" + std::to_string(i)));
+  return out;
+}
+
+TimePoint time_failed(int confirmations) {
+  Driver d(config_for("a"));
+  d.auto_ack = true;  // failed probes of our own would confirm too
+  d.know(pool_of(10));
+  d.receive("n1", {Suspect{"n0", 0, "n1"}});
+  for (int i = 0; i < confirmations; ++i) {
+    d.receive("n" + std::to_string(i + 2), {Suspect{"n0", 0, "n" + std::to_string(i + 2)}});
+  }
+  TimePoint start = d.now;
+  for (int i = 0; i < 400 && d.swim.member("n0")->state == MemberState::suspect; ++i) d.advance(milliseconds(100));
+  EXPECT_EQ(d.swim.member("n0")->state, MemberState::dead);
+  EXPECT_EQ(d.count_events(MemberEventType::failed, "n0"), 1u);
+  return TimePoint{} + (d.now - start);
+}
+
+TEST(SwimSuspicion, ConfirmationsShortenTheTimeToFailure) {
+  // N = 11: min = 4 s * log10(11) = 4.16 s, max = 6 x min.
+  TimePoint none = time_failed(0);
+  TimePoint one = time_failed(1);
+  TimePoint all = time_failed(2);
+  EXPECT_GT(none, one);
+  EXPECT_GT(one, all);
+  EXPECT_NEAR(std::chrono::duration<double>(none - TimePoint{}).count(), 24.97, 0.2);
+  EXPECT_NEAR(std::chrono::duration<double>(all - TimePoint{}).count(), 4.16, 0.2);
+}
+
+TEST(SwimSuspicion, ConfirmationsAreRegossiped) {
+  Driver d(config_for("a"));
+  d.know(pool_of(10));
+  d.receive("n1", {Suspect{"n0", 0, "n1"}});
+  d.receive("n2", {Suspect{"n0", 0, "n2"}});
+  d.receive("n2", {Suspect{"n0", 0, "n2"}});
+  d.advance(seconds(2));
+  std::set<std::string> froms;
+  for (const auto& [to, s] : d.sent<Suspect>()) {
+    if (s.name == "n0") froms.insert(s.from);
+  }
+  EXPECT_EQ(froms, (std::set<std::string>{"n2"}));  // the newest replaces the older broadcast about n0
+}
+
+TEST(SwimSuspicion, RefutedByAHigherIncarnation) {
+  Driver d(config_for("a"));
+  d.know(pool_of(5));
+  d.receive("n1", {Suspect{"n0", 0, "n1"}});
+  EXPECT_EQ(d.swim.member("n0")->state, MemberState::suspect);
+  d.receive("n2", {Alive{member("n0", 0)}});  // same incarnation refutes nothing
+  EXPECT_EQ(d.swim.member("n0")->state, MemberState::suspect);
+  d.receive("n0", {Alive{member("n0", 1)}});
+  EXPECT_EQ(d.swim.member("n0")->state, MemberState::alive);
+  EXPECT_EQ(d.count_events(MemberEventType::alive_again, "n0"), 1u);
+}
+
+TEST(SwimSuspicion, ANodeRefutesItsOwnSuspicionAndDeath) {
+  Driver d(config_for("a"));
+  d.know(pool_of(3));
+  d.receive("n1", {Suspect{"a", 0, "n1"}});
+  EXPECT_EQ(d.swim.local_member().incarnation, 1u);
+  EXPECT_EQ(d.swim.local_member().state, MemberState::alive);
+  EXPECT_EQ(d.swim.health_score(), 1);
+  d.receive("n1", {Dead{"a", 7, "n1"}});
+  EXPECT_EQ(d.swim.local_member().incarnation, 8u);
+  d.receive("n1", {Suspect{"a", 3, "n1"}});  // older news: no change
+  EXPECT_EQ(d.swim.local_member().incarnation, 8u);
+  d.advance(seconds(1));
+  bool announced = false;
+  for (const auto& [to, alive] : d.sent<Alive>()) announced |= alive.member.name == "a" && alive.member.incarnation == 8;
+  EXPECT_TRUE(announced);
+}
+
+TEST(SwimSuspicion, BuddyHintRidesOnThePingToASuspect) {
+  Driver d(config_for("a"));
+  d.know({member("b")});
+  d.receive("c", {Suspect{"b", 0, "c"}});
+  auto [to, ping] = d.next_ping();
+  ASSERT_EQ(to, address_of("b"));
+  bool hinted = false;
+  for (const auto& p : d.packets) {
+    if (p.address != to) continue;
+    bool has_ping = false, has_suspect = false;
+    for (const Message& m : p.packet.messages) {
+      has_ping |= std::holds_alternative<Ping>(m);
+      if (const Suspect* s = std::get_if<Suspect>(&m)) has_suspect |= s->name == "b";
+    }
+    hinted |= has_ping && has_suspect;
+  }
+  EXPECT_TRUE(hinted);
+}
+
+// ------------------------------------------------------ dead, left, reap
+
+TEST(SwimLifecycle, DeadAndLeftAreReapedAfterTheirTimes) {
+  SwimConfig config = config_for("a");
+  config.reap_failed_after = seconds(60);
+  config.reap_left_after = seconds(120);
+  Driver d(config);
+  d.know({member("b"), member("c"), member("d")});
+  d.receive("c", {Dead{"b", 0, "c"}});
+  EXPECT_EQ(d.swim.member("b")->state, MemberState::dead);
+  EXPECT_EQ(d.count_events(MemberEventType::failed, "b"), 1u);
+  d.receive("c", {Dead{"c", 0, "c"}});
+  EXPECT_EQ(d.swim.member("c")->state, MemberState::left);
+  EXPECT_EQ(d.count_events(MemberEventType::left, "c"), 1u);
+  EXPECT_EQ(d.swim.known_peer_addresses(), std::vector<std::string>{address_of("d")});
+  d.advance(seconds(80));
+  EXPECT_FALSE(d.swim.member("b").has_value());
+  EXPECT_TRUE(d.swim.member("c").has_value());
+  EXPECT_EQ(d.count_events(MemberEventType::reaped, "b"), 1u);
+  d.advance(seconds(60));
+  EXPECT_FALSE(d.swim.member("c").has_value());
+  EXPECT_EQ(d.count_events(MemberEventType::reaped, "c"), 1u);
+}
+
+TEST(SwimLifecycle, AFailedNodeComesBackWithAHigherIncarnation) {
+  Driver d(config_for("a"));
+  d.know({member("b"), member("c")});
+  d.receive("c", {Dead{"b", 0, "c"}});
+  d.receive("b", {Alive{member("b", 0)}});
+  EXPECT_EQ(d.swim.member("b")->state, MemberState::dead);
+  d.receive("b", {Alive{member("b", 1)}});
+  EXPECT_EQ(d.swim.member("b")->state, MemberState::alive);
+  EXPECT_EQ(d.count_events(MemberEventType::join, "b"), 2u);
+}
+
+TEST(SwimLifecycle, LeaveBroadcastsLeftAndStopsProbing) {
+  Driver d(config_for("a"));
+  d.know({member("b"), member("c")});
+  d.advance(seconds(3));
+  uint64_t probes = d.swim.counters().probes;
+  d.swim.leave(d.now);
+  EXPECT_FALSE(d.swim.leave_propagated());
+  d.advance(seconds(5));
+  EXPECT_TRUE(d.swim.leave_propagated());
+  EXPECT_EQ(d.swim.counters().probes, probes);
+  bool told = false;
+  for (const auto& [to, dead] : d.sent<Dead>()) told |= dead.name == "a" && dead.from == "a";
+  EXPECT_TRUE(told);
+  // A stale alive about us does not undo the leave.
+  d.receive("b", {Alive{member("a", 5)}});
+  EXPECT_EQ(d.swim.local_member().state, MemberState::left);
+}
+
+TEST(SwimLifecycle, OwnIncarnationNeverDecreases) {
+  SwimConfig config = config_for("a");
+  config.initial_incarnation = 9;
+  Driver d(config);
+  d.know({member("b")});
+  d.receive("b", {Alive{member("a", 3)}});
+  EXPECT_EQ(d.swim.local_member().incarnation, 9u);
+  // A previous life's higher incarnation is refuted from above.
+  d.receive("b", {Alive{Member{"a", "id-a", "old.test:1", 12, MemberState::alive, {}}}});
+  EXPECT_EQ(d.swim.local_member().incarnation, 13u);
+  EXPECT_EQ(d.swim.local_member().address, address_of("a"));
+}
+
+// ------------------------------------------------------------ broadcasts
+
+TEST(BroadcastQueue, RetransmitLimitGrowsWithLogN) {
+  EXPECT_EQ(retransmit_limit(4, 1), 4);
+  EXPECT_EQ(retransmit_limit(4, 9), 4);
+  EXPECT_EQ(retransmit_limit(4, 10), 8);
+  EXPECT_EQ(retransmit_limit(4, 1000), 16);
+}
+
+TEST(BroadcastQueue, EachMessageIsSentUpToTheLimit) {
+  BroadcastQueue queue;
+  queue.queue("b", Suspect{"b", 1, "a"});
+  int sent = 0;
+  for (int i = 0; i < 20; ++i) sent += static_cast<int>(queue.take(1400, 4).size());
+  EXPECT_EQ(sent, 4);
+  EXPECT_TRUE(queue.empty());
+}
+
+TEST(BroadcastQueue, NewerNewsAboutANodeReplacesOlder) {
+  BroadcastQueue queue;
+  queue.queue("b", Suspect{"b", 1, "a"});
+  queue.take(1400, 4);
+  queue.queue("b", Dead{"b", 1, "a"});
+  queue.queue("c", Suspect{"c", 1, "a"});
+  EXPECT_EQ(queue.size(), 2u);
+  auto taken = queue.take(1400, 4);
+  ASSERT_EQ(taken.size(), 2u);
+  EXPECT_TRUE(std::holds_alternative<Suspect>(taken[0]));  // newest first among the unsent
+  EXPECT_TRUE(std::holds_alternative<Dead>(taken[1]));
+}
+
+TEST(BroadcastQueue, LeastSentFirstWithinTheBudget) {
+  BroadcastQueue queue;
+  queue.queue("b", Suspect{"b", 1, "a"});
+  queue.take(1400, 10);
+  queue.queue("c", Suspect{"c", 1, "a"});
+  size_t one = estimated_size(Message{Suspect{"c", 1, "a"}});
+  auto taken = queue.take(one, 10);
+  ASSERT_EQ(taken.size(), 1u);
+  EXPECT_EQ(std::get<Suspect>(taken[0]).name, "c");
+}
+
+TEST(SwimBroadcast, GossipCarriesNewsAndRespectsThePacketSize) {
+  SwimConfig config = quiet_config_for("a");
+  Driver d(config);
+  std::vector<Member> pool = pool_of(60);
+  d.know(pool);
+  d.advance(seconds(10));
+  size_t alive_messages = d.sent<Alive>().size();
+  // 60 alive broadcasts, each sent retransmit_limit(61) = 8 times.
+  EXPECT_EQ(alive_messages, 60u * 8u);
+  for (const auto& p : d.packets) {
+    size_t size = kPacketOverheadBytes;
+    for (const Message& m : p.packet.messages) size += estimated_size(m);
+    EXPECT_LE(size, config.max_packet_bytes);
+  }
+  EXPECT_EQ(d.swim.queued_broadcasts(), 0u);
+}
+
+// ------------------------------------------------------------- push-pull
+
+TEST(SwimPushPull, JoinSendsOurStateAndMergesTheReply) {
+  SwimConfig config = quiet_config_for("a");
+  config.early_push_pull_delays = {seconds(2)};
+  Driver d(config);
+  d.swim.join(d.now, {address_of("b"), address_of("a")});
+  d.collect();
+  ASSERT_EQ(d.push_pulls.size(), 1u);
+  EXPECT_EQ(d.push_pulls[0].address, address_of("b"));
+  EXPECT_TRUE(d.push_pulls[0].state.join);
+  EXPECT_EQ(d.push_pulls[0].reason, PushPullReason::join);
+  ASSERT_EQ(d.push_pulls[0].state.members.size(), 1u);
+  EXPECT_EQ(d.push_pulls[0].state.members[0].name, "a");
+
+  d.swim.on_push_pull_reply(d.now, address_of("b"),
+                            PushPull{false, {member("b", 3), member("c", 1, MemberState::suspect),
+                                             member("d", 2, MemberState::left), member("e", 0, MemberState::dead)}});
+  d.collect();
+  EXPECT_EQ(d.swim.member("b")->incarnation, 3u);
+  // Unknown non-live members are not taken on hearsay.
+  EXPECT_FALSE(d.swim.member("c").has_value());
+  EXPECT_FALSE(d.swim.member("d").has_value());
+  EXPECT_EQ(d.count_events(MemberEventType::join, "b"), 1u);
+  // The early sync closes the join tail.
+  d.advance(seconds(3));
+  ASSERT_EQ(d.push_pulls.size(), 2u);
+  EXPECT_EQ(d.push_pulls[1].reason, PushPullReason::early);
+  EXPECT_FALSE(d.push_pulls[1].state.join);
+}
+
+TEST(SwimPushPull, RemoteStateMergesByIncarnationAndDeadBecomesSuspect) {
+  Driver d(config_for("a"));
+  d.know({member("b", 1), member("c", 1), member("d", 1)});
+  PushPull reply = d.swim.on_push_pull(
+      d.now, PushPull{false, {member("b", 2, MemberState::alive, {{"role", "web"}}), member("c", 1, MemberState::dead),
+                              member("d", 1, MemberState::left), member("e", 0)}});
+  d.collect();
+  EXPECT_EQ(reply.members.size(), 4u);  // our state before the merge
+  EXPECT_EQ(d.swim.member("b")->tags.at("role"), "web");
+  EXPECT_EQ(d.swim.member("c")->state, MemberState::suspect);
+  EXPECT_EQ(d.swim.member("d")->state, MemberState::left);
+  EXPECT_EQ(d.swim.member("e")->state, MemberState::alive);
+  EXPECT_EQ(d.swim.counters().push_pulls_served, 2u);  // know() is one too
+}
+
+TEST(SwimPushPull, PeriodicSyncScalesWithPoolSize) {
+  SwimConfig config = quiet_config_for("a");
+  Driver d(config);
+  d.know({member("b")});
+  d.advance(seconds(95));
+  size_t small = 0;
+  for (const auto& p : d.push_pulls) small += p.reason == PushPullReason::periodic;
+  EXPECT_GE(small, 3u);
+  Driver big(config);
+  big.know(pool_of(100));  // scale: ceil(log2(101) - 5) + 1 = 3 -> every 90 s
+  big.advance(seconds(95));
+  size_t large = 0;
+  for (const auto& p : big.push_pulls) large += p.reason == PushPullReason::periodic;
+  EXPECT_LE(large, 2u);
+}
+
+// ------------------------------------------------------------------ tags
+
+TEST(SwimTags, UpdatesSpreadByIncarnation) {
+  Driver d(config_for("a"));
+  d.know({member("b", 1, MemberState::alive, {{"role", "web"}})});
+  d.receive("b", {Alive{member("b", 1, MemberState::alive, {{"role", "db"}})}});
+  EXPECT_EQ(d.swim.member("b")->tags.at("role"), "web");
+  d.receive("b", {Alive{member("b", 2, MemberState::alive, {{"role", "db"}})}});
+  EXPECT_EQ(d.swim.member("b")->tags.at("role"), "db");
+  EXPECT_EQ(d.count_events(MemberEventType::update, "b"), 1u);
+
+  ASSERT_TRUE(d.swim.set_tags(d.now, {{"env", "prod"}}).is_ok());
+  EXPECT_EQ(d.swim.local_member().incarnation, 1u);
+  d.advance(seconds(1));
+  bool spread = false;
+  for (const auto& [to, alive] : d.sent<Alive>()) spread |= alive.member.name == "a" && alive.member.tags.count("env");
+  EXPECT_TRUE(spread);
+}
+
+TEST(SwimTags, RejectsReservedEmptyAndOversizedTags) {
+  Driver d(config_for("a"));
+  EXPECT_EQ(d.swim.set_tags(d.now, {{"", "x"}}).code(), StatusCode::invalid_argument);
+  EXPECT_EQ(d.swim.set_tags(d.now, {{std::string("\x01x"), "x"}}).code(), StatusCode::invalid_argument);
+  EXPECT_EQ(d.swim.set_tags(d.now, {{"big", std::string(70 * 1024, 'x')}}).code(), StatusCode::too_large);
+  EXPECT_EQ(d.swim.local_member().incarnation, 0u);
+}
+
+TagMap large_tags() {
+  TagMap tags;
+  for (int i = 0; i < 40; ++i) tags["key-" + std::to_string(i)] = std::string(100, static_cast<char>('a' + i % 26));
+  return tags;
+}
+
+TEST(SwimTags, LargeTagsTravelByPushPullOnly) {
+  Driver d(quiet_config_for("a"));
+  d.know(pool_of(5));
+  ASSERT_TRUE(d.swim.set_tags(d.now, large_tags()).is_ok());  // ~4.4 KB, no 512-byte cap
+  d.collect();
+  EXPECT_EQ(d.push_pulls.size(), 2u);  // relayed over TCP at once
+  for (const auto& p : d.push_pulls) {
+    const Member* me = nullptr;
+    for (const Member& m : p.state.members) me = m.name == "a" ? &m : me;
+    ASSERT_NE(me, nullptr);
+    EXPECT_EQ(me->tags, large_tags());
+  }
+  d.advance(seconds(2));
+  auto alives = d.sent<Alive>();
+  ASSERT_FALSE(alives.empty());
+  for (const auto& [to, alive] : alives) {
+    if (alive.member.name != "a") continue;
+    ASSERT_EQ(alive.member.tags.size(), 1u);
+    EXPECT_EQ(alive.member.tags.begin()->first, kTagsOmittedKey);
+  }
+}
+
+TEST(SwimTags, AStubMakesTagsStaleUntilFetched) {
+  Driver owner(quiet_config_for("b"));
+  owner.know({member("a")});
+  ASSERT_TRUE(owner.swim.set_tags(owner.now, large_tags()).is_ok());
+  owner.advance(seconds(1));
+  Alive stub;
+  for (const auto& [to, alive] : owner.sent<Alive>()) {
+    if (alive.member.name == "b") stub = alive;
+  }
+  ASSERT_EQ(stub.member.incarnation, 1u);
+
+  Driver d(config_for("a"));
+  d.know({member("b"), member("c")});
+  d.receive("c", {stub});
+  EXPECT_EQ(d.swim.member("b")->incarnation, 1u);
+  EXPECT_TRUE(d.swim.member("b")->tags.empty());
+  // Our push-pull state must not present the stale tags as current.
+  PushPull state = d.swim.on_push_pull(d.now, PushPull{});
+  for (const Member& m : state.members) {
+    if (m.name == "b") {
+      EXPECT_EQ(m.tags.begin()->first, kTagsOmittedKey);
+    }
+  }
+  d.advance(seconds(5));
+  const PushPullRequest* fetch = nullptr;
+  for (const auto& p : d.push_pulls) fetch = p.reason == PushPullReason::tag_fetch ? &p : fetch;
+  ASSERT_NE(fetch, nullptr);
+  EXPECT_EQ(fetch->address, address_of("b"));
+  d.swim.on_push_pull_reply(d.now, address_of("b"), owner.swim.on_push_pull(owner.now, fetch->state));
+  d.collect();
+  EXPECT_EQ(d.swim.member("b")->tags, large_tags());
+  EXPECT_EQ(d.count_events(MemberEventType::update, "b"), 1u);
+  // A later stub with the same digest (a refutation, say) keeps the tags.
+  Alive refuted = stub;
+  refuted.member.incarnation = 2;
+  d.receive("b", {refuted});
+  EXPECT_EQ(d.swim.member("b")->tags, large_tags());
+}
+
+// --------------------------------------------------------------- address
+
+TEST(SwimAddress, AddressChangeKeepsNameAndId) {
+  Driver d(config_for("a"));
+  d.know({member("b", 1)});
+  Member moved = member("b", 1);
+  moved.address = "10.9.9.9:8301";
+  d.receive("b", {Alive{moved}});
+  EXPECT_EQ(d.swim.member("b")->address, address_of("b"));  // not without a newer incarnation
+  moved.incarnation = 2;
+  d.receive("b", {Alive{moved}});
+  EXPECT_EQ(d.swim.member("b")->address, "10.9.9.9:8301");
+  EXPECT_EQ(d.count_events(MemberEventType::update, "b"), 1u);
+
+  ASSERT_TRUE(d.swim.set_address(d.now, "10.1.1.1:8301").is_ok());
+  EXPECT_EQ(d.swim.local_member().address, "10.1.1.1:8301");
+  EXPECT_EQ(d.swim.local_member().incarnation, 1u);
+  EXPECT_EQ(d.swim.local_member().id, "id-a");
+}
+
+// ------------------------------------------------------------- collision
+
+TEST(SwimCollision, TheNewcomerGetsAClearErrorAndHalts) {
+  SwimConfig config = config_for("web-7");
+  config.id = "clone-id";
+  config.address = "10.0.0.99:8301";
+  Driver d(config);
+  d.swim.join(d.now, {address_of("b")});
+  d.collect();
+  d.swim.on_push_pull_reply(d.now, address_of("b"), PushPull{false, {member("b"), member("web-7", 4)}});
+  d.collect();
+  ASSERT_TRUE(d.swim.halted());
+  EXPECT_EQ(d.swim.halt_reason(), "node name web-7 is already in use by ID id-web-7 at web-7.test:8301");
+  ASSERT_EQ(d.count_events(MemberEventType::collision, "web-7"), 1u);
+  d.packets.clear();
+  d.advance(seconds(10));
+  EXPECT_TRUE(d.packets.empty());
+  EXPECT_EQ(d.swim.next_deadline(), TimePoint::max());
+}
+
+TEST(SwimCollision, TheExistingNodeAndThePoolKeepTheHolder) {
+  Driver existing(config_for("web-7"));
+  existing.know({member("b")});
+  Member clone{"web-7", "clone-id", "10.0.0.99:8301", 0, MemberState::alive, {}};
+  existing.swim.on_push_pull(existing.now, PushPull{true, {clone}});
+  existing.collect();
+  EXPECT_FALSE(existing.swim.halted());
+  EXPECT_EQ(existing.swim.local_member().id, "id-web-7");
+  EXPECT_EQ(existing.swim.local_member().incarnation, 0u);
+  ASSERT_EQ(existing.count_events(MemberEventType::collision, "web-7"), 1u);
+
+  Driver other(config_for("c"));
+  other.know({member("web-7", 2)});
+  other.receive("x", {Alive{Member{"web-7", "clone-id", "10.0.0.99:8301", 9, MemberState::alive, {}}}});
+  EXPECT_EQ(other.swim.member("web-7")->id, "id-web-7");
+  EXPECT_EQ(other.swim.member("web-7")->incarnation, 2u);
+  EXPECT_EQ(other.count_events(MemberEventType::collision, "web-7"), 1u);
+  // A duplicate node ID under another name is refused the same way.
+  other.receive("x", {Alive{Member{"web-8", "id-web-7", "10.0.0.98:8301", 0, MemberState::alive, {}}}});
+  EXPECT_FALSE(other.swim.member("web-8").has_value());
+  // Once the holder has failed, the name can be taken by a new ID.
+  other.receive("x", {Dead{"web-7", 2, "x"}});
+  other.receive("x", {Alive{Member{"web-7", "new-id", "10.0.0.99:8301", 0, MemberState::alive, {}}}});
+  EXPECT_EQ(other.swim.member("web-7")->id, "new-id");
+  EXPECT_EQ(other.swim.member("web-7")->state, MemberState::alive);
+}
+
+}  // namespace
+}  // namespace roster::gossip
