@@ -137,6 +137,24 @@ class AgentProcessTest(unittest.TestCase):
         wait_for(lambda: self.echo_status(agent) == "critical", 15, "echo-1 to go critical once its port closed")
         self.assertEqual(self.passing_echo(agent), [])
 
+    def test_critical_service_is_deregistered_after_its_deadline(self):
+        agent = self.start_agent()
+        closed = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        closed.bind(("127.0.0.1", 0))
+        dead_port = closed.getsockname()[1]
+        closed.close()  # nothing listens here now: the check fails
+        status, _, body = agent.request("PUT", "/v1/agent/service/register", {
+            "Name": "doomed", "Port": dead_port,
+            "Check": {"TCP": "127.0.0.1:%d" % dead_port, "Interval": "200ms", "Timeout": "200ms",
+                      "DeregisterCriticalServiceAfter": "1s"}})
+        self.assertEqual(status, 200, body)
+        self.assertIn("doomed", agent.get_json("/v1/agent/services"))
+        wait_for(lambda: "doomed" not in agent.get_json("/v1/agent/services"), 15,
+                 "the critical service to be deregistered")
+        self.assertEqual(agent.get_json("/v1/catalog/service/doomed"), [])
+        # The healthy service from the config file is untouched.
+        self.assertIn("echo-1", agent.get_json("/v1/agent/services"))
+
     def test_operator_tags_and_sighup_reload(self):
         agent = self.start_agent()
         node = agent.node
