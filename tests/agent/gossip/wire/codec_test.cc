@@ -4,6 +4,7 @@
 
 #include <random>
 
+#include "proto/gossip.pb.h"
 #include "tests/agent/gossip/wire/test_messages.h"
 
 namespace roster::gossip::wire {
@@ -61,6 +62,27 @@ TEST(CodecTest, EveryMemberStateRoundTrips) {
   auto decoded = decode_push_pull(encode_push_pull(push_pull), DecodeLimits{});
   ASSERT_TRUE(decoded.is_ok()) << decoded.status().to_string();
   EXPECT_EQ(*decoded, push_pull);
+}
+
+// The codec streams top-level records by hand; its bytes must be exactly
+// what the generated code for proto/gossip.proto reads and writes.
+TEST(CodecTest, BytesMatchTheGeneratedSchema) {
+  const Packet packet{every_message()};
+  const std::string encoded = encode_packet(packet);
+  ::roster::proto::GossipPacket proto_packet;
+  ASSERT_TRUE(proto_packet.ParseFromString(encoded));
+  ASSERT_EQ(proto_packet.messages_size(), static_cast<int>(packet.messages.size()));
+  EXPECT_EQ(proto_packet.messages(4).alive().member().tags_size(), 3);
+  EXPECT_EQ(proto_packet.SerializeAsString(), encoded);
+
+  const PushPull push_pull{true, {sample_member("a"), sample_member("b")}};
+  const std::string encoded_push_pull = encode_push_pull(push_pull);
+  ::roster::proto::GossipPushPull proto_push_pull;
+  ASSERT_TRUE(proto_push_pull.ParseFromString(encoded_push_pull));
+  EXPECT_TRUE(proto_push_pull.join());
+  ASSERT_EQ(proto_push_pull.members_size(), 2);
+  EXPECT_EQ(proto_push_pull.members(1).name(), "b");
+  EXPECT_EQ(proto_push_pull.SerializeAsString(), encoded_push_pull);
 }
 
 TEST(CodecTest, PushPullRoundTripsWithJoinAndManyMembers) {
