@@ -1,0 +1,197 @@
+#pragma once
+
+// A deterministic simulator for the SWIM state machine (agent/gossip/swim.h).
+//
+// N real Swim instances run in virtual time over a fake network with seeded
+// per-datagram loss, random latency (so reordering), partitions, and
+// crash/restart. Push-pull and TCP probes are reliable when the peer is up and
+// reachable, with an extra round trip for a lost segment. A node can be given
+// a per-input processing time, so a flood of work queues up behind it as it
+// would on an overloaded machine.
+//
+// Everything comes from one seed: the same seed and script give the same run,
+// so a failing seed is a one-line reproduction (`gossip_sim --seed=S ...`).
+//
+// Invariants checked after every step:
+// - a node's own incarnation never goes down (across restarts too: the
+//   simulated data dir keeps the last one);
+// - once the network has been healed (and the subject up) for longer than a
+//   suspicion can last, a live, reachable node is never declared failed.
+//   Each such `failed` event is a false positive.
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <random>
+#include <string>
+#include <unordered_map>
+#include <variant>
+#include <vector>
+
+#include "agent/gossip/swim.h"
+
+namespace roster::sim {
+
+using gossip::Duration;
+using gossip::TimePoint;
+
+struct GossipSimOptions {
+  size_t nodes = 10;
+  uint64_t seed = 1;
+  double loss = 0.0;  // per datagram
+  Duration min_latency = std::chrono::milliseconds(1);
+  Duration max_latency = std::chrono::milliseconds(10);
+  Duration processing_time = Duration::zero();  // per input, per node
+  // Applied to every node's SwimConfig after name, ID, address and seed are set.
+  std::function<void(gossip::SwimConfig&)> configure;
+};
+
+struct FalsePositive {
+  TimePoint at;
+  size_t observer = 0;
+  size_t subject = 0;
+};
+
+class GossipSim {
+ public:
+  explicit GossipSim(GossipSimOptions options);
+  ~GossipSim();
+
+  // --- script (each acts at now(); use at() to act later) ---
+
+  // Starts node i and joins it to the given nodes (none: starts alone).
+  void start(size_t i, const std::vector<size_t>& join_to);
+  // Crash: the node stops; its data dir keeps its last incarnation and known peers.
+  void crash(size_t i);
+  // Restart with the same name and ID, rejoining from its persisted peers.
+  void restart(size_t i);
+  void leave(size_t i);
+  void set_tags(size_t i, gossip::TagMap tags);
+  // group[i] is node i's side; nodes talk only within a side.
+  void partition(std::vector<int> group);
+  void heal();
+  void set_loss(double loss) { options_.loss = loss; }
+  void at(TimePoint when, std::function<void()> action);
+
+  // --- running ---
+
+  void run_until(TimePoint until);
+  void run_for(Duration duration) { run_until(now_ + duration); }
+  // Runs until `done` holds (checked every `step`) or `limit` passes; returns
+  // the time it first held, or nothing.
+  std::optional<TimePoint> run_until_true(const std::function<bool()>& done, Duration limit,
+                                          Duration step = std::chrono::milliseconds(50));
+
+  // --- observation ---
+
+  TimePoint now() const { return now_; }
+  TimePoint start_time() const;
+  size_t size() const { return nodes_.size(); }
+  bool is_up(size_t i) const { return nodes_[i].up; }
+  const gossip::Swim* swim(size_t i) const { return nodes_[i].swim.get(); }
+  std::string name(size_t i) const;
+
+  // Every up node holds every up node as a live member and no down node as alive.
+  bool converged() const { return mismatches_ == 0; }
+  size_t mismatches() const { return mismatches_; }
+  // Up nodes other than i that hold i as failed (or left).
+  size_t observers_holding_failed(size_t i) const;
+  size_t up_count() const;
+  // Up nodes (i included) whose view of i has tags[key] == value.
+  size_t observers_with_tag(size_t i, const std::string& key, const std::string& value) const;
+
+  size_t false_positives() const { return false_positives_.size(); }
+  const std::vector<FalsePositive>& false_positive_list() const { return false_positives_; }
+  size_t false_suspicions() const { return false_suspicions_; }
+  // `failed` events about live, reachable nodes with no window at all (runs
+  // without partitions only): a join storm must not produce any.
+  size_t failures_of_live_nodes() const { return failures_of_live_nodes_; }
+  // Invariant violations, each a sentence naming the seed; empty when none.
+  const std::vector<std::string>& violations() const { return violations_; }
+  uint64_t datagrams_sent() const { return datagrams_sent_; }
+  uint64_t datagram_bytes() const { return datagram_bytes_; }
+  uint64_t push_pulls() const { return push_pulls_; }
+  uint64_t events_processed() const { return events_processed_; }
+  // The window after which a failed event about an up node is a false positive.
+  Duration false_positive_window() const { return fp_window_; }
+
+ private:
+  enum class Kind : uint8_t { timer, datagram, push_pull, push_pull_reply, tcp_probe, tcp_probe_result, action };
+  struct Event {
+    TimePoint at;
+    uint64_t order = 0;  // ties broken by scheduling order
+    Kind kind = Kind::timer;
+    uint32_t node = 0;   // the node it happens at
+    uint32_t peer = 0;   // the other end
+    uint32_t life = 0;   // node's life when scheduled (timers, replies)
+    uint64_t version = 0;
+    std::string address;
+    std::variant<std::monostate, gossip::Packet, gossip::PushPull, gossip::Ping, uint32_t> payload;
+    TimePoint deadline;
+    bool flag = false;
+    std::shared_ptr<std::function<void()>> action;
+  };
+  struct Later {
+    bool operator()(const Event& a, const Event& b) const {
+      return a.at != b.at ? a.at > b.at : a.order > b.order;
+    }
+  };
+  struct Node {
+    std::unique_ptr<gossip::Swim> swim;
+    bool up = false;
+    bool departed = false;  // left gracefully; still answering
+    uint32_t life = 0;
+    uint64_t timer_version = 0;
+    TimePoint timer_at = TimePoint::max();
+    TimePoint up_since{};
+    TimePoint busy_until{};
+    gossip::Incarnation incarnation = 0;  // the data dir's copy
+    std::vector<std::string> peers;        // the data dir's copy
+    gossip::TagMap tags;
+    int group = 0;
+    std::vector<uint8_t> view;  // view[j]: 0 unknown, 1 live, 2 failed, 3 left
+  };
+
+  void push(Event event);
+  void process(Event& event);
+  // Runs one input at node i: `input` calls into its Swim; then drains it.
+  void drain(size_t i);
+  void send_datagram(size_t from, const std::string& address, gossip::Packet packet);
+  Duration latency();
+  Duration tcp_latency();
+  bool reachable(size_t a, size_t b) const { return nodes_[a].group == nodes_[b].group; }
+  std::optional<size_t> node_at(const std::string& address) const;
+  gossip::SwimConfig config_for(size_t i) const;
+  void boot(size_t i, const std::vector<std::string>& join_addresses);
+  void set_view(size_t observer, size_t subject, uint8_t state);
+  void recount_row(size_t observer, bool add);
+  void recount_column(size_t subject, bool was_up, bool is_up);
+  bool truly_live(size_t i) const;
+  bool view_matches(size_t observer, size_t subject) const;
+  void violation(const std::string& what);
+
+  GossipSimOptions options_;
+  std::mt19937_64 rng_;
+  TimePoint now_;
+  std::vector<Node> nodes_;
+  std::vector<std::string> addresses_;
+  std::unordered_map<std::string, size_t> by_address_;
+  std::unordered_map<std::string, size_t> by_name_;
+  std::vector<Event> queue_;  // a heap ordered by Later
+  uint64_t next_order_ = 0;
+
+  size_t mismatches_ = 0;
+  TimePoint last_partition_change_;
+  Duration fp_window_{};
+  std::vector<FalsePositive> false_positives_;
+  size_t false_suspicions_ = 0;
+  size_t failures_of_live_nodes_ = 0;
+  bool ever_partitioned_ = false;
+  std::vector<std::string> violations_;
+  uint64_t datagrams_sent_ = 0;
+  uint64_t datagram_bytes_ = 0;
+  uint64_t push_pulls_ = 0;
+  uint64_t events_processed_ = 0;
+};
+
+}  // namespace roster::sim
