@@ -84,15 +84,32 @@ void WatchHub::notify(const std::vector<std::string>& changed_keys) {
   fired.erase(std::unique(fired.begin(), fired.end()), fired.end());
 
   // Unregister every fired waiter before running any callback, so callbacks
-  // may wait() or cancel() freely and no waiter runs twice.
+  // may wait() or cancel() freely and no waiter runs twice. Each key's list is
+  // filtered once against the sorted fired ids: cancelling waiters one by one
+  // would cost O(waiters on the key) each, which is quadratic for a hot key.
   std::vector<Callback> callbacks;
   callbacks.reserve(fired.size());
+  std::vector<std::string> touched;
   for (WaiterId id : fired) {
     auto it = waiters_.find(id);
     if (it == waiters_.end()) continue;
-    Callback callback = std::move(it->second.callback);
-    cancel(id);
-    callbacks.push_back(std::move(callback));
+    callbacks.push_back(std::move(it->second.callback));
+    for (auto& key : it->second.keys) touched.push_back(std::move(key));
+    waiters_.erase(it);
+  }
+  std::sort(touched.begin(), touched.end());
+  touched.erase(std::unique(touched.begin(), touched.end()), touched.end());
+  for (const auto& key : touched) {
+    auto entry = by_key_.find(key);
+    if (entry == by_key_.end()) continue;
+    auto& ids = entry->second;
+    ids.erase(std::remove_if(ids.begin(), ids.end(),
+                             [&fired](WaiterId id) { return std::binary_search(fired.begin(), fired.end(), id); }),
+              ids.end());
+    if (ids.empty()) {
+      if (starts_with(key, kKvTreePrefix)) --prefix_waiter_keys_;
+      by_key_.erase(entry);
+    }
   }
   for (auto& callback : callbacks) {
     if (callback) callback();

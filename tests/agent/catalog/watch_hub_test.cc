@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+#include <vector>
+
 #include "agent/catalog/state_store.h"
 
 namespace roster::catalog {
@@ -56,6 +59,31 @@ TEST(WatchHubTest, WaiterOnManyKeysFiresOnceAndLeavesEveryKey) {
   EXPECT_EQ(hub.key_count(), 0u);
   hub.notify({watch_key::kv("a")});
   EXPECT_EQ(fired, 1);
+}
+
+// A write to a key with thousands of waiters, each also watching a key of
+// its own, unregisters exactly the fired waiters and leaves the rest intact.
+TEST(WatchHubTest, HotKeyWakeUnregistersOnlyItsWaiters) {
+  WatchHub hub;
+  constexpr int kCount = 3000;
+  int hot_fired = 0;
+  std::vector<int> own_fired(kCount, 0);
+  for (int i = 0; i < kCount; ++i) {
+    hub.wait({watch_key::kv("hot"), watch_key::kv("own/" + std::to_string(i))}, [&] { ++hot_fired; });
+    hub.wait({watch_key::kv("own/" + std::to_string(i))}, [&own_fired, i] { ++own_fired[i]; });
+  }
+  EXPECT_EQ(hub.waiter_count(), 2u * kCount);
+  EXPECT_EQ(hub.key_count(), kCount + 1u);
+  hub.notify({watch_key::kv("hot")});
+  EXPECT_EQ(hot_fired, kCount);
+  EXPECT_EQ(hub.waiter_count(), size_t{kCount});
+  EXPECT_EQ(hub.key_count(), size_t{kCount});
+  for (int count : own_fired) EXPECT_EQ(count, 0);
+  hub.notify({watch_key::kv("own/7")});
+  EXPECT_EQ(own_fired[7], 1);
+  EXPECT_EQ(hot_fired, kCount);
+  EXPECT_EQ(hub.waiter_count(), kCount - 1u);
+  EXPECT_EQ(hub.key_count(), kCount - 1u);
 }
 
 TEST(WatchHubTest, CancelRemovesAWaiter) {
