@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <memory>
 #include <optional>
 
 #include "agent/catalog/watch_hub.h"
@@ -126,7 +127,8 @@ class Session : public std::enable_shared_from_this<Session> {
     beast::error_code ignored;
     stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
     stream_.expires_after(std::chrono::seconds(2));
-    stream_.async_read_some(asio::buffer(drain_buffer_), [self = shared_from_this()](beast::error_code error, size_t) {
+    if (!drain_buffer_) drain_buffer_ = std::make_unique<std::array<char, 8192>>();
+    stream_.async_read_some(asio::buffer(*drain_buffer_), [self = shared_from_this()](beast::error_code error, size_t) {
       if (error) return self->close();
       self->drain();
     });
@@ -178,7 +180,9 @@ class Session : public std::enable_shared_from_this<Session> {
   bool keep_alive_ = true;
   bool head_request_ = false;
   bool linger_ = false;
-  std::array<char, 8192> drain_buffer_{};
+  // Only a lingering close needs it; allocated then, so an idle or parked
+  // session (there may be tens of thousands) does not carry 8 KiB.
+  std::unique_ptr<std::array<char, 8192>> drain_buffer_;
 };
 
 }  // namespace
