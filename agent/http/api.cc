@@ -119,8 +119,13 @@ HttpResponse with_index_headers(HttpResponse response, catalog::Index index) {
 
 HandleResult respond(HttpResponse response) { return HandleResult{std::move(response), std::nullopt}; }
 
+// Text that reached the store from a URL (a key, a check note) is not
+// guaranteed to be UTF-8; dump() would throw on it. Replace bad bytes with
+// U+FFFD instead of failing the request (or, uncaught, the agent).
+std::string dump_json(const json& body) { return body.dump(-1, ' ', false, json::error_handler_t::replace); }
+
 HandleResult respond_json(const json& body, int status) {
-  return respond(HttpResponse::json(status, body.dump()));
+  return respond(HttpResponse::json(status, dump_json(body)));
 }
 
 HandleResult respond_bool(bool value) { return respond(HttpResponse::json(200, value ? "true" : "false")); }
@@ -193,7 +198,7 @@ HandleResult finish_read(Context& context, catalog::Index index, const catalog::
 }
 
 HandleResult finish_read(Context& context, catalog::Index index, const catalog::WatchKeys& watch, const json& body) {
-  return finish_read(context, index, watch, 200, body.dump());
+  return finish_read(context, index, watch, 200, dump_json(body));
 }
 
 Result<json> parse_json_body(const HttpRequest& request, bool allow_empty) {

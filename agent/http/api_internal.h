@@ -33,6 +33,8 @@ HandleResult finish_read(Context& context, catalog::Index index, const catalog::
 // Any response, with the index headers every read carries (404s included).
 HttpResponse with_index_headers(HttpResponse response, catalog::Index index);
 
+// Serialises a response body; invalid UTF-8 in strings becomes U+FFFD.
+std::string dump_json(const json& body);
 HandleResult respond(HttpResponse response);
 HandleResult respond_json(const json& body, int status = 200);
 HandleResult respond_bool(bool value);

@@ -22,7 +22,12 @@ Status validate_key(const std::string& key, size_t max_bytes) {
                                       std::string(1, "0123456789abcdef"[byte & 15]) + " at offset " +
                                       std::to_string(i));
     }
-    size_t length = byte < 0x80 ? 1 : (byte >> 5) == 0x6 ? 2 : (byte >> 4) == 0xE ? 3 : (byte >> 3) == 0x1E ? 4 : 0;
+    // Lead bytes C0, C1 and F5-FF never occur in UTF-8 (overlong or past U+10FFFF).
+    size_t length = byte < 0x80                   ? 1
+                    : byte >= 0xC2 && byte <= 0xDF ? 2
+                    : (byte >> 4) == 0xE           ? 3
+                    : byte >= 0xF0 && byte <= 0xF4 ? 4
+                                                   : 0;
     if (length == 0 || i + length > key.size()) {
       return Status::invalid_argument("Invalid key: not valid UTF-8 at offset " + std::to_string(i));
     }
@@ -30,6 +35,12 @@ Status validate_key(const std::string& key, size_t max_bytes) {
       if ((static_cast<unsigned char>(key[i + k]) >> 6) != 0x2) {
         return Status::invalid_argument("Invalid key: not valid UTF-8 at offset " + std::to_string(i));
       }
+    }
+    // Second-byte limits: no overlong 3/4-byte forms, no surrogates, nothing past U+10FFFF.
+    auto second = static_cast<unsigned char>(length > 1 ? key[i + 1] : 0);
+    if ((byte == 0xE0 && second < 0xA0) || (byte == 0xED && second > 0x9F) || (byte == 0xF0 && second < 0x90) ||
+        (byte == 0xF4 && second > 0x8F)) {
+      return Status::invalid_argument("Invalid key: not valid UTF-8 at offset " + std::to_string(i));
     }
     i += length;
   }

@@ -358,5 +358,25 @@ TEST_F(ApiTest, MaintenanceModeMarksTheNodeCritical) {
   EXPECT_EQ(respond("PUT", "/v1/agent/maintenance").status, 400);
 }
 
+// Found by the HTTP API fuzzer: a key with an overlong UTF-8 sequence was
+// stored, and GET /v1/kv/?keys then threw from json::dump and aborted the agent.
+TEST_F(ApiTest, InvalidUtf8NeverBreaksJsonResponses) {
+  EXPECT_EQ(respond("PUT", "/v1/kv/bad%C1%81key", "x").status, 400);     // overlong
+  EXPECT_EQ(respond("PUT", "/v1/kv/bad%ED%A0%80key", "x").status, 400);  // surrogate
+  EXPECT_EQ(respond("PUT", "/v1/kv/bad%F4%90%80%80", "x").status, 400);  // past U+10FFFF
+  EXPECT_EQ(respond("PUT", "/v1/kv/caf%C3%A9", "x").body, "true");       // real UTF-8 still works
+  HttpResponse keys = respond("GET", "/v1/kv/?keys&separator=/");
+  ASSERT_EQ(keys.status, 200);
+  EXPECT_EQ(json::parse(keys.body), json::array({"caf\xC3\xA9"}));
+
+  // Text from a query parameter lands in JSON as a check's output.
+  ASSERT_EQ(respond("PUT", "/v1/agent/check/register", R"({"Name": "beat", "TTL": "30s"})").status, 200);
+  ASSERT_EQ(respond("PUT", "/v1/agent/check/pass/beat?note=ok%C1%81").status, 200);
+  HttpResponse checks = respond("GET", "/v1/agent/checks");
+  ASSERT_EQ(checks.status, 200);
+  json parsed = json::parse(checks.body);
+  EXPECT_EQ(parsed["beat"]["Output"], "ok\xEF\xBF\xBD\xEF\xBF\xBD");  // a U+FFFD per bad byte
+}
+
 }  // namespace
 }  // namespace roster::http
