@@ -105,7 +105,15 @@ HandleResult Api::handle(const HttpRequest& request, BlockingState& blocking) {
   if (matched->takes_suffix && request.path.size() > matched->prefix.size()) {
     context.rest = request.path.substr(matched->prefix.size());
   }
-  return matched->handler(context);
+  HandleResult result = matched->handler(context);
+  // Every read carries the index headers, errors included, so clients that
+  // track X-Consul-Index never see it missing.
+  if (!result.wait && method_bit(request.method) == kGet) {
+    bool has_index = std::any_of(result.response.headers.begin(), result.response.headers.end(),
+                                 [](const auto& header) { return header.first == "X-Consul-Index"; });
+    if (!has_index) result.response = with_index_headers(std::move(result.response), core_.store().last_index());
+  }
+  return result;
 }
 
 // ---- shared helpers ----

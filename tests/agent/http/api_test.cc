@@ -135,6 +135,30 @@ TEST_F(ApiTest, BadInputGetsA4xxAndChangesNothing) {
   EXPECT_EQ(respond("GET", "/v1/kv/k").status, 404);
 }
 
+TEST_F(ApiTest, EveryReadCarriesIndexHeaders) {
+  for (const char* target : {"/v1/agent/self", "/v1/agent/services", "/v1/agent/checks", "/v1/agent/members",
+                             "/v1/status/leader", "/v1/status/peers", "/v1/catalog/datacenters",
+                             "/v1/catalog/nodes", "/v1/kv/missing", "/v1/health/state/bogus",
+                             "/v1/session/info/none", "/v1/roster/node/ghost/tags"}) {
+    HttpResponse response = respond("GET", target);
+    EXPECT_GE(std::stoull(header(response, "X-Consul-Index").empty() ? "0" : header(response, "X-Consul-Index")), 1u)
+        << target;
+    EXPECT_EQ(header(response, "X-Consul-KnownLeader"), "true") << target;
+    EXPECT_EQ(header(response, "X-Consul-LastContact"), "0") << target;
+  }
+}
+
+TEST_F(ApiTest, TokensAreAcceptedInHeaderAndQuery) {
+  HttpRequest request;
+  request.method = "PUT";
+  ASSERT_TRUE(parse_target("/v1/kv/with-token?token=secret", request.path, request.query));
+  request.headers["x-consul-token"] = "secret";
+  request.body = "v";
+  BlockingState blocking;
+  EXPECT_EQ(api_.handle(request, blocking).response.body, "true");
+  EXPECT_EQ(respond("GET", "/v1/kv/with-token?raw&token=secret").body, "v");
+}
+
 TEST_F(ApiTest, UnknownPathsAndMethods) {
   HttpResponse unknown = respond("GET", "/v1/nothing/here");
   EXPECT_EQ(unknown.status, 404);
