@@ -3,7 +3,7 @@
 # Release build and prints its figures. Every run is a function of its flags:
 # rerun a line to reproduce it exactly.
 #
-#   bench/gossip_sim.sh            # 1,000 nodes (10 min at 5% loss), 10,000 nodes (reduced), join storm
+#   bench/gossip_sim.sh            # 1,000 nodes (10 min at 5% loss), a 200-node join storm, 3,000 nodes
 #   BUILD=/path/to/build bench/gossip_sim.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,5 +24,8 @@ echo "== 200 nodes joining at once, each input costing 2 ms (an overloaded machi
   --steady-loss=0.02 --steady-seconds=120
 
 echo
-echo "== ${N10K:-10000} nodes, reduced: joins 1 ms apart, tag and failure phases, 60 s steady at 1% loss"
-"$SIM" --nodes="${N10K:-10000}" --seed="$SEED" --join-pace-ms=1 --steady-loss=0.01 --steady-seconds=60
+# 10,000 nodes do not fit: every node keeps a full member table (~0.7 KB per
+# member in this simulator, so 10k x 10k would need ~70 GB). The reduced run
+# takes the largest pool that fits a few GB; N10K=10000 tries the real thing.
+echo "== ${N10K:-3000} nodes (reduced from 10,000: memory), joins 1 ms apart, tag and failure phases, 60 s steady at 1% loss"
+"$SIM" --nodes="${N10K:-3000}" --seed="$SEED" --join-pace-ms=1 --steady-loss=0.01 --steady-seconds=60

@@ -10,7 +10,7 @@ namespace roster::gossip {
 namespace {
 
 // No message is smaller than this, so a budget below it ends the scan early.
-constexpr size_t kSmallestBroadcast = 24;
+constexpr size_t kSmallestBroadcast = 8;
 
 }  // namespace
 

@@ -1,31 +1,40 @@
 #include "agent/gossip/message_size.h"
 
+#include <cstdint>
 #include <string>
 #include <type_traits>
 
 namespace roster::gossip {
 namespace {
 
-// A field's key is one byte for field numbers below 16; a length or varint
-// takes at most 5 bytes for 32-bit values and 10 for 64-bit ones.
-size_t bytes_field(const std::string& value) { return 1 + 5 + value.size(); }
+// Exact protobuf lengths for field numbers below 16 (one-byte keys). Zero
+// values, which proto3 leaves out, are counted anyway: an upper bound.
+size_t varint_size(uint64_t value) {
+  size_t size = 1;
+  while (value >= 0x80) {
+    value >>= 7;
+    ++size;
+  }
+  return size;
+}
+size_t length_delimited(size_t length) { return 1 + varint_size(length) + length; }
+size_t bytes_field(const std::string& value) { return length_delimited(value.size()); }
 constexpr size_t kUint32Field = 1 + 5;
 constexpr size_t kUint64Field = 1 + 10;
+constexpr size_t kEnumField = 1 + 1;
 constexpr size_t kBoolField = 2;
-// GossipPacket.messages record + the oneof record inside GossipMessage.
-constexpr size_t kMessageFraming = 2 * (1 + 5);
 
 }  // namespace
 
 size_t estimated_size(const TagMap& tags) {
   size_t total = 0;
-  for (const auto& [key, value] : tags) total += 1 + 5 + bytes_field(key) + bytes_field(value);
+  for (const auto& [key, value] : tags) total += length_delimited(bytes_field(key) + bytes_field(value));
   return total;
 }
 
 size_t estimated_size(const Member& member) {
   return bytes_field(member.name) + bytes_field(member.id) + bytes_field(member.address) + kUint64Field +
-         kUint32Field + estimated_size(member.tags);
+         kEnumField + estimated_size(member.tags);
 }
 
 size_t estimated_size(const Message& message) {
@@ -40,13 +49,14 @@ size_t estimated_size(const Message& message) {
         } else if constexpr (std::is_same_v<T, Ack> || std::is_same_v<T, Nack>) {
           return kUint32Field + bytes_field(m.source);
         } else if constexpr (std::is_same_v<T, Alive>) {
-          return 1 + 5 + estimated_size(m.member);
+          return length_delimited(estimated_size(m.member));
         } else {  // Suspect, Dead
           return bytes_field(m.name) + kUint64Field + bytes_field(m.from);
         }
       },
       message);
-  return kMessageFraming + body;
+  // The GossipMessage record in the packet, around the oneof record around the body.
+  return length_delimited(length_delimited(body));
 }
 
 }  // namespace roster::gossip

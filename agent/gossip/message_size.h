@@ -11,7 +11,8 @@
 
 namespace roster::gossip {
 
-// Upper bound of the bytes `message` adds to an encoded Packet.
+// Upper bound of the bytes `message` adds to an encoded Packet (exact but for
+// zero-valued fields, which proto3 omits and this counts).
 size_t estimated_size(const Message& message);
 size_t estimated_size(const Member& member);
 size_t estimated_size(const TagMap& tags);

@@ -44,6 +44,9 @@ constexpr size_t kProbeRoom = 256;
 // so the TCP load per node stays flat.
 constexpr double kPushPullScaleThreshold = 32;
 
+// Queued broadcasts per extra multiple of gossip_nodes (about three packets' worth).
+constexpr size_t kBacklogPerExtraFanout = 64;
+
 }  // namespace
 
 const char* member_event_type_name(MemberEventType type) {
@@ -718,7 +721,12 @@ TimePoint Swim::next_deadline() const {
 void Swim::gossip(TimePoint now) {
   // memberlist's gossip(): live members, and the recently failed so that a
   // node we wrongly declared dead hears it and refutes.
-  auto targets = random_nodes(static_cast<size_t>(std::max(0, config_.gossip_nodes)), [&](const NodeState& node) {
+  // Roster: with a backlog (a join storm queues an alive per newcomer, each
+  // to be sent retransmit_limit times) gossip to more peers, up to 4x, so the
+  // news drains in seconds instead of leaving a tail for push-pull to fix.
+  size_t fanout = static_cast<size_t>(std::max(0, config_.gossip_nodes)) *
+                  std::min<size_t>(4, 1 + broadcasts_.size() / kBacklogPerExtraFanout);
+  auto targets = random_nodes(fanout, [&](const NodeState& node) {
     if (is_live(node.member.state)) return false;
     if (node.member.state == MemberState::dead) return now - node.state_change > config_.gossip_to_the_dead_time;
     return true;

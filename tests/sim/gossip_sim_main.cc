@@ -46,6 +46,7 @@ int main(int argc, char** argv) {
   int processing_us = 0;
   int max_latency_ms = 10;
   bool skip_failure = false;
+  bool trace = false;
   app.add_option("--nodes", nodes, "pool size");
   app.add_option("--seed", seed, "the one seed everything comes from");
   app.add_option("--join-loss", join_loss, "datagram loss while joining, tagging and failing");
@@ -55,6 +56,7 @@ int main(int argc, char** argv) {
   app.add_option("--processing-us", processing_us, "per-input processing time of every node");
   app.add_option("--max-latency-ms", max_latency_ms, "latency is uniform in [1 ms, this]");
   app.add_flag("--skip-failure", skip_failure, "no crash phase");
+  app.add_flag("--trace", trace, "print the views still wrong every second while joining");
   CLI11_PARSE(app, argc, argv);
 
   roster::sim::GossipSimOptions options;
@@ -79,10 +81,22 @@ int main(int argc, char** argv) {
     sim.start(i, {0});
   }
   TimePoint last_join = sim.now();
-  auto joined = sim.run_until_true([&] { return sim.converged(); }, std::chrono::seconds(600));
-  std::printf("join:     all %zu see all, %s after the last join (%s after the first); failures of live nodes: %zu\n",
-              nodes, figure(joined, last_join).c_str(), figure(joined, sim.start_time()).c_str(),
-              sim.failures_of_live_nodes());
+  // 99% of the N^2 views right: the bulk, as opposed to the last straggler.
+  auto bulk = sim.run_until_true([&] { return sim.mismatches() * 100 <= nodes * nodes; }, std::chrono::seconds(600));
+  TimePoint next_trace = sim.now();
+  auto joined = sim.run_until_true(
+      [&] {
+        if (trace && sim.now() >= next_trace) {
+          std::printf("  t=%.1f s after the last join: %zu views wrong\n", secs(sim.now() - last_join), sim.mismatches());
+          next_trace += std::chrono::seconds(1);
+        }
+        return sim.converged();
+      },
+      std::chrono::seconds(600));
+  std::printf("join:     99%% of views right %s after the last join; all %zu see all %s after the last join (%s "
+              "after the first); failures of live nodes: %zu\n",
+              figure(bulk, last_join).c_str(), nodes, figure(joined, last_join).c_str(),
+              figure(joined, sim.start_time()).c_str(), sim.failures_of_live_nodes());
   size_t after_join_fp = sim.failures_of_live_nodes();
 
   // --- tag ---
