@@ -1,7 +1,9 @@
 // roster: the agent (`roster agent`) and the operator CLI. Wiring only.
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <spdlog/spdlog.h>
 
 #include <filesystem>
@@ -13,6 +15,7 @@
 #include "agent/config/flags.h"
 #include "agent/config/node_id.h"
 #include "agent/core/agent_core.h"
+#include "agent/gossip/gossip_agent.h"
 #include "agent/http/api.h"
 #include "agent/http/server.h"
 #include "common/clock.h"
@@ -36,6 +39,46 @@ roster::catalog::TagMap read_runtime_tags(const std::string& data_dir) {
     if (it->is_string()) tags[it.key()] = it->get<std::string>();
   }
   return tags;
+}
+
+// Serf's LAN timing unless the config asks for memberlist's local profile;
+// each gossip key that is set overrides the profile.
+roster::gossip::GossipAgentOptions gossip_options(const roster::config::AgentConfig& config, const std::string& node_id,
+                                                  const roster::catalog::TagMap& tags) {
+  using namespace std::chrono_literals;
+  roster::gossip::GossipAgentOptions options;
+  roster::gossip::SwimConfig& swim = options.transport.swim;
+  swim.name = config.node_name;
+  swim.id = node_id;
+  swim.tags = tags;
+  if (config.gossip.profile == "local") {
+    swim.probe_interval = 1s;
+    swim.probe_timeout = 200ms;
+    swim.indirect_checks = 1;
+    swim.suspicion_mult = 3;
+    swim.retransmit_mult = 2;
+    swim.gossip_interval = 100ms;
+    swim.gossip_to_the_dead_time = 15s;
+    swim.push_pull_interval = 15s;
+    options.transport.tcp_timeout = 1s;
+  }
+  const auto& gossip = config.gossip;
+  if (gossip.probe_interval) swim.probe_interval = *gossip.probe_interval;
+  if (gossip.probe_timeout) swim.probe_timeout = *gossip.probe_timeout;
+  if (gossip.gossip_interval) swim.gossip_interval = *gossip.gossip_interval;
+  if (gossip.push_pull_interval) swim.push_pull_interval = *gossip.push_pull_interval;
+  if (gossip.suspicion_mult) swim.suspicion_mult = *gossip.suspicion_mult;
+  if (gossip.retransmit_mult) swim.retransmit_mult = *gossip.retransmit_mult;
+  options.transport.bind_ip = config.bind_addr;
+  options.transport.advertise_ip = config.advertise_addr;
+  options.transport.port = static_cast<uint16_t>(config.serf_lan_port);
+  options.data_dir = config.data_dir;
+  options.encrypt_key = config.encrypt;
+  options.join = config.start_join;
+  options.retry_join = config.retry_join;
+  options.retry_interval = std::chrono::duration_cast<std::chrono::milliseconds>(config.retry_interval);
+  options.retry_max = config.retry_max;
+  return options;
 }
 
 int run_agent(int argc, const char* const* argv) {
@@ -104,14 +147,60 @@ int run_agent(int argc, const char* const* argv) {
     return 1;
   }
 
-  boost::asio::signal_set stop_signals(io, SIGINT, SIGTERM);
-  stop_signals.async_wait([&](const boost::system::error_code& error, int signal) {
-    if (error) return;
-    spdlog::info("caught signal {}; shutting down", signal);
+  // One way out: stop serving, save the gossip state, let io.run() return.
+  int exit_code = 0;
+  bool shutting_down = false;
+  std::unique_ptr<roster::gossip::GossipAgent> gossip;
+  auto shutdown = [&](int code) {
+    if (shutting_down) return;
+    shutting_down = true;
+    exit_code = code;
     server.stop();
+    core.set_membership(nullptr);
+    if (gossip) gossip->stop();
     core.stop();
     io.stop();
-  });
+  };
+  // After a graceful leave, give the HTTP response that asked for it a moment to be written.
+  boost::asio::steady_timer exit_timer(io);
+  roster::gossip::GossipAgentCallbacks gossip_callbacks;
+  gossip_callbacks.on_fatal = [&](const std::string& reason) {
+    spdlog::error("gossip: {}", reason);
+    boost::asio::post(io, [&] { shutdown(1); });
+  };
+  gossip_callbacks.on_left = [&] {
+    exit_timer.expires_after(std::chrono::milliseconds(200));
+    exit_timer.async_wait([&](const boost::system::error_code&) { shutdown(0); });
+  };
+  gossip = std::make_unique<roster::gossip::GossipAgent>(io, clock, core.watch_hub(),
+                                                         gossip_options(config, node_id, core.merged_tags()),
+                                                         std::move(gossip_callbacks));
+  if (auto status = gossip->start(); !status.is_ok()) {
+    std::cerr << "roster agent: " << status.message() << "\n";
+    return 1;
+  }
+  core.set_membership(gossip.get());
+
+  // Consul's defaults for a client: SIGINT leaves the pool gracefully
+  // (skip_leave_on_interrupt=false), SIGTERM does not (leave_on_terminate=false).
+  // A second signal while leaving stops at once.
+  boost::asio::signal_set stop_signals(io, SIGINT, SIGTERM);
+  std::function<void()> wait_for_stop = [&] {
+    stop_signals.async_wait([&](const boost::system::error_code& error, int signal) {
+      if (error) return;
+      const bool leave = signal == SIGINT ? !config.skip_leave_on_interrupt : config.leave_on_terminate;
+      if (leave && !gossip->leave_done() && exit_code == 0 && !shutting_down &&
+          gossip->local_member().status != roster::agent::MemberStatus::leaving) {
+        spdlog::info("caught signal {}; leaving the gossip pool, then shutting down", signal);
+        gossip->start_leave();
+        wait_for_stop();
+        return;
+      }
+      spdlog::info("caught signal {}; shutting down", signal);
+      shutdown(0);
+    });
+  };
+  wait_for_stop();
   boost::asio::signal_set reload_signal(io, SIGHUP);
   std::function<void()> wait_for_reload = [&] {
     reload_signal.async_wait([&](const boost::system::error_code& error, int) {
@@ -132,10 +221,13 @@ int run_agent(int argc, const char* const* argv) {
   };
   wait_for_reload();
 
-  spdlog::info("roster agent {} running: node {} ({}), datacenter {}, HTTP API on http://{}:{}", kVersion,
-               config.node_name, node_id, config.datacenter, config.client_addr, server.port());
+  spdlog::info("roster agent {} running: node {} ({}), datacenter {}, gossip on {}, HTTP API on http://{}:{}",
+               kVersion, config.node_name, node_id, config.datacenter, gossip->transport().address(),
+               config.client_addr, server.port());
   io.run();
-  return 0;
+  core.set_membership(nullptr);
+  if (gossip) gossip->stop();
+  return exit_code;
 }
 
 int run_validate(const std::vector<std::string>& paths) {

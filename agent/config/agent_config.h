@@ -5,13 +5,29 @@
 // (hostname, advertise address) are filled in by agent/config/defaults.h.
 // The YAML schema is documented in docs/CONFIG.md.
 
+#include <chrono>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "agent/local/definitions.h"
 
 namespace roster::config {
+
+// Gossip timing. `profile` picks the base: "lan" (Serf's and memberlist's LAN
+// defaults) or "local" (memberlist's DefaultLocalConfig, for loopback and
+// tests); each key that is set overrides the profile's value.
+struct GossipSettings {
+  std::string profile = "lan";
+  std::optional<std::chrono::nanoseconds> probe_interval;
+  std::optional<std::chrono::nanoseconds> probe_timeout;
+  std::optional<std::chrono::nanoseconds> gossip_interval;
+  std::optional<std::chrono::nanoseconds> push_pull_interval;
+  std::optional<int> suspicion_mult;
+  std::optional<int> retransmit_mult;
+  bool operator==(const GossipSettings&) const = default;
+};
 
 struct AgentConfig {
   bool dev = false;
@@ -22,6 +38,15 @@ struct AgentConfig {
   std::string advertise_addr;       // default: bind_addr, or a private address when 0.0.0.0
   std::string client_addr = "127.0.0.1";  // the HTTP API listens here
   int http_port = 8500;
+  int serf_lan_port = 8301;         // gossip, UDP and TCP; 0 picks a free port
+  std::vector<std::string> start_join;  // -join: must succeed at start
+  std::vector<std::string> retry_join;  // -retry-join: retried with backoff
+  std::chrono::nanoseconds retry_interval{std::chrono::seconds(30)};  // the backoff's cap
+  int retry_max = 0;                    // 0: retry forever
+  std::string encrypt;                  // base64 AES-256 gossip key
+  bool leave_on_terminate = false;      // SIGTERM leaves gracefully (Consul's default for clients: no)
+  bool skip_leave_on_interrupt = false; // SIGINT exits without leaving (default: it leaves)
+  GossipSettings gossip;
   std::string log_level = "info";   // one of trace, debug, info, warn, error, critical, off
   bool enable_script_checks = false;
   std::map<std::string, std::string> tags;  // image tags (the lowest tag layer)

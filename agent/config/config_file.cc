@@ -63,8 +63,14 @@ const KeySpec kTopLevelKeys[] = {
     {"advertise_addr"}, {"client_addr"}, {"ports"},   {"log_level"},
     {"enable_script_checks"}, {"tags", {"node_meta"}}, {"services"}, {"service"},
     {"checks"},       {"check"},
+    {"start_join"}, {"retry_join"}, {"retry_interval"}, {"retry_max"}, {"encrypt"},
+    {"leave_on_terminate"}, {"skip_leave_on_interrupt"}, {"gossip"},
 };
-const KeySpec kPortKeys[] = {{"http"}};
+const KeySpec kPortKeys[] = {{"http"}, {"serf_lan"}};
+const KeySpec kGossipKeys[] = {
+    {"profile"}, {"probe_interval"}, {"probe_timeout"}, {"gossip_interval"},
+    {"push_pull_interval"}, {"suspicion_mult"}, {"retransmit_mult"},
+};
 const KeySpec kServiceKeys[] = {
     {"id", {"service_id"}}, {"name"}, {"tags"}, {"address"}, {"port"}, {"meta"},
     {"enable_tag_override"}, {"check"}, {"checks"},
@@ -520,7 +526,10 @@ void parse_document(Parser& parser, const YAML::Node& root, ConfigFragment& frag
     } else if (key == "ports") {
       for (const Entry& port_entry : parser.entries(entry.value, kPortKeys, "ports")) {
         // 0 asks the OS for a free port (tests run many agents side by side).
-        if (std::optional<int> port = parser.port(port_entry, 0)) fragment.http_port = *port;
+        std::optional<int> port = parser.port(port_entry, 0);
+        if (!port) continue;
+        if (port_entry.key == "http") fragment.http_port = *port;
+        else fragment.serf_lan_port = *port;
       }
     } else if (key == "log_level") {
       std::optional<std::string> value = parser.string(entry);
@@ -530,6 +539,68 @@ void parse_document(Parser& parser, const YAML::Node& root, ConfigFragment& frag
       fragment.log_level = *level;
     } else if (key == "enable_script_checks") {
       if (std::optional<bool> value = parser.boolean(entry)) fragment.enable_script_checks = *value;
+    } else if (key == "leave_on_terminate") {
+      if (std::optional<bool> value = parser.boolean(entry)) fragment.leave_on_terminate = *value;
+    } else if (key == "skip_leave_on_interrupt") {
+      if (std::optional<bool> value = parser.boolean(entry)) fragment.skip_leave_on_interrupt = *value;
+    } else if (key == "start_join" || key == "retry_join") {
+      std::optional<std::vector<std::string>> value = parser.string_list(entry);
+      if (!value) continue;
+      bool ok = true;
+      for (const std::string& address : *value) {
+        if (address.empty()) {
+          parser.error(entry.value, std::string(key) + " holds an empty address");
+          ok = false;
+        }
+      }
+      if (ok) (key == "start_join" ? fragment.start_join : fragment.retry_join) = *value;
+    } else if (key == "retry_interval") {
+      if (std::optional<Nanoseconds> value = parser.duration(entry)) fragment.retry_interval = *value;
+    } else if (key == "retry_max") {
+      std::optional<long long> value = parser.integer(entry);
+      if (!value) continue;
+      if (*value < 0 || *value > 1000000) {
+        parser.error(entry.value, "retry_max must be from 0 (retry forever) to 1000000");
+        continue;
+      }
+      fragment.retry_max = static_cast<int>(*value);
+    } else if (key == "encrypt") {
+      std::optional<std::string> value = parser.string(entry);
+      if (!value) continue;
+      if (Status status = validate_gossip_key(*value); !status.is_ok()) {
+        parser.error(entry.value, "encrypt: " + status.message());
+        continue;
+      }
+      fragment.encrypt = *value;
+    } else if (key == "gossip") {
+      for (const Entry& gossip_entry : parser.entries(entry.value, kGossipKeys, "gossip")) {
+        const std::string_view name = gossip_entry.key;
+        if (name == "profile") {
+          std::optional<std::string> value = parser.string(gossip_entry);
+          if (!value) continue;
+          if (*value != "lan" && *value != "local") {
+            parser.error(gossip_entry.value, "gossip profile \"" + *value + "\" is not one of lan, local");
+            continue;
+          }
+          fragment.gossip_profile = *value;
+        } else if (name == "suspicion_mult" || name == "retransmit_mult") {
+          std::optional<long long> value = parser.integer(gossip_entry);
+          if (!value) continue;
+          if (*value < 1 || *value > 100) {
+            parser.error(gossip_entry.value, std::string(name) + " must be from 1 to 100");
+            continue;
+          }
+          (name == "suspicion_mult" ? fragment.gossip.suspicion_mult : fragment.gossip.retransmit_mult) =
+              static_cast<int>(*value);
+        } else {
+          std::optional<Nanoseconds> value = parser.duration(gossip_entry);
+          if (!value) continue;
+          if (name == "probe_interval") fragment.gossip.probe_interval = *value;
+          else if (name == "probe_timeout") fragment.gossip.probe_timeout = *value;
+          else if (name == "gossip_interval") fragment.gossip.gossip_interval = *value;
+          else fragment.gossip.push_pull_interval = *value;
+        }
+      }
     } else if (key == "tags") {
       fragment.tags = parser.string_map(entry, [](const std::string& k, const std::string& v) { return validate_tag(k, v); });
     } else if (key == "service" || key == "check") {

@@ -27,6 +27,16 @@ struct ConfigFragment {
   std::optional<std::string> advertise_addr;
   std::optional<std::string> client_addr;
   std::optional<int> http_port;
+  std::optional<int> serf_lan_port;
+  std::vector<std::string> start_join;  // appended across files
+  std::vector<std::string> retry_join;
+  std::optional<std::chrono::nanoseconds> retry_interval;
+  std::optional<int> retry_max;
+  std::optional<std::string> encrypt;
+  std::optional<bool> leave_on_terminate;
+  std::optional<bool> skip_leave_on_interrupt;
+  std::optional<std::string> gossip_profile;
+  GossipSettings gossip;  // only the optional timing keys are used
   std::optional<std::string> log_level;
   std::optional<bool> enable_script_checks;
   std::map<std::string, std::string> tags;

@@ -10,6 +10,7 @@
 
 #include "agent/config/defaults.h"
 #include "agent/config/validation.h"
+#include "common/duration.h"
 
 namespace roster::config {
 namespace {
@@ -27,6 +28,12 @@ struct RawFlags {
   std::string advertise_addr;
   std::string client_addr;
   std::string http_port;
+  std::string serf_lan_port;
+  std::vector<std::string> join;
+  std::vector<std::string> retry_join;
+  std::string retry_interval;
+  std::string retry_max;
+  std::string encrypt;
   std::string log_level;
   bool enable_script_checks = false;
   std::vector<std::string> config_files;
@@ -42,6 +49,10 @@ struct Options {
   CLI::Option* advertise_addr = nullptr;
   CLI::Option* client_addr = nullptr;
   CLI::Option* http_port = nullptr;
+  CLI::Option* serf_lan_port = nullptr;
+  CLI::Option* retry_interval = nullptr;
+  CLI::Option* retry_max = nullptr;
+  CLI::Option* encrypt = nullptr;
   CLI::Option* log_level = nullptr;
   CLI::Option* enable_script_checks = nullptr;
 };
@@ -64,7 +75,8 @@ Options define_flags(CLI::App& app, RawFlags& raw) {
                                     "Required unless -dev.")
                          ->type_name("PATH");
   options.bind_addr = app.add_option("--bind", raw.bind_addr,
-                                     "Address the cluster (gossip and RPC) listens on. Default: 0.0.0.0.")
+                                     "Address the cluster (gossip and RPC) listens on; gossip uses UDP and TCP "
+                                     "on -serf-lan-port. Default: 0.0.0.0.")
                           ->type_name("IP");
   options.advertise_addr = app.add_option("--advertise", raw.advertise_addr,
                                           "Address other agents use to reach this one. Default: the bind "
@@ -77,6 +89,34 @@ Options define_flags(CLI::App& app, RawFlags& raw) {
   options.http_port = app.add_option("--http-port", raw.http_port,
                                      "Port of the HTTP API; 0 picks a free port. Default: 8500.")
                           ->type_name("PORT");
+  options.serf_lan_port = app.add_option("--serf-lan-port", raw.serf_lan_port,
+                                         "Gossip port (UDP and TCP) on the -bind address; 0 picks a free port. "
+                                         "Default: 8301.")
+                              ->type_name("PORT");
+  app.add_option("--join", raw.join,
+                 "Gossip address (ip, ip:port or host:port) of an agent to join at start; repeat for several. "
+                 "The agent exits if none answers. Default: none (with none of -join and -retry-join, the "
+                 "agent rejoins the peers it last saw, kept in the data dir).")
+      ->type_name("ADDR")
+      ->allow_extra_args(false);
+  app.add_option("--retry-join", raw.retry_join,
+                 "Like -join, but keeps retrying with exponential backoff (from 1s, capped at -retry-interval) "
+                 "until one address answers; repeat for several. Default: none.")
+      ->type_name("ADDR")
+      ->allow_extra_args(false);
+  options.retry_interval = app.add_option("--retry-interval", raw.retry_interval,
+                                          "Longest wait between -retry-join attempts (a Go duration). Default: 30s.")
+                               ->type_name("DURATION");
+  options.retry_max = app.add_option("--retry-max", raw.retry_max,
+                                     "-retry-join attempts before the agent gives up and exits; 0 retries "
+                                     "forever. Default: 0.")
+                          ->type_name("N");
+  options.encrypt = app.add_option("--encrypt", raw.encrypt,
+                                   "Gossip encryption key (base64 of 32 bytes, from `roster keygen`). Saved to "
+                                   "<data-dir>/gossip.keyring at first use; once that file exists it wins and "
+                                   "-encrypt is ignored (change keys with `roster keyring`). Default: none "
+                                   "(gossip in the clear).")
+                        ->type_name("KEY");
   app.add_option("--config-file", raw.config_files,
                  "YAML config file to load; repeat for several, loaded in order. Default: none.")
       ->type_name("PATH")
@@ -222,6 +262,42 @@ Result<AgentFlags> convert(const RawFlags& raw, const Options& options) {
     }
     flags.http_port = port;
   }
+  if (options.serf_lan_port->count() > 0) {
+    int port = -1;
+    const std::string& text = raw.serf_lan_port;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), port);
+    if (text.empty() || ec != std::errc() || end != text.data() + text.size() || port < 0 || port > 65535) {
+      return flag_error("serf-lan-port", "\"" + text + "\" is not a port number (0-65535)");
+    }
+    flags.serf_lan_port = port;
+  }
+  for (const std::string& address : raw.join) {
+    if (address.empty()) return flag_error("join", "the address is empty");
+    flags.join.push_back(address);
+  }
+  for (const std::string& address : raw.retry_join) {
+    if (address.empty()) return flag_error("retry-join", "the address is empty");
+    flags.retry_join.push_back(address);
+  }
+  if (options.retry_interval->count() > 0) {
+    Result<Nanoseconds> interval = parse_go_duration(raw.retry_interval);
+    if (!interval.is_ok()) return flag_error("retry-interval", interval.status().message());
+    if (interval->count() <= 0) return flag_error("retry-interval", "must be longer than zero");
+    flags.retry_interval = *interval;
+  }
+  if (options.retry_max->count() > 0) {
+    int value = -1;
+    const std::string& text = raw.retry_max;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (text.empty() || ec != std::errc() || end != text.data() + text.size() || value < 0) {
+      return flag_error("retry-max", "\"" + text + "\" is not a whole number >= 0");
+    }
+    flags.retry_max = value;
+  }
+  if (options.encrypt->count() > 0) {
+    if (Status status = validate_gossip_key(raw.encrypt); !status.is_ok()) return flag_error("encrypt", status.message());
+    flags.encrypt = raw.encrypt;
+  }
   if (options.log_level->count() > 0) {
     Result<std::string> level = normalize_log_level(raw.log_level);
     if (!level.is_ok()) return flag_error("log-level", level.status().message());
@@ -293,6 +369,12 @@ void apply_flags(AgentConfig& config, const AgentFlags& flags) {
   if (flags.advertise_addr) config.advertise_addr = *flags.advertise_addr;
   if (flags.client_addr) config.client_addr = *flags.client_addr;
   if (flags.http_port) config.http_port = *flags.http_port;
+  if (flags.serf_lan_port) config.serf_lan_port = *flags.serf_lan_port;
+  config.start_join.insert(config.start_join.end(), flags.join.begin(), flags.join.end());
+  config.retry_join.insert(config.retry_join.end(), flags.retry_join.begin(), flags.retry_join.end());
+  if (flags.retry_interval) config.retry_interval = *flags.retry_interval;
+  if (flags.retry_max) config.retry_max = *flags.retry_max;
+  if (flags.encrypt) config.encrypt = *flags.encrypt;
   if (flags.log_level) config.log_level = *flags.log_level;
   if (flags.enable_script_checks) config.enable_script_checks = *flags.enable_script_checks;
   for (const auto& [key, value] : flags.tags) config.tags[key] = value;

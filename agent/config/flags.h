@@ -3,9 +3,11 @@
 // Command-line flags of `roster agent`, named as Consul's so the same muscle
 // memory works: -dev, -node, -datacenter, -data-dir, -bind, -advertise,
 // -client, -http-port, -config-file, -config-dir, -log-level,
-// -enable-script-checks, -tag key=value. Each flag may be written with one
+// -enable-script-checks, -tag key=value, and the gossip flags -serf-lan-port,
+// -join, -retry-join, -retry-interval, -retry-max, -encrypt. Each flag may be written with one
 // dash or two, with its value after a space or '='.
 
+#include <chrono>
 #include <map>
 #include <optional>
 #include <string>
@@ -27,6 +29,12 @@ struct AgentFlags {
   std::optional<std::string> advertise_addr;
   std::optional<std::string> client_addr;
   std::optional<int> http_port;
+  std::optional<int> serf_lan_port;
+  std::vector<std::string> join;        // appended to start_join
+  std::vector<std::string> retry_join;  // appended to retry_join
+  std::optional<std::chrono::nanoseconds> retry_interval;
+  std::optional<int> retry_max;
+  std::optional<std::string> encrypt;
   std::optional<std::string> log_level;
   std::optional<bool> enable_script_checks;
   std::vector<std::string> config_files;  // in the order given

@@ -1,5 +1,7 @@
 #include "agent/config/validation.h"
 
+#include "common/base64.h"
+
 #include <arpa/inet.h>
 
 #include <algorithm>
@@ -118,6 +120,16 @@ Status validate_node_name(std::string_view text) {
   if (text.size() > 128) return Status::invalid_argument("node name is longer than 128 characters");
   if (has_control_char(text) || text.find(' ') != std::string_view::npos) {
     return Status::invalid_argument("node name \"" + std::string(text) + "\" has whitespace or control characters");
+  }
+  return Status::ok();
+}
+
+Status validate_gossip_key(std::string_view text) {
+  Result<std::string> raw = base64_decode(text);
+  if (!raw.is_ok()) return Status::invalid_argument("the key is not base64; make one with `roster keygen`");
+  if (raw->size() != 32) {
+    return Status::invalid_argument("the key is " + std::to_string(raw->size()) +
+                                    " bytes; it must be 32 (AES-256); make one with `roster keygen`");
   }
   return Status::ok();
 }

@@ -40,4 +40,8 @@ Result<std::string> normalize_datacenter(std::string_view text);
 // Node names: 1-128 characters, no whitespace or control characters.
 Status validate_node_name(std::string_view text);
 
+// A gossip encryption key as `roster keygen` prints it: base64 of exactly 32
+// bytes (AES-256), like Consul's -encrypt.
+Status validate_gossip_key(std::string_view text);
+
 }  // namespace roster::config

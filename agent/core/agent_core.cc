@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "agent/checks/check_runner.h"
+#include "agent/core/membership.h"
 #include "common/duration.h"
 #include "common/uuid.h"
 
@@ -122,8 +123,31 @@ Result<catalog::Index> AgentCore::submit(catalog::CommandBody body) {
   Status status = store_.apply(index, command);
   std::vector<std::string> changed = store_.take_changed_watch_keys();
   if (!changed.empty()) watch_hub_.notify(changed);
+  if (membership_ != nullptr &&
+      std::find(changed.begin(), changed.end(), catalog::watch_key::node(options_.identity.name)) != changed.end()) {
+    pass_tags_to_membership(false);
+  }
   if (!status.is_ok()) return status;
   return index;
+}
+
+catalog::TagMap AgentCore::merged_tags() const {
+  const catalog::Node* node = store_.find_node(options_.identity.name);
+  return node != nullptr ? node->tags.merged() : catalog::TagMap{};
+}
+
+void AgentCore::set_membership(Membership* membership) {
+  membership_ = membership;
+  if (membership_ != nullptr) pass_tags_to_membership(true);
+}
+
+// Whatever layer wrote them, the pool gets the merged view, so an operator
+// tag set through this agent's API spreads like a runtime or image tag.
+void AgentCore::pass_tags_to_membership(bool force) {
+  catalog::TagMap merged = merged_tags();
+  if (!force && merged == gossiped_tags_) return;
+  gossiped_tags_ = merged;
+  membership_->set_local_tags(gossiped_tags_);
 }
 
 Status AgentCore::sync_to_catalog() {

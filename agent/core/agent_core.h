@@ -35,6 +35,8 @@ class CheckRunner;
 
 namespace roster::agent {
 
+class Membership;
+
 struct NodeIdentity {
   std::string id;
   std::string name;
@@ -112,6 +114,16 @@ class AgentCore {
   Status destroy_session(const std::string& id);
   Result<catalog::Session> renew_session(const std::string& id);
 
+  // --- gossip ---
+  // The gossip pool, or null before it is wired (and in unit tests). Not
+  // owned; REQUIRES: it outlives this core or is reset to null first. Setting
+  // it hands it this node's current merged tags; afterwards every change to
+  // them (any layer, SIGHUP included) is passed on.
+  void set_membership(Membership* membership);
+  Membership* membership() const { return membership_; }
+  // This node's merged tags as the catalog has them.
+  catalog::TagMap merged_tags() const;
+
   // Re-registers this node, its services and checks. The store ignores what
   // has not changed, so an in-sync catalog costs nothing and wakes nobody.
   Status sync_to_catalog();
@@ -120,6 +132,7 @@ class AgentCore {
   void on_check_changed(const std::string& check_id, const std::string& status, const std::string& output);
   void arm_session_timer(const std::string& id, std::chrono::nanoseconds ttl);
   void schedule_anti_entropy();
+  void pass_tags_to_membership(bool force);
 
   boost::asio::io_context& io_;
   const Clock& clock_;
@@ -135,6 +148,8 @@ class AgentCore {
   struct Timers;
   std::unique_ptr<Timers> timers_;
   bool stopped_ = false;
+  Membership* membership_ = nullptr;
+  catalog::TagMap gossiped_tags_;
 };
 
 }  // namespace roster::agent

@@ -75,7 +75,7 @@ class RosterAgent:
     """One `roster agent` process on 127.0.0.1 with its own HTTP port and log file."""
 
     def __init__(self, binary, node="roster-test", dev=True, data_dir=None, config_files=(),
-                 extra_args=(), log_level="debug"):
+                 extra_args=(), log_level="debug", serf_lan_port=0):
         self.binary = binary
         self.node = node
         self.dev = dev
@@ -83,6 +83,9 @@ class RosterAgent:
         self.config_files = list(config_files)
         self.extra_args = list(extra_args)
         self.log_level = log_level
+        # Every agent gossips; 0 lets each take a free gossip port, so agents run
+        # side by side (None: the agent's default, 8301, or what extra_args say).
+        self.serf_lan_port = serf_lan_port
         self.port = None
         self.process = None
         self._log_file = tempfile.NamedTemporaryFile(prefix="roster-%s-" % node, suffix=".log", delete=False)
@@ -99,6 +102,8 @@ class RosterAgent:
             args += ["-data-dir", self.data_dir]
         for path in self.config_files:
             args += ["-config-file", path]
+        if self.serf_lan_port is not None and "-serf-lan-port" not in self.extra_args:
+            args += ["-serf-lan-port", str(self.serf_lan_port)]
         return args + self.extra_args
 
     def start(self, timeout=30.0, attempts=5):
@@ -196,6 +201,11 @@ class RosterAgent:
                 return response.status, dict(response.headers), response.read()
         except urllib.error.HTTPError as error:
             return error.code, dict(error.headers), error.read()
+
+    def gossip_address(self):
+        """The agent's advertised gossip address, "ip:port", from /v1/agent/self."""
+        member = self.get_json("/v1/agent/self")["Member"]
+        return "%s:%d" % (member["Addr"], member["Port"])
 
     def get_json(self, path, timeout=10):
         """GET path; returns the decoded JSON body. Raises AssertionError on a non-200."""

@@ -1,0 +1,78 @@
+#pragma once
+
+// Membership: what the agent core and the HTTP API need from the gossip pool,
+// without knowing how it is gossiped. agent/gossip/gossip_agent.h implements
+// it over the SWIM transport; tests can put a fake behind it.
+//
+// Long operations (join, leave) start here and finish later; their end is
+// announced on the core's WatchHub under join_watch_key(ticket) and
+// kLeaveWatchKey, so an HTTP request can wait for it like a blocking query.
+//
+// Thread affinity: the agent core's thread.
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "common/status.h"
+
+namespace roster::agent {
+
+// Serf's member status codes, as Consul's /v1/agent/members reports them.
+enum class MemberStatus : int { none = 0, alive = 1, leaving = 2, left = 3, failed = 4 };
+
+struct MemberInfo {
+  std::string name;
+  std::string id;
+  std::string ip;
+  uint16_t port = 0;
+  std::map<std::string, std::string> tags;
+  MemberStatus status = MemberStatus::alive;  // a suspect member is alive, as in Serf
+  std::string state;                          // "alive", "suspect", "failed", "left", "leaving"
+};
+
+struct JoinOutcome {
+  int joined = 0;                   // addresses that answered
+  std::vector<std::string> errors;  // one line per address that did not
+};
+
+inline std::string join_watch_key(uint64_t ticket) { return "gossip/join/" + std::to_string(ticket); }
+inline constexpr const char* kLeaveWatchKey = "gossip/leave";
+
+class Membership {
+ public:
+  virtual ~Membership() = default;
+
+  virtual std::vector<MemberInfo> members() const = 0;
+  virtual MemberInfo local_member() const = 0;
+
+  // Starts joining `addresses` ("ip", "ip:port" or "host:port"). The outcome
+  // is ready once join_watch_key(ticket) fires (or at once: check first).
+  virtual uint64_t start_join(const std::vector<std::string>& addresses) = 0;
+  // The outcome of a finished join (given once), nullopt while it runs.
+  virtual std::optional<JoinOutcome> take_join_outcome(uint64_t ticket) = 0;
+
+  // Graceful leave; kLeaveWatchKey fires when it has propagated (or timed out),
+  // and the agent then shuts down.
+  virtual void start_leave() = 0;
+  virtual bool leave_done() const = 0;
+  // Errors: not_found (no such member), invalid_argument (this node).
+  virtual Status force_leave(const std::string& node) = 0;
+
+  // Keys in base64, primary first. Errors: unavailable when encryption is off.
+  virtual std::vector<std::string> keyring_keys() const = 0;
+  virtual Status keyring_install(const std::string& base64_key) = 0;
+  virtual Status keyring_use(const std::string& base64_key) = 0;
+  virtual Status keyring_remove(const std::string& base64_key) = 0;
+
+  // "key" -> "value" for /v1/agent/self's Stats.serf_lan and `roster info`.
+  virtual std::map<std::string, std::string> stats() const = 0;
+
+  // This node's merged tags changed (any layer); spread them.
+  virtual void set_local_tags(const std::map<std::string, std::string>& tags) = 0;
+};
+
+}  // namespace roster::agent

@@ -1,0 +1,492 @@
+#include "agent/gossip/gossip_agent.h"
+
+#include <netdb.h>
+#include <sys/socket.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/address.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <charconv>
+#include <filesystem>
+
+#include "agent/catalog/watch_hub.h"
+#include "agent/gossip/wire/codec.h"
+
+namespace roster::gossip {
+
+namespace asio = boost::asio;
+
+namespace {
+
+constexpr auto kFirstRetryDelay = std::chrono::seconds(1);
+constexpr auto kLeavePollInterval = std::chrono::milliseconds(50);
+
+std::string bracketed(const asio::ip::address& address) {
+  return address.is_v6() ? "[" + address.to_string() + "]" : address.to_string();
+}
+
+// "ip", "ip:port", "[ipv6]:port", "host" or "host:port" -> "ip:port". A name
+// is resolved here (IPv4 first), as memberlist does for -join.
+Result<std::string> resolve_join_address(const std::string& text, uint16_t default_port) {
+  if (wire::is_ip_port(text)) return text;
+  boost::system::error_code error;
+  auto ip = asio::ip::make_address(text, error);
+  if (!error) return bracketed(ip) + ":" + std::to_string(default_port);
+  std::string host = text;
+  uint16_t port = default_port;
+  if (size_t colon = text.rfind(':'); colon != std::string::npos && text.find(':') == colon) {
+    host = text.substr(0, colon);
+    const std::string port_text = text.substr(colon + 1);
+    unsigned value = 0;
+    auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), value);
+    if (ec != std::errc() || end != port_text.data() + port_text.size() || value == 0 || value > 65535) {
+      return Status::invalid_argument("\"" + text + "\" has no valid port");
+    }
+    port = static_cast<uint16_t>(value);
+  }
+  if (host.empty()) return Status::invalid_argument("\"" + text + "\" names no host");
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_DGRAM;
+  addrinfo* found = nullptr;
+  if (int rc = ::getaddrinfo(host.c_str(), nullptr, &hints, &found); rc != 0) {
+    return Status::not_found("cannot resolve \"" + host + "\": " + ::gai_strerror(rc));
+  }
+  std::optional<asio::ip::address> chosen;
+  for (addrinfo* entry = found; entry != nullptr; entry = entry->ai_next) {
+    if (entry->ai_family == AF_INET) {
+      auto* in = reinterpret_cast<sockaddr_in*>(entry->ai_addr);
+      chosen = asio::ip::address_v4(ntohl(in->sin_addr.s_addr));
+      break;
+    }
+    if (entry->ai_family == AF_INET6 && !chosen) {
+      auto* in6 = reinterpret_cast<sockaddr_in6*>(entry->ai_addr);
+      asio::ip::address_v6::bytes_type bytes;
+      std::copy(std::begin(in6->sin6_addr.s6_addr), std::end(in6->sin6_addr.s6_addr), bytes.begin());
+      chosen = asio::ip::address_v6(bytes);
+    }
+  }
+  ::freeaddrinfo(found);
+  if (!chosen) return Status::not_found("\"" + host + "\" has no IP address");
+  return bracketed(*chosen) + ":" + std::to_string(port);
+}
+
+std::pair<std::string, uint16_t> split_ip_port(const std::string& address) {
+  size_t colon = address.rfind(':');
+  if (colon == std::string::npos) return {address, 0};
+  std::string ip = address.substr(0, colon);
+  if (ip.size() >= 2 && ip.front() == '[' && ip.back() == ']') ip = ip.substr(1, ip.size() - 2);
+  unsigned port = 0;
+  std::from_chars(address.data() + colon + 1, address.data() + address.size(), port);
+  return {ip, static_cast<uint16_t>(port)};
+}
+
+agent::MemberInfo to_info(const Member& member) {
+  agent::MemberInfo info;
+  info.name = member.name;
+  info.id = member.id;
+  std::tie(info.ip, info.port) = split_ip_port(member.address);
+  for (const auto& [key, value] : member.tags) {
+    if (!key.empty() && key.front() == '\x01') continue;  // Swim's reserved keys
+    info.tags[key] = value;
+  }
+  info.state = member_state_name(member.state);
+  switch (member.state) {
+    case MemberState::alive:
+    case MemberState::suspect: info.status = agent::MemberStatus::alive; break;
+    case MemberState::dead: info.status = agent::MemberStatus::failed; break;
+    case MemberState::left: info.status = agent::MemberStatus::left; break;
+  }
+  return info;
+}
+
+std::string join_lines(const std::vector<std::string>& lines) {
+  std::string out;
+  for (const std::string& line : lines) out += (out.empty() ? "" : "; ") + line;
+  return out;
+}
+
+}  // namespace
+
+struct GossipAgent::Timers {
+  explicit Timers(asio::io_context& io) : retry(io), snapshot(io), leave(io) {}
+  asio::steady_timer retry;
+  asio::steady_timer snapshot;
+  asio::steady_timer leave;
+};
+
+GossipAgent::GossipAgent(asio::io_context& io, const Clock& clock, catalog::WatchHub& watch_hub,
+                         GossipAgentOptions options, GossipAgentCallbacks callbacks)
+    : io_(io), clock_(clock), watch_hub_(watch_hub), options_(std::move(options)), callbacks_(std::move(callbacks)),
+      timers_(std::make_unique<Timers>(io)) {}
+
+GossipAgent::~GossipAgent() { stop(); }
+
+std::string GossipAgent::path(const char* file) const {
+  return (std::filesystem::path(options_.data_dir) / file).string();
+}
+
+Status GossipAgent::start() {
+  // The keyring: the file wins over -encrypt, so a rotated key is not undone
+  // by the old -encrypt still in a unit file.
+  wire::Keyring keyring;
+  std::optional<std::string> encrypt_raw;
+  if (!options_.encrypt_key.empty()) {
+    auto raw = wire::decode_key(options_.encrypt_key);
+    if (!raw.is_ok()) return Status::invalid_argument("-encrypt: " + raw.status().message());
+    encrypt_raw = *raw;
+  }
+  if (!options_.data_dir.empty()) {
+    auto loaded = load_keyring_file(path(kKeyringFileName));
+    if (!loaded.is_ok()) return loaded.status();
+    if (loaded->has_value()) {
+      keyring = std::move(**loaded);
+      if (encrypt_raw) {
+        spdlog::info("gossip: ignoring -encrypt: {} exists and holds the keyring ({} key(s)); change keys with "
+                     "`roster keyring`",
+                     path(kKeyringFileName), keyring.size());
+      }
+    } else if (encrypt_raw) {
+      if (Status installed = keyring.install(*encrypt_raw); !installed.is_ok()) return installed;
+      if (Status saved = save_keyring_file(path(kKeyringFileName), keyring); !saved.is_ok()) return saved;
+    }
+    auto snapshot = load_peer_snapshot(path(kPeersFileName));
+    if (!snapshot.is_ok()) {
+      spdlog::warn("gossip: ignoring {}: {}", path(kPeersFileName), snapshot.status().message());
+    } else {
+      restored_ = *snapshot;
+    }
+  } else if (encrypt_raw) {
+    if (Status installed = keyring.install(*encrypt_raw); !installed.is_ok()) return installed;
+  }
+  options_.transport.keyring = std::move(keyring);
+  if (restored_) options_.transport.swim.initial_incarnation = restored_->incarnation;
+  if (options_.transport.swim.seed == 1) {
+    options_.transport.swim.seed = static_cast<uint64_t>(clock_.now().time_since_epoch().count()) ^
+                                   std::hash<std::string>{}(options_.transport.swim.id);
+  }
+
+  TransportCallbacks callbacks;
+  callbacks.on_join_result = [this](const std::string& address, bool ok, const std::string& error) {
+    on_join_result(address, ok, error);
+  };
+  callbacks.on_halt = [this](const std::string& reason) {
+    std::string fix = "this looks like a cloned image or a reused -node name; give this node another -node name";
+    if (!options_.data_dir.empty()) fix += ", or delete " + path("node-id") + " if the ID is the duplicate";
+    if (callbacks_.on_fatal) callbacks_.on_fatal(reason + ": " + fix);
+  };
+  transport_ = std::make_unique<Transport>(io_, clock_, options_.transport, std::move(callbacks));
+  if (Status started = transport_->start(); !started.is_ok()) return started;
+  spdlog::info("gossip: listening on {} (UDP and TCP), advertising {}, encryption {}", transport_->port(),
+               transport_->address(), transport_->keyring().empty() ? "off" : "on");
+
+  if (!options_.join.empty()) {
+    std::vector<std::string> addresses = options_.join;
+    join_then(addresses, [this, addresses](const agent::JoinOutcome& outcome) {
+      if (outcome.joined == 0) {
+        if (callbacks_.on_fatal) {
+          callbacks_.on_fatal("could not join the gossip pool through any of -join " + join_lines(addresses) + ": " +
+                              join_lines(outcome.errors));
+        }
+        return;
+      }
+      spdlog::info("gossip: joined the pool through {} of {} -join address(es)", outcome.joined, addresses.size());
+    });
+  }
+  if (!options_.retry_join.empty()) {
+    retry_join(options_.retry_join, 0, false);
+  } else if (options_.join.empty() && restored_ && !restored_->peers.empty()) {
+    spdlog::info("gossip: rejoining from {} last-known peer(s) in {}", restored_->peers.size(), path(kPeersFileName));
+    retry_join(restored_->peers, 0, true);
+  }
+  schedule_snapshot();
+  return Status::ok();
+}
+
+void GossipAgent::stop() {
+  if (stopped_ || !transport_) return;
+  stopped_ = true;
+  save_snapshot(leave_done_);
+  timers_->retry.cancel();
+  timers_->snapshot.cancel();
+  timers_->leave.cancel();
+  transport_->stop();
+}
+
+// ---- joins ----
+
+uint64_t GossipAgent::start_join(const std::vector<std::string>& addresses) { return join_then(addresses, nullptr); }
+
+uint64_t GossipAgent::join_then(const std::vector<std::string>& addresses,
+                                std::function<void(const agent::JoinOutcome&)> then) {
+  const uint64_t id = next_ticket_++;
+  Ticket& ticket = tickets_[id];
+  ticket.then = std::move(then);
+  const uint16_t default_port = transport_->port() != 0 ? transport_->port() : kDefaultSerfLanPort;
+  std::vector<std::string> resolved;
+  for (const std::string& text : addresses) {
+    auto address = resolve_join_address(text, default_port);
+    if (!address.is_ok()) {
+      ticket.outcome.errors.push_back(text + ": " + address.status().message());
+    } else if (*address == transport_->address()) {
+      ticket.outcome.errors.push_back(text + ": this is this agent's own gossip address");
+    } else if (ticket.waiting.insert(*address).second) {
+      resolved.push_back(*address);
+    }
+  }
+  if (transport_->swim().has_left() || transport_->swim().halted()) {
+    for (const std::string& address : resolved) ticket.outcome.errors.push_back(address + ": this agent has left the pool");
+    ticket.waiting.clear();
+    resolved.clear();
+  }
+  if (!resolved.empty()) spdlog::info("gossip: joining {}", join_lines(resolved));
+  if (ticket.waiting.empty()) {
+    finish_ticket(id, ticket);
+  } else {
+    transport_->join(resolved);  // outcomes arrive through on_join_result
+  }
+  return id;
+}
+
+void GossipAgent::on_join_result(const std::string& address, bool ok, const std::string& error) {
+  std::vector<uint64_t> finished;
+  for (auto& [id, ticket] : tickets_) {
+    if (ticket.done || ticket.waiting.erase(address) == 0) continue;
+    if (ok) {
+      ++ticket.outcome.joined;
+    } else {
+      ticket.outcome.errors.push_back(address + ": " + error);
+    }
+    if (ticket.waiting.empty()) finished.push_back(id);
+  }
+  for (uint64_t id : finished) {
+    auto it = tickets_.find(id);
+    if (it != tickets_.end()) finish_ticket(id, it->second);
+  }
+}
+
+void GossipAgent::finish_ticket(uint64_t id, Ticket& ticket) {
+  ticket.done = true;
+  if (ticket.then) {
+    auto then = std::move(ticket.then);
+    agent::JoinOutcome outcome = ticket.outcome;
+    tickets_.erase(id);
+    then(outcome);
+    return;
+  }
+  watch_hub_.notify({agent::join_watch_key(id)});
+}
+
+std::optional<agent::JoinOutcome> GossipAgent::take_join_outcome(uint64_t ticket) {
+  auto it = tickets_.find(ticket);
+  if (it == tickets_.end() || !it->second.done) return std::nullopt;
+  agent::JoinOutcome outcome = std::move(it->second.outcome);
+  tickets_.erase(it);
+  return outcome;
+}
+
+// Exponential backoff from 1s, capped at retry_interval. A node rejoining
+// from its snapshot keeps trying: its peers may come back at any time.
+void GossipAgent::retry_join(std::vector<std::string> addresses, int attempt, bool from_snapshot) {
+  if (stopped_ || leaving_) return;
+  join_then(addresses, [this, addresses, attempt, from_snapshot](const agent::JoinOutcome& outcome) {
+    if (outcome.joined > 0) {
+      spdlog::info("gossip: joined the pool through {} of {} {} address(es)", outcome.joined, addresses.size(),
+                   from_snapshot ? "last-known peer" : "-retry-join");
+      return;
+    }
+    const int attempts = attempt + 1;
+    if (!from_snapshot && options_.retry_max > 0 && attempts >= options_.retry_max) {
+      if (callbacks_.on_fatal) {
+        callbacks_.on_fatal("-retry-join gave up after " + std::to_string(attempts) +
+                            " attempt(s) (-retry-max): " + join_lines(outcome.errors));
+      }
+      return;
+    }
+    std::chrono::milliseconds delay = std::chrono::duration_cast<std::chrono::milliseconds>(kFirstRetryDelay) *
+                                      (int64_t{1} << std::min(attempt, 20));
+    delay = std::min(delay, options_.retry_interval);
+    spdlog::log(attempt == 0 ? spdlog::level::warn : spdlog::level::debug,
+                "gossip: join attempt {} failed ({}); retrying in {} ms", attempts, join_lines(outcome.errors),
+                delay.count());
+    timers_->retry.expires_after(delay);
+    timers_->retry.async_wait([this, addresses, attempts, from_snapshot](const boost::system::error_code& error) {
+      if (error) return;
+      retry_join(addresses, attempts, from_snapshot);
+    });
+  });
+}
+
+// ---- snapshot ----
+
+void GossipAgent::schedule_snapshot() {
+  if (stopped_) return;
+  timers_->snapshot.expires_after(options_.snapshot_interval);
+  timers_->snapshot.async_wait([this](const boost::system::error_code& error) {
+    if (error || stopped_) return;
+    save_snapshot(false);
+    schedule_snapshot();
+  });
+}
+
+void GossipAgent::save_snapshot(bool forget_peers) {
+  if (options_.data_dir.empty() || !transport_) return;
+  PeerSnapshot snapshot;
+  snapshot.incarnation = transport_->swim().local_member().incarnation;
+  // After a graceful leave the node does not rejoin by itself (Consul's
+  // rejoin_after_leave=false); an empty peer list records that.
+  if (!forget_peers) {
+    snapshot.peers = transport_->swim().known_peer_addresses();
+    std::sort(snapshot.peers.begin(), snapshot.peers.end());
+    // A node that lost every peer (a partition) keeps the last list it had,
+    // so it can still rejoin by itself.
+    if (snapshot.peers.empty()) snapshot.peers = saved_.peers.empty() && restored_ ? restored_->peers : saved_.peers;
+  }
+  if (snapshot == saved_) return;
+  if (Status status = save_peer_snapshot(path(kPeersFileName), snapshot); !status.is_ok()) {
+    spdlog::warn("gossip: cannot save the peer list: {}", status.message());
+    return;
+  }
+  saved_ = std::move(snapshot);
+}
+
+// ---- leave ----
+
+void GossipAgent::start_leave() {
+  if (leaving_ || stopped_) return;
+  leaving_ = true;
+  timers_->retry.cancel();
+  spdlog::info("gossip: leaving the pool gracefully");
+  transport_->leave();
+  leave_deadline_ = clock_.now() + options_.leave_timeout;
+  watch_leave();
+}
+
+// Swim needs its timers to get the broadcast out; wait for that, bounded.
+void GossipAgent::watch_leave() {
+  if (transport_->leave_propagated() || clock_.now() >= leave_deadline_) {
+    if (!transport_->leave_propagated()) spdlog::warn("gossip: the leave did not reach every peer in time");
+    leave_done_ = true;
+    save_snapshot(true);
+    watch_hub_.notify({agent::kLeaveWatchKey});
+    spdlog::info("gossip: left the pool");
+    if (callbacks_.on_left) callbacks_.on_left();
+    return;
+  }
+  timers_->leave.expires_after(kLeavePollInterval);
+  timers_->leave.async_wait([this](const boost::system::error_code& error) {
+    if (error) return;
+    watch_leave();
+  });
+}
+
+Status GossipAgent::force_leave(const std::string& node) {
+  Status status = transport_->force_leave(node);
+  if (status.is_ok()) spdlog::info("gossip: force-leave of node {}", node);
+  return status;
+}
+
+// ---- keyring ----
+
+std::vector<std::string> GossipAgent::keyring_keys() const {
+  std::vector<std::string> keys;
+  for (const std::string& key : transport_->keyring().list()) keys.push_back(wire::encode_key(key));
+  return keys;
+}
+
+Status GossipAgent::change_keyring(const std::string& base64_key, Status (Transport::*change)(const std::string&),
+                                   const char* verb) {
+  auto raw = wire::decode_key(base64_key);
+  if (!raw.is_ok()) return raw.status();
+  if (Status changed = ((*transport_).*change)(*raw); !changed.is_ok()) return changed;
+  spdlog::info("gossip: keyring: {} key {}...", verb, base64_key.substr(0, 6));
+  if (!options_.data_dir.empty()) {
+    if (Status saved = save_keyring_file(path(kKeyringFileName), transport_->keyring()); !saved.is_ok()) {
+      spdlog::error("gossip: keyring changed but not saved: {}", saved.message());
+      return saved;
+    }
+  }
+  return Status::ok();
+}
+
+Status GossipAgent::keyring_install(const std::string& key) { return change_keyring(key, &Transport::install_key, "installed"); }
+Status GossipAgent::keyring_use(const std::string& key) { return change_keyring(key, &Transport::use_key, "now using"); }
+Status GossipAgent::keyring_remove(const std::string& key) { return change_keyring(key, &Transport::remove_key, "removed"); }
+
+// ---- queries ----
+
+std::vector<agent::MemberInfo> GossipAgent::members() const {
+  std::vector<agent::MemberInfo> out;
+  for (const Member& member : transport_->swim().members()) {
+    if (member.name == transport_->swim().local_member().name) {
+      out.push_back(local_member());
+    } else {
+      out.push_back(to_info(member));
+    }
+  }
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
+  return out;
+}
+
+agent::MemberInfo GossipAgent::local_member() const {
+  agent::MemberInfo info = to_info(transport_->swim().local_member());
+  if (leaving_ && !leave_done_) {
+    info.status = agent::MemberStatus::leaving;
+    info.state = "leaving";
+  } else if (leaving_) {
+    info.status = agent::MemberStatus::left;
+    info.state = "left";
+  }
+  return info;
+}
+
+std::map<std::string, std::string> GossipAgent::stats() const {
+  const Swim& swim = transport_->swim();
+  std::map<std::string, std::string> out;
+  size_t counts[4] = {0, 0, 0, 0};
+  for (const Member& member : swim.members()) ++counts[static_cast<int>(member.state)];
+  out["members"] = std::to_string(swim.members().size());
+  out["alive"] = std::to_string(counts[static_cast<int>(MemberState::alive)]);
+  out["suspect"] = std::to_string(counts[static_cast<int>(MemberState::suspect)]);
+  out["failed"] = std::to_string(counts[static_cast<int>(MemberState::dead)]);
+  out["left"] = std::to_string(counts[static_cast<int>(MemberState::left)]);
+  out["health_score"] = std::to_string(swim.health_score());
+  out["incarnation"] = std::to_string(swim.local_member().incarnation);
+  out["encrypted"] = transport_->keyring().empty() ? "false" : "true";
+  out["address"] = transport_->address();
+  out["queued_broadcasts"] = std::to_string(swim.queued_broadcasts());
+  const wire::WireCounters& wire = transport_->wire_counters();
+  for (auto error : {wire::WireError::truncated, wire::WireError::garbage, wire::WireError::oversized,
+                     wire::WireError::unknown_type, wire::WireError::wrong_key, wire::WireError::plain_refused,
+                     wire::WireError::replayed}) {
+    out[std::string("dropped_") + wire::wire_error_name(error)] = std::to_string(wire.get(error));
+  }
+  const SwimCounters& counters = swim.counters();
+  out["probes"] = std::to_string(counters.probes);
+  out["probe_failures"] = std::to_string(counters.probe_failures);
+  out["refutations"] = std::to_string(counters.refutations);
+  out["push_pulls"] = std::to_string(counters.push_pulls_started + counters.push_pulls_served);
+  out["collisions"] = std::to_string(counters.collisions);
+  const TransportCounters& transport = transport_->counters();
+  out["udp_packets_sent"] = std::to_string(transport.udp_packets_sent);
+  out["udp_bytes_sent"] = std::to_string(transport.udp_bytes_sent);
+  out["udp_packets_received"] = std::to_string(transport.udp_packets_received);
+  out["udp_bytes_received"] = std::to_string(transport.udp_bytes_received);
+  out["tcp_refused"] = std::to_string(transport.tcp_refused);
+  return out;
+}
+
+void GossipAgent::set_local_tags(const std::map<std::string, std::string>& tags) {
+  if (!transport_ || stopped_) return;
+  TagMap current;
+  for (const auto& [key, value] : transport_->swim().local_member().tags) current[key] = value;
+  if (current == tags) return;
+  if (Status status = transport_->set_tags(tags); !status.is_ok()) {
+    spdlog::warn("gossip: this node's tags were not spread: {}", status.message());
+  }
+}
+
+}  // namespace roster::gossip

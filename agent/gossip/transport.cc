@@ -1,0 +1,704 @@
+#include "agent/gossip/transport.h"
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ip/udp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/write.hpp>
+#include <spdlog/spdlog.h>
+
+#include <array>
+#include <charconv>
+#include <map>
+#include <optional>
+
+#include "agent/gossip/wire/envelope.h"
+#include "agent/gossip/wire/framing.h"
+#include "agent/gossip/wire/random_source.h"
+#include "agent/gossip/wire/replay_filter.h"
+#include "agent/gossip/wire/seal.h"
+
+namespace roster::gossip {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+using asio::ip::udp;
+using error_code = boost::system::error_code;
+
+namespace {
+
+constexpr size_t kUdpBufferBytes = 65536;
+constexpr size_t kTcpReadBytes = 16 * 1024;
+constexpr auto kDropLogInterval = std::chrono::seconds(60);
+
+// "ip:port" or "[ipv6]:port" -> an address and a port.
+std::optional<std::pair<asio::ip::address, uint16_t>> split_address(const std::string& text) {
+  std::string host;
+  std::string port_text;
+  if (!text.empty() && text.front() == '[') {
+    size_t close = text.find("]:");
+    if (close == std::string::npos) return std::nullopt;
+    host = text.substr(1, close - 1);
+    port_text = text.substr(close + 2);
+  } else {
+    size_t colon = text.rfind(':');
+    if (colon == std::string::npos) return std::nullopt;
+    host = text.substr(0, colon);
+    port_text = text.substr(colon + 1);
+  }
+  unsigned port = 0;
+  auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+  if (ec != std::errc() || end != port_text.data() + port_text.size() || port == 0 || port > 65535) {
+    return std::nullopt;
+  }
+  error_code error;
+  auto address = asio::ip::make_address(host, error);
+  if (error) return std::nullopt;
+  return std::make_pair(address, static_cast<uint16_t>(port));
+}
+
+std::string join_host_port(const asio::ip::address& address, uint16_t port) {
+  if (address.is_v6()) return "[" + address.to_string() + "]:" + std::to_string(port);
+  return address.to_string() + ":" + std::to_string(port);
+}
+
+// Why a packet or push-pull was dropped, for a person reading the log.
+std::string drop_reason(wire::WireError error) {
+  switch (error) {
+    case wire::WireError::wrong_key:
+      return "it is encrypted with a key this agent does not have (or encryption is off here); "
+             "check that -encrypt (or the keyring) matches the pool's";
+    case wire::WireError::plain_refused:
+      return "it is not encrypted and encryption is enabled here; the sender needs the pool's -encrypt key";
+    case wire::WireError::replayed: return "it is a replay of a packet already seen";
+    case wire::WireError::truncated: return "it is truncated";
+    case wire::WireError::oversized: return "it is over the size limits";
+    case wire::WireError::unknown_type: return "it holds only message types this version does not know";
+    case wire::WireError::garbage: return "it is not a gossip message this agent can read";
+    case wire::WireError::none: break;
+  }
+  return "unknown reason";
+}
+
+const char* reason_name(PushPullReason reason) {
+  switch (reason) {
+    case PushPullReason::join: return "join";
+    case PushPullReason::early: return "early";
+    case PushPullReason::periodic: return "periodic";
+    case PushPullReason::reconnect: return "reconnect";
+    case PushPullReason::unknown_peer: return "unknown-peer";
+    case PushPullReason::relay: return "relay";
+    case PushPullReason::tag_fetch: return "tag-fetch";
+  }
+  return "?";
+}
+
+// One outgoing TCP exchange: connect, write one frame, read one frame back.
+class TcpExchange : public std::enable_shared_from_this<TcpExchange> {
+ public:
+  using Done = std::function<void(Result<std::string> payload)>;
+
+  TcpExchange(asio::io_context& io, size_t max_frame_bytes, Done done)
+      : socket_(io), timer_(io), reader_(max_frame_bytes), done_(std::move(done)) {}
+
+  void start(tcp::endpoint endpoint, std::string request, std::chrono::steady_clock::time_point deadline) {
+    request_ = wire::frame(request);
+    timer_.expires_at(deadline);
+    timer_.async_wait([self = shared_from_this()](const error_code& error) {
+      if (error) return;
+      self->finish(Status::unavailable("timed out"));
+    });
+    socket_.async_connect(endpoint, [self = shared_from_this()](const error_code& error) {
+      if (error) return self->finish(Status::unavailable(error.message()));
+      error_code ignored;
+      self->socket_.set_option(tcp::no_delay(true), ignored);
+      asio::async_write(self->socket_, asio::buffer(self->request_),
+                        [self](const error_code& write_error, size_t) {
+                          if (write_error) return self->finish(Status::unavailable(write_error.message()));
+                          self->read();
+                        });
+    });
+  }
+
+ private:
+  void read() {
+    socket_.async_read_some(asio::buffer(buffer_), [self = shared_from_this()](const error_code& error, size_t n) {
+      if (self->finished_) return;
+      if (error == asio::error::eof) {
+        return self->finish(Status::unavailable("the remote node closed the connection without answering"));
+      }
+      if (error) return self->finish(Status::unavailable(error.message()));
+      if (Status fed = self->reader_.feed(std::string_view(self->buffer_.data(), n)); !fed.is_ok()) {
+        return self->finish(fed);
+      }
+      auto frame = self->reader_.next();
+      if (!frame.is_ok()) return self->finish(frame.status());
+      if (frame->has_value()) return self->finish(std::move(**frame));
+      self->read();
+    });
+  }
+
+  void finish(Result<std::string> result) {
+    if (finished_) return;
+    finished_ = true;
+    timer_.cancel();
+    error_code ignored;
+    socket_.close(ignored);
+    Done done = std::move(done_);
+    done(std::move(result));
+  }
+
+  tcp::socket socket_;
+  asio::steady_timer timer_;
+  wire::FrameReader reader_;
+  Done done_;
+  std::string request_;
+  std::array<char, kTcpReadBytes> buffer_{};
+  bool finished_ = false;
+};
+
+}  // namespace
+
+struct Transport::Impl : std::enable_shared_from_this<Transport::Impl> {
+  Impl(asio::io_context& io, const Clock& clock, TransportOptions options, TransportCallbacks callbacks)
+      : io(io), clock(clock), options(std::move(options)), callbacks(std::move(callbacks)), udp_socket(io),
+        acceptor(io), timer(io) {}
+
+  // ---- setup ----
+
+  Status bind() {
+    error_code error;
+    auto bind_address = asio::ip::make_address(options.bind_ip, error);
+    if (error) return Status::invalid_argument("gossip bind address \"" + options.bind_ip + "\" is not an IP address");
+    std::string advertise_ip = options.advertise_ip.empty() ? options.bind_ip : options.advertise_ip;
+    auto advertise = asio::ip::make_address(advertise_ip, error);
+    if (error) return Status::invalid_argument("gossip advertise address \"" + advertise_ip + "\" is not an IP address");
+    if (advertise.is_unspecified()) {
+      return Status::invalid_argument("cannot advertise " + advertise_ip + " for gossip; set -advertise");
+    }
+    // With port 0, UDP picks the port and TCP must get the same one; another
+    // process may hold it on TCP, so try a few.
+    const int attempts = options.port == 0 ? 8 : 1;
+    std::string where;
+    for (int attempt = 0; attempt < attempts; ++attempt) {
+      error_code ignored;
+      udp_socket.close(ignored);
+      acceptor.close(ignored);
+      udp::endpoint udp_endpoint(bind_address, options.port);
+      where = join_host_port(bind_address, options.port);
+      udp_socket.open(udp_endpoint.protocol(), error);
+      if (!error) udp_socket.bind(udp_endpoint, error);
+      if (error) continue;
+      uint16_t port = udp_socket.local_endpoint(error).port();
+      if (error) continue;
+      where = join_host_port(bind_address, port);
+      tcp::endpoint tcp_endpoint(bind_address, port);
+      acceptor.open(tcp_endpoint.protocol(), error);
+      if (!error) acceptor.set_option(asio::socket_base::reuse_address(true), error);
+      if (!error) acceptor.bind(tcp_endpoint, error);
+      if (!error) acceptor.listen(asio::socket_base::max_listen_connections, error);
+      if (error) continue;
+      bound_port = port;
+      address = join_host_port(advertise, port);
+      return Status::ok();
+    }
+    error_code ignored;
+    udp_socket.close(ignored);
+    acceptor.close(ignored);
+    return Status::unavailable("cannot listen for gossip on " + where + " (UDP and TCP): " + error.message());
+  }
+
+  Status start() {
+    if (Status bound = bind(); !bound.is_ok()) return bound;
+    options.swim.address = address;
+    if (Status valid = Swim::validate(options.swim); !valid.is_ok()) {
+      stop();
+      return valid;
+    }
+    swim = std::make_unique<Swim>(options.swim);
+    swim->start(clock.now());
+    receive_udp();
+    accept_tcp();
+    pump();
+    return Status::ok();
+  }
+
+  void stop() {
+    if (stopped) return;
+    stopped = true;
+    error_code ignored;
+    udp_socket.close(ignored);
+    acceptor.close(ignored);
+    timer.cancel();
+  }
+
+  const wire::Keyring* keyring() const { return options.keyring.empty() ? nullptr : &options.keyring; }
+  size_t max_frame_bytes() const { return options.limits.max_push_pull_bytes + wire::kEncryptedOverhead; }
+
+  // ---- Swim's output ----
+
+  // Drains Swim after an input. Callbacks may feed Swim again (a tag change on
+  // an event); those inputs are drained by the same loop, not recursively.
+  void pump() {
+    if (pumping) {
+      pump_again = true;
+      return;
+    }
+    pumping = true;
+    do {
+      pump_again = false;
+      SwimOutput output = swim->take_output();
+      for (const OutgoingPacket& packet : output.packets) send_packet(packet);
+      for (PushPullRequest& request : output.push_pulls) start_push_pull(std::move(request));
+      for (const TcpProbeRequest& request : output.tcp_probes) start_tcp_probe(request);
+      for (const MemberEvent& event : output.events) report(event);
+      if (swim->halted() && !halt_reported) {
+        halt_reported = true;
+        if (callbacks.on_halt) callbacks.on_halt(swim->halt_reason());
+      }
+    } while (pump_again);
+    pumping = false;
+    arm_timer();
+  }
+
+  void arm_timer() {
+    if (stopped) return;
+    TimePoint deadline = swim->next_deadline();
+    if (deadline == armed_for) return;
+    armed_for = deadline;
+    if (deadline == TimePoint::max()) {
+      timer.cancel();
+      return;
+    }
+    timer.expires_at(deadline);
+    timer.async_wait([weak = weak_from_this()](const error_code& error) {
+      if (error) return;
+      auto self = weak.lock();
+      if (!self || self->stopped) return;
+      self->armed_for = TimePoint::min();
+      self->swim->tick(self->clock.now());
+      self->pump();
+    });
+  }
+
+  void report(const MemberEvent& event) {
+    const Member& member = event.member;
+    switch (event.type) {
+      case MemberEventType::join:
+        spdlog::info("gossip: node {} joined ({})", member.name, member.address);
+        break;
+      case MemberEventType::update:
+        spdlog::info("gossip: node {} updated (address {}, {} tags, incarnation {})", member.name, member.address,
+                     member.tags.size(), member.incarnation);
+        break;
+      case MemberEventType::suspect:
+        spdlog::info("gossip: node {} suspected{}{}", member.name, event.detail.empty() ? "" : ": ", event.detail);
+        break;
+      case MemberEventType::failed:
+        spdlog::warn("gossip: node {} failed{}{}", member.name, event.detail.empty() ? "" : ": ", event.detail);
+        break;
+      case MemberEventType::left:
+        spdlog::info("gossip: node {} left", member.name);
+        break;
+      case MemberEventType::alive_again:
+        spdlog::info("gossip: node {} is alive again (suspicion refuted)", member.name);
+        break;
+      case MemberEventType::reaped:
+        spdlog::info("gossip: node {} reaped (forgotten after being failed or left)", member.name);
+        break;
+      case MemberEventType::collision:
+        spdlog::error("gossip: refused a claim by {} at {}: {}", member.name, member.address, event.detail);
+        break;
+    }
+    if (callbacks.on_event) callbacks.on_event(event);
+  }
+
+  // ---- UDP ----
+
+  void send_packet(const OutgoingPacket& outgoing) {
+    auto target = split_address(outgoing.address);
+    if (!target) {
+      spdlog::debug("gossip: not sending to \"{}\": not ip:port", outgoing.address);
+      return;
+    }
+    const size_t overhead = wire::seal_overhead(keyring());
+    const size_t budget = options.swim.max_packet_bytes > overhead ? options.swim.max_packet_bytes - overhead : 0;
+    std::vector<Message> too_large;
+    std::vector<std::string> encoded = wire::pack(outgoing.packet.messages, budget, &too_large);
+    if (!too_large.empty()) {
+      spdlog::debug("gossip: {} message(s) to {} too large for a datagram; dropped", too_large.size(),
+                    outgoing.address);
+    }
+    udp::endpoint endpoint(target->first, target->second);
+    for (const std::string& payload : encoded) {
+      auto sealed = wire::seal_encoded_packet(payload, keyring(), random);
+      if (!sealed.is_ok()) {
+        ++counters.send_errors;
+        spdlog::warn("gossip: cannot seal a packet: {}", sealed.status().message());
+        continue;
+      }
+      auto bytes = std::make_shared<std::string>(std::move(sealed).value());
+      ++counters.udp_packets_sent;
+      counters.udp_bytes_sent += bytes->size();
+      udp_socket.async_send_to(asio::buffer(*bytes), endpoint,
+                               [self = shared_from_this(), bytes](const error_code& error, size_t) {
+                                 if (error && error != asio::error::operation_aborted) ++self->counters.send_errors;
+                               });
+    }
+  }
+
+  void receive_udp() {
+    if (stopped) return;
+    udp_socket.async_receive_from(
+        asio::buffer(udp_buffer), udp_sender, [self = shared_from_this()](const error_code& error, size_t n) {
+          if (self->stopped || error == asio::error::operation_aborted) return;
+          if (!error) self->on_datagram(std::string_view(self->udp_buffer.data(), n));
+          self->receive_udp();
+        });
+  }
+
+  void on_datagram(std::string_view datagram) {
+    ++counters.udp_packets_received;
+    counters.udp_bytes_received += datagram.size();
+    const std::string from = join_host_port(udp_sender.address(), udp_sender.port());
+    wire::WireError error = wire::WireError::none;
+    auto packet = wire::open_packet(datagram, keyring(), &replay, options.limits, wire_counters, &error);
+    if (!packet.is_ok()) {
+      log_drop("packet", from, error, packet.status());
+      return;
+    }
+    swim->on_packet(clock.now(), from, *packet);
+    pump();
+  }
+
+  // One line per cause and peer per interval: a misconfigured node sends
+  // many packets a second.
+  void log_drop(const char* what, const std::string& from, wire::WireError error, const Status& status) {
+    auto now = clock.now();
+    std::string key = std::string(wire::wire_error_name(error)) + "|" + from;
+    auto it = last_drop_log.find(key);
+    if (it != last_drop_log.end() && now - it->second < kDropLogInterval) return;
+    if (last_drop_log.size() > 4096) last_drop_log.clear();
+    last_drop_log[key] = now;
+    auto level = (error == wire::WireError::wrong_key || error == wire::WireError::plain_refused)
+                     ? spdlog::level::warn
+                     : spdlog::level::debug;
+    spdlog::log(level, "gossip: dropped a {} from {}: {} ({})", what, from, drop_reason(error), status.message());
+  }
+
+  // ---- TCP, outgoing ----
+
+  void start_push_pull(PushPullRequest request) {
+    auto target = split_address(request.address);
+    if (!target) {
+      fail_push_pull(request.address, request.reason, "\"" + request.address + "\" is not ip:port");
+      return;
+    }
+    auto sealed = wire::seal_push_pull(request.state, keyring(), random);
+    if (!sealed.is_ok()) {
+      fail_push_pull(request.address, request.reason, "cannot seal our state: " + sealed.status().message());
+      return;
+    }
+    const std::string address = request.address;
+    const PushPullReason reason = request.reason;
+    auto exchange = std::make_shared<TcpExchange>(
+        io, max_frame_bytes(), [weak = weak_from_this(), address, reason](Result<std::string> reply) {
+          auto self = weak.lock();
+          if (!self || self->stopped) return;
+          self->on_push_pull_reply(address, reason, std::move(reply));
+        });
+    exchange->start(tcp::endpoint(target->first, target->second), std::move(sealed).value(),
+                    std::chrono::steady_clock::now() + options.tcp_timeout);
+  }
+
+  void on_push_pull_reply(const std::string& address, PushPullReason reason, Result<std::string> reply) {
+    if (!reply.is_ok()) {
+      std::string why = reply.status().message();
+      if (why.find("closed the connection") != std::string::npos) {
+        why += " (it may have refused our state: is -encrypt the same key on both sides?)";
+      }
+      fail_push_pull(address, reason, why);
+      return;
+    }
+    wire::WireError error = wire::WireError::none;
+    auto state = wire::open_push_pull(*reply, keyring(), &replay, options.limits, wire_counters, &error);
+    if (!state.is_ok()) {
+      log_drop("push-pull reply", address, error, state.status());
+      fail_push_pull(address, reason, "its answer was refused: " + drop_reason(error));
+      return;
+    }
+    swim->on_push_pull_reply(clock.now(), address, *state);
+    if (reason == PushPullReason::join && callbacks.on_join_result) callbacks.on_join_result(address, true, "");
+    pump();
+  }
+
+  void fail_push_pull(const std::string& address, PushPullReason reason, const std::string& why) {
+    ++counters.tcp_failed;
+    if (reason == PushPullReason::join) {
+      spdlog::warn("gossip: joining {} failed: {}", address, why);
+    } else {
+      spdlog::debug("gossip: {} push-pull with {} failed: {}", reason_name(reason), address, why);
+    }
+    if (swim) swim->on_push_pull_failed(clock.now(), address);
+    if (reason == PushPullReason::join && callbacks.on_join_result) callbacks.on_join_result(address, false, why);
+    pump();
+  }
+
+  void start_tcp_probe(const TcpProbeRequest& request) {
+    const uint32_t sequence = request.ping.sequence;
+    auto target = split_address(request.address);
+    Packet packet;
+    packet.messages.emplace_back(request.ping);
+    auto sealed = wire::seal_packet(packet, keyring(), random);
+    if (!target || !sealed.is_ok()) {
+      swim->on_tcp_probe_result(clock.now(), sequence, false);
+      pump();
+      return;
+    }
+    auto exchange = std::make_shared<TcpExchange>(
+        io, max_frame_bytes(), [weak = weak_from_this(), sequence, from = request.address](Result<std::string> reply) {
+          auto self = weak.lock();
+          if (!self || self->stopped) return;
+          bool reached = false;
+          if (reply.is_ok()) {
+            wire::WireError error = wire::WireError::none;
+            auto answer = wire::open_packet(*reply, self->keyring(), &self->replay, self->options.limits,
+                                            self->wire_counters, &error);
+            if (answer.is_ok()) {
+              for (const Message& message : answer->messages) {
+                if (const Ack* ack = std::get_if<Ack>(&message); ack != nullptr && ack->sequence == sequence) {
+                  reached = true;
+                }
+              }
+            } else {
+              self->log_drop("TCP probe answer", from, error, answer.status());
+            }
+          }
+          self->swim->on_tcp_probe_result(self->clock.now(), sequence, reached);
+          self->pump();
+        });
+    auto deadline = request.deadline;
+    // Swim's deadline is on the caller's clock; it is the steady clock in production.
+    exchange->start(tcp::endpoint(target->first, target->second), std::move(sealed).value(), deadline);
+  }
+
+  // ---- TCP, incoming ----
+
+  void accept_tcp() {
+    if (stopped) return;
+    acceptor.async_accept([self = shared_from_this()](const error_code& error, tcp::socket socket) {
+      if (self->stopped || error == asio::error::operation_aborted) return;
+      if (!error) self->serve(std::move(socket));
+      self->accept_tcp();
+    });
+  }
+
+  struct Connection {
+    explicit Connection(tcp::socket s, size_t max_frame) : socket(std::move(s)), timer(socket.get_executor()),
+                                                           reader(max_frame) {}
+    tcp::socket socket;
+    asio::steady_timer timer;
+    wire::FrameReader reader;
+    std::array<char, kTcpReadBytes> buffer{};
+    std::string reply;
+    std::string peer;
+    bool closed = false;
+  };
+
+  void serve(tcp::socket socket) {
+    if (active_connections >= options.max_tcp_connections) {
+      ++counters.tcp_refused;
+      error_code ignored;
+      socket.close(ignored);
+      return;
+    }
+    ++counters.tcp_accepted;
+    ++active_connections;
+    auto connection = std::make_shared<Connection>(std::move(socket), max_frame_bytes());
+    error_code error;
+    auto remote = connection->socket.remote_endpoint(error);
+    connection->peer = error ? "?" : join_host_port(remote.address(), remote.port());
+    connection->timer.expires_after(options.tcp_timeout);
+    connection->timer.async_wait([weak = weak_from_this(), connection](const error_code& timer_error) {
+      if (timer_error) return;
+      if (auto self = weak.lock()) self->close(*connection);
+    });
+    read_request(connection);
+  }
+
+  void close(Connection& connection) {
+    if (connection.closed) return;
+    connection.closed = true;
+    --active_connections;
+    connection.timer.cancel();
+    error_code ignored;
+    connection.socket.close(ignored);
+  }
+
+  void read_request(const std::shared_ptr<Connection>& connection) {
+    connection->socket.async_read_some(
+        asio::buffer(connection->buffer),
+        [weak = weak_from_this(), connection](const error_code& error, size_t n) {
+          auto self = weak.lock();
+          if (!self || connection->closed) return;
+          if (error || self->stopped) return self->close(*connection);
+          Status fed = connection->reader.feed(std::string_view(connection->buffer.data(), n));
+          auto frame = fed.is_ok() ? connection->reader.next() : Result<std::optional<std::string>>(fed);
+          if (!frame.is_ok()) {
+            self->wire_counters.add(wire::WireError::oversized);
+            self->log_drop("TCP frame", connection->peer, wire::WireError::oversized, frame.status());
+            return self->close(*connection);
+          }
+          if (!frame->has_value()) return self->read_request(connection);
+          self->answer(connection, **frame);
+        });
+  }
+
+  void answer(const std::shared_ptr<Connection>& connection, const std::string& request) {
+    wire::WireError error = wire::WireError::none;
+    auto envelope = wire::parse_envelope(request, &error);
+    if (!envelope.is_ok()) {
+      wire_counters.add(error);
+      log_drop("TCP message", connection->peer, error, envelope.status());
+      return close(*connection);
+    }
+    const bool is_push_pull = envelope->kind == wire::EnvelopeKind::plain_push_pull ||
+                              envelope->kind == wire::EnvelopeKind::encrypted_push_pull;
+    Result<std::string> reply = Status::internal("no answer");
+    if (is_push_pull) {
+      auto remote = wire::open_push_pull(request, keyring(), &replay, options.limits, wire_counters, &error);
+      if (!remote.is_ok()) {
+        log_drop("push-pull", connection->peer, error, remote.status());
+        return close(*connection);
+      }
+      PushPull ours = swim->on_push_pull(clock.now(), *remote);
+      pump();
+      reply = wire::seal_push_pull(ours, keyring(), random);
+    } else {
+      auto packet = wire::open_packet(request, keyring(), &replay, options.limits, wire_counters, &error);
+      if (!packet.is_ok()) {
+        log_drop("TCP probe", connection->peer, error, packet.status());
+        return close(*connection);
+      }
+      Packet answer;
+      for (const Message& message : packet->messages) {
+        if (const Ping* ping = std::get_if<Ping>(&message)) {
+          if (auto ack = swim->on_tcp_ping(clock.now(), *ping)) answer.messages.emplace_back(*ack);
+        }
+      }
+      pump();
+      if (answer.messages.empty()) return close(*connection);
+      reply = wire::seal_packet(answer, keyring(), random);
+    }
+    if (!reply.is_ok()) {
+      spdlog::warn("gossip: cannot seal a TCP answer: {}", reply.status().message());
+      return close(*connection);
+    }
+    connection->reply = wire::frame(*reply);
+    asio::async_write(connection->socket, asio::buffer(connection->reply),
+                      [weak = weak_from_this(), connection](const error_code&, size_t) {
+                        if (auto self = weak.lock()) self->close(*connection);
+                      });
+  }
+
+  asio::io_context& io;
+  const Clock& clock;
+  TransportOptions options;
+  TransportCallbacks callbacks;
+  std::unique_ptr<Swim> swim;
+  udp::socket udp_socket;
+  tcp::acceptor acceptor;
+  asio::steady_timer timer;
+  TimePoint armed_for = TimePoint::min();
+  std::array<char, kUdpBufferBytes> udp_buffer{};
+  udp::endpoint udp_sender;
+  wire::ReplayFilter replay;
+  wire::OpenSslRandomSource random;
+  wire::WireCounters wire_counters;
+  TransportCounters counters;
+  std::map<std::string, TimePoint> last_drop_log;
+  std::string address;
+  uint16_t bound_port = 0;
+  size_t active_connections = 0;
+  bool stopped = false;
+  bool pumping = false;
+  bool pump_again = false;
+  bool halt_reported = false;
+};
+
+Transport::Transport(asio::io_context& io, const Clock& clock, TransportOptions options, TransportCallbacks callbacks)
+    : impl_(std::make_shared<Impl>(io, clock, std::move(options), std::move(callbacks))) {}
+
+Transport::~Transport() { impl_->stop(); }
+
+Status Transport::start() { return impl_->start(); }
+void Transport::stop() { impl_->stop(); }
+const std::string& Transport::address() const { return impl_->address; }
+uint16_t Transport::port() const { return impl_->bound_port; }
+
+void Transport::join(const std::vector<std::string>& addresses) {
+  if (impl_->stopped) return;
+  impl_->swim->join(impl_->clock.now(), addresses);
+  impl_->pump();
+}
+
+void Transport::leave() {
+  if (impl_->stopped) return;
+  impl_->swim->leave(impl_->clock.now());
+  impl_->pump();
+}
+
+bool Transport::leave_propagated() const { return impl_->swim->leave_propagated(); }
+
+Status Transport::set_tags(TagMap tags) {
+  Status status = impl_->swim->set_tags(impl_->clock.now(), std::move(tags));
+  impl_->pump();
+  return status;
+}
+
+Status Transport::force_leave(const std::string& name) {
+  Swim& swim = *impl_->swim;
+  if (name == swim.local_member().name) {
+    return Status::invalid_argument("cannot force-leave this agent's own node; use `roster leave`");
+  }
+  auto member = swim.member(name);
+  if (!member) return Status::not_found("no member named \"" + name + "\" in the gossip pool");
+  if (member->state == MemberState::left) return Status::ok();
+  // Serf's force-leave: spread a leave on the node's behalf. Fed to Swim as
+  // if it had arrived, so Swim applies and rebroadcasts it by its own rules;
+  // a live node that hears it refutes it.
+  Packet packet;
+  packet.messages.emplace_back(Dead{name, member->incarnation, name});
+  swim.on_packet(impl_->clock.now(), impl_->address, packet);
+  impl_->pump();
+  return Status::ok();
+}
+
+Status Transport::install_key(const std::string& raw_key) {
+  if (impl_->options.keyring.empty()) {
+    return Status::unavailable("gossip encryption is not enabled on this agent; restart it with -encrypt to enable it");
+  }
+  return impl_->options.keyring.install(raw_key);
+}
+
+Status Transport::use_key(const std::string& raw_key) {
+  if (impl_->options.keyring.empty()) {
+    return Status::unavailable("gossip encryption is not enabled on this agent; restart it with -encrypt to enable it");
+  }
+  return impl_->options.keyring.use(raw_key);
+}
+
+Status Transport::remove_key(const std::string& raw_key) {
+  if (impl_->options.keyring.empty()) {
+    return Status::unavailable("gossip encryption is not enabled on this agent; restart it with -encrypt to enable it");
+  }
+  return impl_->options.keyring.remove(raw_key);
+}
+
+const wire::Keyring& Transport::keyring() const { return impl_->options.keyring; }
+const Swim& Transport::swim() const { return *impl_->swim; }
+const wire::WireCounters& Transport::wire_counters() const { return impl_->wire_counters; }
+const TransportCounters& Transport::counters() const { return impl_->counters; }
+
+}  // namespace roster::gossip

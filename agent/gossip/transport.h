@@ -1,0 +1,124 @@
+#pragma once
+
+// The gossip transport: Swim (swim.h) on Boost.Asio.
+//
+// One UDP socket and one TCP listener share the gossip port (Serf's LAN port,
+// 8301 by default). The transport only adapts: it opens what arrives
+// (wire/seal.h, counting every drop), hands it to Swim, drains Swim's output
+// after every input, and sends what Swim asked for:
+// - packets: packed into datagrams within SwimConfig::max_packet_bytes, sealed
+//   (encrypted when the keyring has keys), sent over UDP;
+// - push-pulls: a TCP connection, one framed state each way, with a timeout;
+// - TCP probes: a framed Ping over TCP, answered by a framed Ack.
+// The TCP listener serves the other side of both, with a bounded frame size,
+// a read timeout and a cap on concurrent connections. A steady timer fires
+// Swim's tick() at next_deadline().
+//
+// Member events are logged ("node web-7 joined", "node web-7 failed") and
+// passed to the caller.
+//
+// Thread affinity: the io_context's single thread (the agent's core strand);
+// every method and every callback runs there. Asio stays in transport.cc.
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "agent/gossip/swim.h"
+#include "agent/gossip/swim_config.h"
+#include "agent/gossip/wire/codec.h"
+#include "agent/gossip/wire/keyring.h"
+#include "agent/gossip/wire/wire_error.h"
+#include "common/clock.h"
+#include "common/status.h"
+
+namespace boost::asio {
+class io_context;
+}
+
+namespace roster::gossip {
+
+inline constexpr uint16_t kDefaultSerfLanPort = 8301;
+
+struct TransportOptions {
+  // name, id, tags, timing. `address` is filled in by start() from
+  // advertise_ip and the bound port.
+  SwimConfig swim;
+  std::string bind_ip = "0.0.0.0";
+  uint16_t port = kDefaultSerfLanPort;  // UDP and TCP; 0 picks a free port for both
+  std::string advertise_ip;             // empty: bind_ip
+  wire::Keyring keyring;                // empty: no encryption
+  wire::DecodeLimits limits;
+  std::chrono::milliseconds tcp_timeout{10000};  // connect + exchange, both directions
+  size_t max_tcp_connections = 128;              // served at once; more are closed at accept
+};
+
+// What the transport itself counts (the wire's drop counters are separate).
+struct TransportCounters {
+  uint64_t udp_packets_sent = 0;
+  uint64_t udp_bytes_sent = 0;
+  uint64_t udp_packets_received = 0;
+  uint64_t udp_bytes_received = 0;
+  uint64_t tcp_accepted = 0;
+  uint64_t tcp_refused = 0;  // over max_tcp_connections
+  uint64_t tcp_failed = 0;   // outgoing exchanges that failed or timed out
+  uint64_t send_errors = 0;
+};
+
+struct TransportCallbacks {
+  std::function<void(const MemberEvent&)> on_event;
+  // The outcome of each join push-pull (PushPullReason::join) with `address`;
+  // `error` explains a failure in words a person can act on.
+  std::function<void(const std::string& address, bool ok, const std::string& error)> on_join_result;
+  // Swim halted (a name or ID collision found on joining); `reason` is Swim's.
+  std::function<void(const std::string& reason)> on_halt;
+};
+
+class Transport {
+ public:
+  // `clock` must outlive the transport.
+  Transport(boost::asio::io_context& io, const Clock& clock, TransportOptions options, TransportCallbacks callbacks);
+  ~Transport();
+  Transport(const Transport&) = delete;
+  Transport& operator=(const Transport&) = delete;
+
+  // Binds UDP and TCP on the same port, creates and starts Swim.
+  // Errors: invalid_argument (bad IP, bad Swim config), unavailable (cannot bind: "127.0.0.1:8301: address in use").
+  Status start();
+  // Closes the sockets and stops the timer; Swim's state stays readable.
+  void stop();
+
+  // REQUIRES: start() succeeded (for all below).
+  const std::string& address() const;  // advertised "ip:port"
+  uint16_t port() const;                // the bound port
+
+  // Each address is "ip:port". Outcomes arrive through on_join_result.
+  void join(const std::vector<std::string>& addresses);
+  void leave();
+  bool leave_propagated() const;
+  Status set_tags(TagMap tags);
+  // Marks a failed (or any other) node as left and spreads it, as Serf's
+  // force-leave does. Errors: not_found (no such member), invalid_argument (this node).
+  Status force_leave(const std::string& name);
+
+  // Keyring changes take effect for the next packet sent and received.
+  // Errors: as Keyring's; failed_precondition-like unavailable when
+  // encryption is off here (it cannot be switched on without a restart).
+  Status install_key(const std::string& raw_key);
+  Status use_key(const std::string& raw_key);
+  Status remove_key(const std::string& raw_key);
+  const wire::Keyring& keyring() const;
+
+  const Swim& swim() const;
+  const wire::WireCounters& wire_counters() const;
+  const TransportCounters& counters() const;
+
+ private:
+  struct Impl;
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace roster::gossip

@@ -1,0 +1,225 @@
+// The transport on real loopback sockets: joins, encryption mismatches, bad
+// datagrams, force-leave, and the data-dir files. Conditions are polled with
+// a deadline on the io_context; nothing sleeps.
+
+#include "agent/gossip/transport.h"
+
+#include <gtest/gtest.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/udp.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <functional>
+
+#include "agent/gossip/persisted_state.h"
+#include "common/clock.h"
+
+namespace roster::gossip {
+namespace {
+
+using namespace std::chrono_literals;
+
+const std::string kKeyA(32, 'a');
+const std::string kKeyB(32, 'b');
+
+TransportOptions local_options(const std::string& name, const std::string& key = "") {
+  TransportOptions options;
+  options.swim.name = name;
+  options.swim.id = "id-of-" + name;
+  options.swim.probe_interval = 200ms;
+  options.swim.probe_timeout = 100ms;
+  options.swim.gossip_interval = 50ms;
+  options.swim.seed = std::hash<std::string>{}(name);
+  options.bind_ip = "127.0.0.1";
+  options.port = 0;
+  options.tcp_timeout = 1s;
+  if (!key.empty()) {
+    EXPECT_TRUE(options.keyring.install(key).is_ok());
+  }
+  return options;
+}
+
+struct JoinResult {
+  bool reported = false;
+  bool ok = false;
+  std::string error;
+};
+
+class TransportTest : public ::testing::Test {
+ protected:
+  std::unique_ptr<Transport> make(const std::string& name, const std::string& key = "",
+                                  JoinResult* join_result = nullptr) {
+    TransportCallbacks callbacks;
+    callbacks.on_join_result = [join_result](const std::string&, bool ok, const std::string& error) {
+      if (join_result == nullptr) return;
+      join_result->reported = true;
+      join_result->ok = ok;
+      join_result->error = error;
+    };
+    auto transport = std::make_unique<Transport>(io_, clock_, local_options(name, key), std::move(callbacks));
+    EXPECT_TRUE(transport->start().is_ok());
+    return transport;
+  }
+
+  // Runs the io_context until `condition` holds or 10 s pass.
+  bool run_until(const std::function<bool()>& condition) {
+    auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (!condition()) {
+      if (std::chrono::steady_clock::now() > deadline) return false;
+      io_.run_for(20ms);
+      io_.restart();
+    }
+    return true;
+  }
+
+  static bool knows_alive(const Transport& transport, const std::string& name) {
+    auto member = transport.swim().member(name);
+    return member && member->state == MemberState::alive;
+  }
+
+  boost::asio::io_context io_{1};
+  SystemClock clock_;
+};
+
+TEST_F(TransportTest, TwoNodesJoinAndSeeEachOther) {
+  JoinResult result;
+  auto a = make("node-a");
+  auto b = make("node-b", "", &result);
+  EXPECT_NE(a->port(), 0);
+  EXPECT_EQ(a->address(), "127.0.0.1:" + std::to_string(a->port()));
+  b->join({a->address()});
+  ASSERT_TRUE(run_until([&] { return knows_alive(*a, "node-b") && knows_alive(*b, "node-a"); }));
+  EXPECT_TRUE(result.reported);
+  EXPECT_TRUE(result.ok);
+  // Probes flow over UDP both ways.
+  ASSERT_TRUE(run_until([&] { return a->counters().udp_packets_received > 2 && b->counters().udp_packets_received > 2; }));
+
+  ASSERT_TRUE(b->set_tags({{"role", "web"}}).is_ok());
+  ASSERT_TRUE(run_until([&] {
+    auto member = a->swim().member("node-b");
+    return member && member->tags.count("role") == 1;
+  }));
+}
+
+TEST_F(TransportTest, EncryptedNodesJoin) {
+  auto a = make("node-a", kKeyA);
+  auto b = make("node-b", kKeyA);
+  b->join({a->address()});
+  ASSERT_TRUE(run_until([&] { return knows_alive(*a, "node-b") && knows_alive(*b, "node-a"); }));
+  EXPECT_EQ(a->wire_counters().total(), 0u);
+}
+
+TEST_F(TransportTest, WrongKeyJoinFailsAndSaysWhy) {
+  JoinResult result;
+  auto a = make("node-a", kKeyA);
+  auto b = make("node-b", kKeyB, &result);
+  b->join({a->address()});
+  ASSERT_TRUE(run_until([&] { return result.reported; }));
+  EXPECT_FALSE(result.ok);
+  EXPECT_NE(result.error.find("-encrypt"), std::string::npos) << result.error;
+  EXPECT_GE(a->wire_counters().wrong_key, 1u);
+  EXPECT_FALSE(a->swim().member("node-b").has_value());
+  EXPECT_FALSE(b->swim().member("node-a").has_value());
+}
+
+TEST_F(TransportTest, PlainNodeCannotJoinAnEncryptedOne) {
+  JoinResult result;
+  auto a = make("node-a", kKeyA);
+  auto b = make("node-b", "", &result);
+  b->join({a->address()});
+  ASSERT_TRUE(run_until([&] { return result.reported; }));
+  EXPECT_FALSE(result.ok);
+  EXPECT_GE(a->wire_counters().plain_refused, 1u);
+}
+
+TEST_F(TransportTest, UnreachableJoinFails) {
+  JoinResult result;
+  auto b = make("node-b", "", &result);
+  b->join({"127.0.0.1:1"});
+  ASSERT_TRUE(run_until([&] { return result.reported; }));
+  EXPECT_FALSE(result.ok);
+}
+
+TEST_F(TransportTest, BadDatagramsAreCountedAndDropped) {
+  auto a = make("node-a", kKeyA);
+  boost::asio::ip::udp::socket sender(io_, boost::asio::ip::udp::endpoint(boost::asio::ip::udp::v4(), 0));
+  boost::asio::ip::udp::endpoint target(boost::asio::ip::make_address("127.0.0.1"), a->port());
+  for (std::string payload : {std::string("garbage!"), std::string("\x02\x00\x00\x10\x00" "abc", 8),
+                              std::string("\x01\x00\x00\x00\x02hi", 7)}) {
+    sender.send_to(boost::asio::buffer(payload), target);
+  }
+  ASSERT_TRUE(run_until([&] { return a->wire_counters().total() >= 3; }));
+  EXPECT_GE(a->wire_counters().garbage, 1u);
+  EXPECT_GE(a->wire_counters().truncated, 1u);
+  EXPECT_GE(a->wire_counters().plain_refused, 1u);
+}
+
+TEST_F(TransportTest, ForceLeaveMarksAFailedNodeLeft) {
+  auto a = make("node-a");
+  auto b = make("node-b");
+  b->join({a->address()});
+  ASSERT_TRUE(run_until([&] { return knows_alive(*a, "node-b"); }));
+  b->stop();
+  ASSERT_TRUE(run_until([&] {
+    auto member = a->swim().member("node-b");
+    return member && member->state == MemberState::dead;
+  }));
+  EXPECT_EQ(a->force_leave("node-x").code(), StatusCode::not_found);
+  EXPECT_EQ(a->force_leave("node-a").code(), StatusCode::invalid_argument);
+  ASSERT_TRUE(a->force_leave("node-b").is_ok());
+  EXPECT_EQ(a->swim().member("node-b")->state, MemberState::left);
+}
+
+TEST_F(TransportTest, KeyringChangesNeedEncryptionOn) {
+  auto a = make("node-a");
+  EXPECT_EQ(a->install_key(kKeyB).code(), StatusCode::unavailable);
+  auto b = make("node-b", kKeyA);
+  EXPECT_TRUE(b->install_key(kKeyB).is_ok());
+  EXPECT_TRUE(b->use_key(kKeyB).is_ok());
+  EXPECT_TRUE(b->remove_key(kKeyA).is_ok());
+  EXPECT_EQ(b->keyring().list(), std::vector<std::string>{kKeyB});
+}
+
+TEST(PersistedStateTest, KeyringAndPeersRoundTrip) {
+  auto dir = std::filesystem::temp_directory_path() / ("roster-persisted-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const std::string keyring_path = (dir / kKeyringFileName).string();
+  const std::string peers_path = (dir / kPeersFileName).string();
+
+  auto missing = load_keyring_file(keyring_path);
+  ASSERT_TRUE(missing.is_ok());
+  EXPECT_FALSE(missing->has_value());
+
+  wire::Keyring keyring;
+  ASSERT_TRUE(keyring.install(kKeyA).is_ok());
+  ASSERT_TRUE(keyring.install(kKeyB).is_ok());
+  ASSERT_TRUE(keyring.use(kKeyB).is_ok());
+  ASSERT_TRUE(save_keyring_file(keyring_path, keyring).is_ok());
+  EXPECT_EQ(std::filesystem::status(keyring_path).permissions() & std::filesystem::perms::others_read,
+            std::filesystem::perms::none);
+  auto loaded = load_keyring_file(keyring_path);
+  ASSERT_TRUE(loaded.is_ok());
+  ASSERT_TRUE(loaded->has_value());
+  EXPECT_EQ((*loaded)->list(), keyring.list());
+
+  PeerSnapshot snapshot{7, {"127.0.0.1:8301", "10.0.0.2:8301"}};
+  ASSERT_TRUE(save_peer_snapshot(peers_path, snapshot).is_ok());
+  auto peers = load_peer_snapshot(peers_path);
+  ASSERT_TRUE(peers.is_ok());
+  ASSERT_TRUE(peers->has_value());
+  EXPECT_EQ(**peers, snapshot);
+
+  // Damaged files are errors, not crashes.
+  std::ofstream(keyring_path) << "[\"not base64!\"]";
+  EXPECT_FALSE(load_keyring_file(keyring_path).is_ok());
+  std::ofstream(peers_path) << "{\"incarnation\": \"x\"}";
+  EXPECT_FALSE(load_peer_snapshot(peers_path).is_ok());
+  std::ofstream(peers_path) << "garbage";
+  EXPECT_FALSE(load_peer_snapshot(peers_path).is_ok());
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace roster::gossip
