@@ -15,7 +15,9 @@ struct CommandEntry {
 };
 
 constexpr CommandEntry kCommands[] = {
-    {"catalog", run_catalog}, {"info", run_info}, {"kv", run_kv}, {"members", run_members}, {"tag", run_tag},
+    {"catalog", run_catalog}, {"force-leave", run_force_leave}, {"info", run_info},   {"join", run_join},
+    {"keygen", run_keygen},   {"keyring", run_keyring},         {"kv", run_kv},       {"leave", run_leave},
+    {"members", run_members}, {"tag", run_tag},
 };
 
 bool is_help(const std::string& word) {
@@ -39,8 +41,13 @@ void print_usage(std::ostream& out) {
          "Commands:\n"
          "    agent       Runs a Roster agent\n"
          "    catalog     Lists nodes (with their tags) and services in the catalog\n"
-         "    info        Shows the local agent's identity and statistics\n"
+         "    force-leave Marks a failed member of the gossip pool as left\n"
+         "    info        Shows the local agent's identity and statistics (gossip counters included)\n"
+         "    join        Tells the local agent to join the gossip pool through other agents\n"
+         "    keygen      Prints a new gossip encryption key\n"
+         "    keyring     Lists, installs, uses and removes gossip encryption keys\n"
          "    kv          Reads and writes the key/value store\n"
+         "    leave       Makes the local agent leave the gossip pool gracefully and shut down\n"
          "    members     Lists the members of the gossip pool\n"
          "    tag         Shows, sets or removes a node's tags (operator layer)\n"
          "    validate    Checks config files and reports errors with file:line\n"

@@ -26,4 +26,16 @@ int run_tag(const std::vector<std::string>& args, const CommandIo& io);
 // GET /v1/agent/self.
 int run_info(const std::vector<std::string>& args, const CommandIo& io);
 
+// The gossip pool (gossip_commands.cc).
+// PUT /v1/agent/join/<addr> for each address.
+int run_join(const std::vector<std::string>& args, const CommandIo& io);
+// PUT /v1/agent/leave.
+int run_leave(const std::vector<std::string>& args, const CommandIo& io);
+// PUT /v1/agent/force-leave/<node>.
+int run_force_leave(const std::vector<std::string>& args, const CommandIo& io);
+// Local: prints a new base64 AES-256 key.
+int run_keygen(const std::vector<std::string>& args, const CommandIo& io);
+// /v1/operator/keyring: GET (-list), POST (-install), PUT (-use), DELETE (-remove).
+int run_keyring(const std::vector<std::string>& args, const CommandIo& io);
+
 }  // namespace roster::cli

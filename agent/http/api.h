@@ -37,6 +37,7 @@ struct BlockingState {
   bool deadline_set = false;
   std::chrono::steady_clock::time_point deadline;
   bool expired = false;  // set by the adapter when the deadline passed
+  uint64_t operation = 0;  // a long operation the handler started (a gossip join), 0: none
 };
 
 struct BlockingWait {

@@ -2,6 +2,7 @@
 
 #include <chrono>
 
+#include "agent/core/membership.h"
 #include "agent/http/api_internal.h"
 #include "common/duration.h"
 
@@ -172,7 +173,9 @@ HandleResult handle_agent_self(Context& context) {
               {"Version", context.options.version},
               {"AdvertiseAddr", identity.address},
               {"ClientAddr", identity.http_address}}},
-            {"Member", member_json(context.core)},
+            {"Member", context.core.membership() != nullptr
+                           ? gossip_member_json(context.core.membership()->local_member())
+                           : member_json(context.core)},
             {"Meta", node != nullptr ? node->tags.merged() : catalog::TagMap{}},
             {"Stats",
              {{"agent",
@@ -181,6 +184,9 @@ HandleResult handle_agent_self(Context& context) {
                 {"blocking_watchers", std::to_string(context.core.watch_hub().waiter_count())}}},
               {"raft", {{"state", "Leader"}, {"last_log_index", std::to_string(store.last_index())}}},
               {"runtime", {{"uptime", format_go_duration(uptime)}}}}}};
+  if (const agent::Membership* membership = context.core.membership(); membership != nullptr) {
+    body["Stats"]["serf_lan"] = membership->stats();
+  }
   return respond_json(body);
 }
 

@@ -12,6 +12,10 @@
 #include "agent/http/api.h"
 #include "common/status.h"
 
+namespace roster::agent {
+struct MemberInfo;
+}
+
 namespace roster::http {
 
 using nlohmann::json;
@@ -62,6 +66,7 @@ json check_json(const catalog::Check& check);
 json kv_json(const catalog::KvEntry& entry);
 json session_json(const catalog::Session& session);
 json tag_layers_json(const catalog::Node& node);
+json gossip_member_json(const agent::MemberInfo& member);
 
 // Endpoint families (one file each).
 HandleResult handle_kv(Context& context);
@@ -99,5 +104,11 @@ HandleResult handle_session_node(Context& context);
 HandleResult handle_status_leader(Context& context);
 HandleResult handle_status_peers(Context& context);
 HandleResult handle_roster_node_tags(Context& context);
+// The gossip pool (api_gossip.cc).
+HandleResult handle_gossip_members(Context& context);
+HandleResult handle_agent_join(Context& context);
+HandleResult handle_agent_leave(Context& context);
+HandleResult handle_agent_force_leave(Context& context);
+HandleResult handle_operator_keyring(Context& context);
 
 }  // namespace roster::http

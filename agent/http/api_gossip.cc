@@ -1,0 +1,137 @@
+// The gossip pool's endpoints, in Consul's shapes: /v1/agent/members,
+// /v1/agent/join/<addr>, /v1/agent/leave, /v1/agent/force-leave/<node>,
+// /v1/operator/keyring. A join or leave takes network round trips; the
+// handler starts it, parks on the watch hub like a blocking query, and
+// answers when the operation's watch key fires.
+
+#include <chrono>
+
+#include "agent/core/membership.h"
+#include "agent/http/api_internal.h"
+
+namespace roster::http {
+
+namespace {
+
+constexpr auto kJoinTimeout = std::chrono::seconds(30);
+constexpr auto kLeaveTimeout = std::chrono::seconds(15);
+
+agent::Membership* membership_of(Context& context) { return context.core.membership(); }
+
+HandleResult no_gossip() { return respond_error(503, "gossip is not running on this agent"); }
+
+HandleResult wait_for(Context& context, std::string key, std::chrono::seconds timeout) {
+  if (!context.blocking.deadline_set) {
+    context.blocking.deadline = context.core.clock().now() + timeout;
+    context.blocking.deadline_set = true;
+  }
+  HandleResult result;
+  result.wait = BlockingWait{{std::move(key)}, context.blocking.deadline};
+  return result;
+}
+
+}  // namespace
+
+json gossip_member_json(const agent::MemberInfo& member) {
+  return json{{"Name", member.name},
+              {"Addr", member.ip},
+              {"Port", member.port},
+              {"Tags", member.tags},
+              {"Status", static_cast<int>(member.status)},
+              {"ProtocolMin", 1},
+              {"ProtocolMax", 5},
+              {"ProtocolCur", 2},
+              {"DelegateMin", 2},
+              {"DelegateMax", 5},
+              {"DelegateCur", 4}};
+}
+
+HandleResult handle_gossip_members(Context& context) {
+  agent::Membership* membership = membership_of(context);
+  if (membership == nullptr) return handle_agent_members(context);
+  json body = json::array();
+  for (const agent::MemberInfo& member : membership->members()) body.push_back(gossip_member_json(member));
+  return respond_json(body);
+}
+
+HandleResult handle_agent_join(Context& context) {
+  agent::Membership* membership = membership_of(context);
+  if (membership == nullptr) return no_gossip();
+  if (context.request.param("wan").value_or("") == "1" || context.request.param("wan").value_or("") == "true") {
+    return respond_error(400, "WAN join is not supported: Roster has one gossip pool per datacenter");
+  }
+  if (context.blocking.operation == 0) {
+    if (context.rest.empty()) return respond_error(400, "Missing address: use /v1/agent/join/<address>");
+    context.blocking.operation = membership->start_join({context.rest});
+  }
+  auto outcome = membership->take_join_outcome(context.blocking.operation);
+  if (!outcome) {
+    if (context.blocking.expired) return respond_error(500, "join " + context.rest + ": timed out");
+    return wait_for(context, agent::join_watch_key(context.blocking.operation), kJoinTimeout);
+  }
+  if (outcome->joined == 0) {
+    std::string message = "failed to join " + context.rest;
+    for (const std::string& error : outcome->errors) message += "; " + error;
+    return respond_error(500, message);
+  }
+  return respond(HttpResponse::json(200, ""));
+}
+
+HandleResult handle_agent_leave(Context& context) {
+  agent::Membership* membership = membership_of(context);
+  if (membership == nullptr) return no_gossip();
+  membership->start_leave();  // a second call while leaving changes nothing
+  if (!membership->leave_done() && !context.blocking.expired) {
+    return wait_for(context, agent::kLeaveWatchKey, kLeaveTimeout);
+  }
+  return respond(HttpResponse::json(200, ""));
+}
+
+HandleResult handle_agent_force_leave(Context& context) {
+  agent::Membership* membership = membership_of(context);
+  if (membership == nullptr) return no_gossip();
+  if (context.rest.empty()) return respond_error(400, "Missing node name: use /v1/agent/force-leave/<node>");
+  Status status = membership->force_leave(context.rest);
+  if (!status.is_ok()) return respond_status(status);
+  return respond(HttpResponse::json(200, ""));
+}
+
+// Consul answers for every node of the pool (a serf query). Roster's keyring
+// operations act on this agent only, so NumNodes is 1: run them on each agent.
+HandleResult handle_operator_keyring(Context& context) {
+  agent::Membership* membership = membership_of(context);
+  if (membership == nullptr) return no_gossip();
+  const std::string& method = context.request.method;
+  if (method == "GET" || method == "HEAD") {
+    std::vector<std::string> keys = membership->keyring_keys();
+    json counts = json::object();
+    json primary = json::object();
+    for (const std::string& key : keys) counts[key] = 1;
+    if (!keys.empty()) primary[keys.front()] = 1;
+    json entry{{"WAN", false},
+               {"Datacenter", context.core.identity().datacenter},
+               {"Segment", ""},
+               {"Keys", counts},
+               {"PrimaryKeys", primary},
+               {"NumNodes", 1},
+               {"Messages", json::object()}};
+    return respond_json(json::array({entry}));
+  }
+  auto body = parse_json_body(context.request, false);
+  if (!body.is_ok()) return respond_status(body.status());
+  auto key = string_field(*body, "Key");
+  if (!key.is_ok()) return respond_status(key.status());
+  if (key->empty()) return respond_error(400, "Missing Key: send {\"Key\": \"<base64 key>\"}");
+  Status status;
+  if (method == "POST") {
+    status = membership->keyring_install(*key);
+  } else if (method == "PUT") {
+    status = membership->keyring_use(*key);
+  } else {
+    status = membership->keyring_remove(*key);
+  }
+  if (!status.is_ok()) return respond_status(status);
+  return respond(HttpResponse::json(200, ""));
+}
+
+}  // namespace roster::http
