@@ -173,6 +173,11 @@ Status GossipAgent::start() {
   callbacks.on_join_result = [this](const std::string& address, bool ok, const std::string& error) {
     on_join_result(address, ok, error);
   };
+  // The first peer is worth saving at once: a node killed before the first
+  // periodic save could not rejoin by itself otherwise.
+  callbacks.on_event = [this](const MemberEvent& event) {
+    if (event.type == MemberEventType::join && saved_.peers.empty() && !leaving_) save_snapshot(false);
+  };
   callbacks.on_halt = [this](const std::string& reason) {
     std::string fix = "this looks like a cloned image or a reused -node name; give this node another -node name";
     if (!options_.data_dir.empty()) fix += ", or delete " + path("node-id") + " if the ID is the duplicate";
