@@ -184,7 +184,10 @@ Status GossipAgent::start() {
     if (callbacks_.on_fatal) callbacks_.on_fatal(reason + ": " + fix);
   };
   transport_ = std::make_unique<Transport>(io_, clock_, options_.transport, std::move(callbacks));
-  if (Status started = transport_->start(); !started.is_ok()) return started;
+  if (Status started = transport_->start(); !started.is_ok()) {
+    transport_.reset();  // nothing to save or stop: the agent exits
+    return started;
+  }
   spdlog::info("gossip: listening on {} (UDP and TCP), advertising {}, encryption {}", transport_->port(),
                transport_->address(), transport_->keyring().empty() ? "off" : "on");
 

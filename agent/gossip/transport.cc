@@ -177,27 +177,29 @@ struct Transport::Impl : std::enable_shared_from_this<Transport::Impl> {
     if (advertise.is_unspecified()) {
       return Status::invalid_argument("cannot advertise " + advertise_ip + " for gossip; set -advertise");
     }
-    // With port 0, UDP picks the port and TCP must get the same one; another
-    // process may hold it on TCP, so try a few.
-    const int attempts = options.port == 0 ? 8 : 1;
+    // With port 0, TCP picks the port and UDP must get the same one. TCP
+    // first: a free TCP port is the scarce one (outgoing connections hold
+    // ephemeral ports), and the kernel's choice avoids them. Another process
+    // may still hold the port on UDP, so try a few.
+    const int attempts = options.port == 0 ? 16 : 1;
     std::string where;
     for (int attempt = 0; attempt < attempts; ++attempt) {
       error_code ignored;
       udp_socket.close(ignored);
       acceptor.close(ignored);
-      udp::endpoint udp_endpoint(bind_address, options.port);
+      tcp::endpoint tcp_endpoint(bind_address, options.port);
       where = join_host_port(bind_address, options.port);
-      udp_socket.open(udp_endpoint.protocol(), error);
-      if (!error) udp_socket.bind(udp_endpoint, error);
-      if (error) continue;
-      uint16_t port = udp_socket.local_endpoint(error).port();
-      if (error) continue;
-      where = join_host_port(bind_address, port);
-      tcp::endpoint tcp_endpoint(bind_address, port);
       acceptor.open(tcp_endpoint.protocol(), error);
       if (!error) acceptor.set_option(asio::socket_base::reuse_address(true), error);
       if (!error) acceptor.bind(tcp_endpoint, error);
       if (!error) acceptor.listen(asio::socket_base::max_listen_connections, error);
+      if (error) continue;
+      uint16_t port = acceptor.local_endpoint(error).port();
+      if (error) continue;
+      where = join_host_port(bind_address, port);
+      udp::endpoint udp_endpoint(bind_address, port);
+      udp_socket.open(udp_endpoint.protocol(), error);
+      if (!error) udp_socket.bind(udp_endpoint, error);
       if (error) continue;
       bound_port = port;
       address = join_host_port(advertise, port);

@@ -331,7 +331,30 @@ class GossipPoolTest(unittest.TestCase):
         self.wait_all_see(lambda view: "newcomer" in view and view["newcomer"]["Status"] == STATUS_ALIVE,
                           "the newcomer")
 
-    def test_12_no_false_failures_in_the_logs(self):
+    def test_12_retry_join_backs_off_until_a_peer_answers(self):
+        port = free_gossip_port()
+        # The pool uses KEY_3 since the rotation.
+        late = self.make_agent("late", ["-retry-join", "127.0.0.1:%d" % port, "-retry-interval", "2s"], key=KEY_3)
+        late.start()
+        wait_for(lambda: log_line(late, "join attempt 1 failed"), 10, "the first attempt to fail")
+        # Something answers at that address only now.
+        target = self.make_agent("target", ["-join", self.seed_address], key=KEY_3)
+        target.serf_lan_port = port
+        target.start()
+        self.pool.extend([target, late])
+        self.wait_all_see(lambda view: {"late", "target"} <= set(view) and view["late"]["Status"] == STATUS_ALIVE,
+                          "the late joiner", timeout=30)
+        self.assertTrue(log_line(late, "joined the pool through 1 of 1 -retry-join"))
+
+        # With -retry-max, an agent that never gets in gives up and exits non-zero, saying why.
+        hopeless = self.make_agent("hopeless", ["-retry-join", "127.0.0.1:%d" % free_gossip_port(),
+                                                "-retry-max", "2", "-retry-interval", "1s"], key=KEY_3)
+        result = subprocess.run(hopeless.command(roster_process.free_port()), stdin=subprocess.DEVNULL,
+                                capture_output=True, text=True, timeout=60)
+        self.assertNotEqual(result.returncode, 0)
+        self.assertIn("gave up after 2 attempt(s)", result.stdout + result.stderr)
+
+    def test_13_no_false_failures_in_the_logs(self):
         live_names = {agent.node for agent in self.live()}
         for agent in self.live():
             for line in agent.log().splitlines():
