@@ -13,7 +13,8 @@
 # and wrk to core 1 with taskset, so the two never fight over a core. roster's
 # agent serves HTTP on one thread; etcd gets the same single core.
 #
-# Env: DURATION (wrk seconds, default 10), CONNECTIONS (default 32),
+# Env: SKIP_BUILD=1 (use the roster already in build-bench),
+#      DURATION (wrk seconds, default 10), CONNECTIONS (default 32),
 #      SERVER_CPU / CLIENT_CPU (default 0 / 1).
 set -euo pipefail
 
@@ -29,9 +30,9 @@ bash "$root/scripts/install-deps.sh" --bench
 if [[ ! -f "$build/build.ninja" ]]; then
   cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DROSTER_BUILD_TESTS=OFF >/dev/null
 fi
-ninja -C "$build" -j"${JOBS:-2}" roster >/dev/null
+[[ -n "${SKIP_BUILD:-}" ]] || ninja -C "$build" -j"${JOBS:-2}" roster >/dev/null
 roster="$build/agent/roster"
-[[ -x "$roster" ]] || roster="$(find "$build" -maxdepth 3 -type f -name roster -perm -u+x | head -1)"
+[[ -x "$roster" ]] || roster="$(find "$build" -maxdepth 3 -type f -name roster -perm -u+x | awk 'NR==1')"
 
 work="$(mktemp -d /tmp/roster-http-bench.XXXXXX)"
 server_pid=""
@@ -59,25 +60,37 @@ wait_http() {  # url [curl args...]: polls until the URL answers 200, 20 s deadl
   return 1
 }
 
+ticks="$(getconf CLK_TCK)"
+cpu_ticks() {  # user + system CPU ticks of a process and all its threads
+  awk '{print $14 + $15}' "/proc/$1/stat"
+}
+
 # run_wrk label url [wrk args...]: prints "label: N req/s, p99 X" and sets rps_<n>
 results=()
 run_wrk() {
   local label="$1" url="$2"; shift 2
-  local out
+  local out cpu_before cpu_after
+  cpu_before="$(cpu_ticks "$server_pid")"
   out="$(taskset -c "$client_cpu" wrk -t1 -c"$connections" -d"${duration}s" --latency "$@" "$url")"
+  cpu_after="$(cpu_ticks "$server_pid")"
   echo "$out" >"$work/wrk-$(echo "$label" | tr -c 'a-zA-Z0-9' '_').txt"
   local rps p99 p50 errors
   rps="$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")"
   p50="$(awk '$1=="50%" {print $2}' <<<"$out")"
   p99="$(awk '$1=="99%" {print $2}' <<<"$out")"
   errors="$(awk '/Non-2xx or 3xx responses:/ {print $5} /Socket errors:/ {print "socket:" $0}' <<<"$out")"
-  printf '%-44s %10s req/s   p50 %-9s p99 %s\n' "$label" "$rps" "$p50" "$p99"
+  local requests per_cpu_second
+  requests="$(awk '/requests in/ {print $1}' <<<"$out")"
+  per_cpu_second="$("$py" -c "t=($cpu_after-$cpu_before)/$ticks; print(f'{$requests/t:.0f}' if t > 0 else 'n/a')")"
+  printf '%-44s %10s req/s   p50 %-9s p99 %-9s server CPU %4s%%, %s req per server CPU-second\n' "$label" "$rps" \
+    "$p50" "$p99" "$(( (cpu_after - cpu_before) * 100 / ticks / duration ))" "$per_cpu_second"
   if [[ -n "$errors" ]]; then
     echo "http_bench: $label had errors: $errors" >&2
     echo "$out" >&2
     exit 1
   fi
   last_rps="$rps"
+  last_per_cpu="$per_cpu_second"
 }
 
 echo "http_bench: $(date -u +%F) $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)," \
@@ -87,6 +100,7 @@ echo "http_bench: $(date -u +%F) $(nproc) cores, load average $(cut -d' ' -f1-3 
 # ---------------- roster ----------------
 port="$(free_port)"
 taskset -c "$server_cpu" "$roster" agent -dev -http-port "$port" -node bench -log-level warn \
+  -bind 127.0.0.1 -serf-lan-port "$(free_port)" \
   >"$work/roster.log" 2>&1 &
 server_pid=$!
 api="http://127.0.0.1:$port"
@@ -106,6 +120,7 @@ nodes_bytes="$(curl -fs "$api/v1/catalog/nodes" | wc -c)"
 
 run_wrk "roster GET /v1/kv/bench/small (${kv_bytes} B)" "$api/v1/kv/bench/small"
 roster_kv_rps="$last_rps"
+roster_kv_per_cpu="$last_per_cpu"
 run_wrk "roster GET /v1/catalog/nodes ($nodes nodes, ${nodes_bytes} B)" "$api/v1/catalog/nodes"
 roster_rss_kib="$(awk '/^VmRSS:/ {print $2}' "/proc/$server_pid/status")"
 kill "$server_pid"; wait "$server_pid" 2>/dev/null || true
@@ -138,13 +153,14 @@ grep -q "\"value\":\"$value_b64\"" <<<"$got" || { echo "http_bench: etcd range f
 ETCD_KEY_B64="$key_b64" run_wrk "etcd POST /v3/kv/range serializable (${#got} B)" "$client_url/v3/kv/range" \
   -s "$root/bench/etcd_range.lua"
 etcd_rps="$last_rps"
+etcd_per_cpu="$last_per_cpu"
 # etcd is multi-threaded: also give it both cores (wrk stays on its own), as
 # a check that pinning it to one core is not what makes it slower.
 taskset -a -p -c 0-1 "$server_pid" >/dev/null
 ETCD_KEY_B64="$key_b64" run_wrk "etcd, same, server unpinned (CPUs 0-1)" "$client_url/v3/kv/range" \
   -s "$root/bench/etcd_range.lua"
 etcd_unpinned_rps="$last_rps"
-etcd_version="$(etcd --version | head -1)"
+etcd_version="$(etcd --version | awk 'NR==1')"
 kill "$server_pid"; wait "$server_pid" 2>/dev/null || true
 server_pid=""
 
@@ -153,6 +169,9 @@ echo "roster agent RSS after the runs: $((roster_rss_kib / 1024)) MiB; $etcd_ver
 ratio_unpinned="$("$py" -c "print(f'{$roster_kv_rps / $etcd_unpinned_rps:.2f}')")"
 echo "ratio roster KV GET / etcd serializable GET: ${ratio}x (both servers on one core);" \
      "${ratio_unpinned}x against etcd on both cores"
+echo "CPU efficiency: roster serves $roster_kv_per_cpu KV GETs per CPU-second, etcd $etcd_per_cpu serializable GETs" \
+     "per CPU-second ($("$py" -c "print(f'{$roster_kv_per_cpu / $etcd_per_cpu:.1f}')")x)"
+echo "(the machine is shared: when other work holds CPU $server_cpu the req/s figures drop, the per-CPU-second ones do not)"
 "$py" - "$roster_kv_rps" "$ratio" <<'PY'
 import sys
 rps, ratio = float(sys.argv[1]), float(sys.argv[2])

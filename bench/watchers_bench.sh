@@ -5,7 +5,8 @@
 #
 #   bench/watchers_bench.sh          (about 30 s)
 #
-# Env: DISTINCT (10000), HOT (10000), SERVER_CPU / CLIENT_CPU (0 / 1).
+# Env: SKIP_BUILD=1 (use the roster already in build-bench),
+#      DISTINCT (10000), HOT (10000), SERVER_CPU / CLIENT_CPU (0 / 1).
 #
 # File descriptors: the agent needs one per connection plus its own handful,
 # the client runs two worker processes of up to 10,000 sockets each. The script
@@ -30,9 +31,9 @@ limit="$(ulimit -n)"
 if [[ ! -f "$build/build.ninja" ]]; then
   cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DROSTER_BUILD_TESTS=OFF >/dev/null
 fi
-ninja -C "$build" -j"${JOBS:-2}" roster >/dev/null
+[[ -n "${SKIP_BUILD:-}" ]] || ninja -C "$build" -j"${JOBS:-2}" roster >/dev/null
 roster="$build/agent/roster"
-[[ -x "$roster" ]] || roster="$(find "$build" -maxdepth 3 -type f -name roster -perm -u+x | head -1)"
+[[ -x "$roster" ]] || roster="$(find "$build" -maxdepth 3 -type f -name roster -perm -u+x | awk 'NR==1')"
 client="$build/bench/watchers_bench"
 mkdir -p "$build/bench"
 if [[ ! -x "$client" || "$root/bench/watchers_bench.cc" -nt "$client" ]]; then
@@ -50,8 +51,12 @@ cleanup() {
 }
 trap cleanup EXIT
 
-port="$("$py" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')"
-taskset -c "$server_cpu" "$roster" agent -dev -http-port "$port" -node watchers -log-level warn >"$work/agent.log" 2>&1 &
+free_port() {
+  "$py" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+port="$(free_port)"
+taskset -c "$server_cpu" "$roster" agent -dev -http-port "$port" -node watchers -log-level warn \
+  -bind 127.0.0.1 -serf-lan-port "$(free_port)" >"$work/agent.log" 2>&1 &
 agent_pid=$!
 for _ in $(seq 200); do
   curl -fs -o /dev/null "http://127.0.0.1:$port/v1/status/leader" && break
