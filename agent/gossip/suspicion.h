@@ -30,6 +30,8 @@ class Suspicion {
   // once k confirmations have arrived.
   bool confirm(const std::string& from);
 
+  // Moves the deadline (Swim's final check before declaring failure).
+  void set_deadline(TimePoint deadline) { deadline_ = deadline; }
   TimePoint deadline() const { return deadline_; }
   int confirmations() const { return confirmations_; }
   TimePoint start() const { return start_; }

@@ -142,6 +142,12 @@ void Swim::set_state(NodeState& node, MemberState state, TimePoint now) {
 }
 
 void Swim::clear_suspicion(NodeState& node) {
+  if (node.final_check) {
+    node.final_check = false;
+    for (auto it = final_checks_.begin(); it != final_checks_.end();) {
+      it = it->second == node.member.name ? final_checks_.erase(it) : std::next(it);
+    }
+  }
   if (!node.suspicion) return;
   suspicion_deadlines_.erase({node.suspicion->deadline(), node.member.name});
   node.suspicion.reset();
@@ -241,7 +247,12 @@ std::optional<Ack> Swim::on_tcp_ping(TimePoint /*now*/, const Ping& ping) {
 }
 
 void Swim::on_tcp_probe_result(TimePoint now, uint32_t sequence, bool reached) {
-  if (halted_ || !probe_ || probe_->sequence != sequence || !reached) return;
+  if (halted_ || !reached) return;
+  if (final_checks_.count(sequence)) {
+    final_check_answered(now, sequence);
+    return;
+  }
+  if (!probe_ || probe_->sequence != sequence) return;
   // memberlist counts a probe answered only over TCP as a success, since the
   // node is up; UDP to it is what is broken, and that is worth no suspicion.
   finish_probe(now, true);
@@ -328,7 +339,9 @@ void Swim::handle_ack(TimePoint now, const Ack& ack) {
   if (probe_ && probe_->sequence == ack.sequence) {
     ++counters_.acks_received;
     finish_probe(now, true);
+    return;
   }
+  if (final_checks_.count(ack.sequence)) final_check_answered(now, ack.sequence);
 }
 
 void Swim::handle_nack(const Nack& nack) {
@@ -362,12 +375,14 @@ void Swim::start_probe(TimePoint now) {
   probe.target = target->member.name;
   probe.indirect_at = now + config_.probe_timeout;
   probe.deadline = now + interval;
-  std::vector<Message> messages{Ping{probe.sequence, target->member.name, config_.name, self().member.address}};
   // The buddy system: tell a node we suspect that it is suspected, so it can
-  // refute before the suspicion times out.
+  // refute before the suspicion times out. The suspicion goes first so the
+  // refutation is already queued when the ack, which carries broadcasts, leaves.
+  std::vector<Message> messages;
   if (target->member.state == MemberState::suspect) {
     messages.push_back(Suspect{target->member.name, target->member.incarnation, config_.name});
   }
+  messages.push_back(Ping{probe.sequence, target->member.name, config_.name, self().member.address});
   probe_ = probe;
   send(target->member.address, std::move(messages));
 }
@@ -570,7 +585,12 @@ void Swim::handle_suspect(TimePoint now, const Suspect& suspect) {
   auto it = nodes_.find(suspect.name);
   if (it == nodes_.end()) return;
   NodeState& node = it->second;
-  if (suspect.incarnation < node.member.incarnation) return;
+  if (suspect.incarnation < node.member.incarnation) {
+    // Someone still suspects a life we have refuted: they missed the
+    // refutation, so announce ourselves again (no new incarnation needed).
+    if (suspect.name == config_.name && !left_) broadcast_alive(node.member);
+    return;
+  }
   if (node.suspicion) {
     // A confirmation from a new peer shortens the timeout; re-gossip it so
     // other suspecters hear it too.
@@ -590,12 +610,8 @@ void Swim::handle_suspect(TimePoint now, const Suspect& suspect) {
   broadcast(suspect.name, suspect);
   node.member.incarnation = suspect.incarnation;
   set_state(node, MemberState::suspect, now);
-  // memberlist: expect suspicion_mult - 2 confirmations, so the nominal
-  // timeout is reached two probe intervals early; none if the pool is too
-  // small to provide them (N minus us and the suspect).
-  int expected = config_.suspicion_mult - 2;
+  int expected = expected_confirmations();
   size_t n = live_count_;
-  if (static_cast<int>(n) - 2 < expected) expected = 0;
   Duration min = suspicion_min_timeout(config_.suspicion_mult, n, config_.probe_interval);
   Duration max = config_.suspicion_max_timeout_mult * min;
   node.suspicion = std::make_unique<Suspicion>(suspect.from, expected, min, max, now);
@@ -603,11 +619,54 @@ void Swim::handle_suspect(TimePoint now, const Suspect& suspect) {
   emit(MemberEventType::suspect, node.member, "suspected by " + suspect.from);
 }
 
+void Swim::suspicion_timed_out(TimePoint now, NodeState& node) {
+  Suspicion& suspicion = *node.suspicion;
+  // Nobody confirmed although confirmations were expected: in a large pool a
+  // failed node is suspected by several probers, so this looks more like our
+  // having missed the refutation. Probe once more, with the suspicion first.
+  if (!node.final_check && !left_ && suspicion.confirmations() == 0 && expected_confirmations() > 0) {
+    node.final_check = true;
+    uint32_t sequence = next_sequence();
+    final_checks_[sequence] = node.member.name;
+    TimePoint deadline = now + awareness_.scale(config_.probe_interval);
+    suspicion.set_deadline(deadline);
+    suspicion_deadlines_.insert({deadline, node.member.name});
+    send(node.member.address, {Suspect{node.member.name, node.member.incarnation, config_.name},
+                               Ping{sequence, node.member.name, config_.name, self().member.address}});
+    if (config_.tcp_fallback_probe) {
+      output_.tcp_probes.push_back(TcpProbeRequest{
+          node.member.address, Ping{sequence, node.member.name, config_.name, self().member.address}, deadline});
+    }
+    return;
+  }
+  clear_suspicion(node);
+  handle_dead(now, Dead{node.member.name, node.member.incarnation, config_.name});
+}
+
+// The suspect answered the final check: it is up. Its refutation normally
+// rides on the answer; if not, the suspicion starts over and the next
+// timeout checks again.
+void Swim::final_check_answered(TimePoint now, uint32_t sequence) {
+  std::string name = final_checks_.at(sequence);
+  auto it = nodes_.find(name);
+  if (it == nodes_.end() || it->second.member.state != MemberState::suspect || !it->second.final_check) return;
+  NodeState& node = it->second;
+  clear_suspicion(node);
+  size_t n = live_count_;
+  Duration min = suspicion_min_timeout(config_.suspicion_mult, n, config_.probe_interval);
+  node.suspicion = std::make_unique<Suspicion>(config_.name, expected_confirmations(), min,
+                                               config_.suspicion_max_timeout_mult * min, now);
+  suspicion_deadlines_.insert({node.suspicion->deadline(), name});
+}
+
 void Swim::handle_dead(TimePoint now, const Dead& dead) {
   auto it = nodes_.find(dead.name);
   if (it == nodes_.end()) return;
   NodeState& node = it->second;
-  if (dead.incarnation < node.member.incarnation) return;
+  if (dead.incarnation < node.member.incarnation) {
+    if (dead.name == config_.name && !left_) broadcast_alive(node.member);
+    return;
+  }
   clear_suspicion(node);
   const bool graceful = dead.from == dead.name;
   // Roster lets a late "left" replace "failed" (memberlist ignores it), so a
@@ -653,6 +712,15 @@ void Swim::merge_state(TimePoint now, const PushPull& remote, Source source) {
   }
 }
 
+// memberlist: expect suspicion_mult - 2 confirmations, so the nominal
+// timeout is reached two probe intervals early; none if the pool is too small
+// to provide them (N minus us and the suspect).
+int Swim::expected_confirmations() const {
+  int expected = config_.suspicion_mult - 2;
+  if (static_cast<int>(live_count_) - 2 < expected) expected = 0;
+  return expected;
+}
+
 // ------------------------------------------------------------------ timers
 
 void Swim::tick(TimePoint now) {
@@ -672,8 +740,7 @@ void Swim::tick(TimePoint now) {
     suspicion_deadlines_.erase(suspicion_deadlines_.begin());
     auto it = nodes_.find(name);
     if (it == nodes_.end() || it->second.member.state != MemberState::suspect || !it->second.suspicion) continue;
-    it->second.suspicion.reset();
-    handle_dead(now, Dead{name, it->second.member.incarnation, config_.name});
+    suspicion_timed_out(now, it->second);
   }
   if (now >= next_probe_at_ && !probe_) start_probe(now);
   if (now >= next_gossip_at_) {

@@ -24,6 +24,13 @@
 //   interval x (health score + 1) -> suspect. Probing a node we suspect
 //   carries the suspicion along ("buddy"), so it can refute at once.
 // - Suspicion timeouts shrink from max to min as distinct peers confirm.
+//   Roster's final check: a suspicion that times out with no confirmation at
+//   all (while some were expected) first gets one more probe carrying the
+//   suspicion; a node that answers is not declared failed, and its answer
+//   brings its refutation. A node told it is suspected at an incarnation it
+//   has already refuted announces itself again. Together these stop the rare
+//   observer that missed every copy of a refutation from declaring a live
+//   node failed.
 // - A node that hears it is suspected or dead raises its incarnation above
 //   the accusation and broadcasts alive.
 // - Broadcasts ride on every packet and on gossip packets to gossip_nodes
@@ -203,6 +210,7 @@ class Swim {
     TimePoint state_change{};
     std::unique_ptr<Suspicion> suspicion;
     bool tags_stale = false;  // we saw a stub with a newer incarnation than our tags
+    bool final_check = false;  // the suspicion timed out; a last probe is out
     size_t order_index = 0;
   };
   struct PendingProbe {
@@ -244,6 +252,9 @@ class Swim {
   void merge_state(TimePoint now, const PushPull& remote, Source source);
   bool refuse_collision(const Member& claimant, Source source);
   void refute(TimePoint now, Incarnation accused);
+  void suspicion_timed_out(TimePoint now, NodeState& node);
+  int expected_confirmations() const;
+  void final_check_answered(TimePoint now, uint32_t sequence);
 
   void start_probe(TimePoint now);
   void send_indirect_probes(TimePoint now);
@@ -281,6 +292,7 @@ class Swim {
   uint32_t sequence_ = 0;
   std::optional<PendingProbe> probe_;
   std::map<uint32_t, Relay> relays_;  // our sequence -> whom we probe for
+  std::map<uint32_t, std::string> final_checks_;  // sequence -> suspect's name
   std::set<std::string> pending_joins_;
   std::set<std::pair<TimePoint, std::string>> tag_fetches_;
 

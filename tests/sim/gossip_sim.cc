@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <utility>
 
 #include "agent/gossip/message_size.h"
@@ -313,6 +314,11 @@ void GossipSim::drain(size_t i) {
     auto subject_it = by_name_.find(e.member.name);
     if (subject_it == by_name_.end()) continue;
     size_t subject = subject_it->second;
+    if (!options_.trace_subject.empty() && e.member.name == options_.trace_subject) {
+      std::fprintf(stderr, "t=%.3f %s: %s %s incarnation %llu %s\n", std::chrono::duration<double>(now_ - kEpoch).count(),
+                   name(i).c_str(), gossip::member_event_type_name(e.type), e.member.name.c_str(),
+                   static_cast<unsigned long long>(e.member.incarnation), e.detail.c_str());
+    }
     switch (e.type) {
       case MemberEventType::join:
       case MemberEventType::update:

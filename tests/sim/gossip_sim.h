@@ -42,6 +42,8 @@ struct GossipSimOptions {
   Duration min_latency = std::chrono::milliseconds(1);
   Duration max_latency = std::chrono::milliseconds(10);
   Duration processing_time = Duration::zero();  // per input, per node
+  // Prints every membership event about this node name to stderr (debugging).
+  std::string trace_subject;
   // Applied to every node's SwimConfig after name, ID, address and seed are set.
   std::function<void(gossip::SwimConfig&)> configure;
 };

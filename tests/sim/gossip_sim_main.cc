@@ -47,6 +47,7 @@ int main(int argc, char** argv) {
   int max_latency_ms = 10;
   bool skip_failure = false;
   bool trace = false;
+  std::string trace_subject;
   app.add_option("--nodes", nodes, "pool size");
   app.add_option("--seed", seed, "the one seed everything comes from");
   app.add_option("--join-loss", join_loss, "datagram loss while joining, tagging and failing");
@@ -56,6 +57,7 @@ int main(int argc, char** argv) {
   app.add_option("--processing-us", processing_us, "per-input processing time of every node");
   app.add_option("--max-latency-ms", max_latency_ms, "latency is uniform in [1 ms, this]");
   app.add_flag("--skip-failure", skip_failure, "no crash phase");
+  app.add_option("--trace-subject", trace_subject, "print every event about this node name to stderr");
   app.add_flag("--trace", trace, "print the views still wrong every second while joining");
   CLI11_PARSE(app, argc, argv);
 
@@ -65,6 +67,7 @@ int main(int argc, char** argv) {
   options.loss = join_loss;
   options.max_latency = std::chrono::milliseconds(max_latency_ms);
   options.processing_time = std::chrono::microseconds(processing_us);
+  options.trace_subject = trace_subject;
   GossipSim sim(options);
   auto wall_start = std::chrono::steady_clock::now();
 
@@ -152,6 +155,11 @@ int main(int argc, char** argv) {
               static_cast<unsigned long long>(sim.events_processed()),
               static_cast<unsigned long long>(sim.push_pulls()),
               secs(std::chrono::steady_clock::now() - wall_start));
+  for (size_t i = 0; i < sim.false_positive_list().size() && i < 10; ++i) {
+    const auto& fp = sim.false_positive_list()[i];
+    std::printf("  false positive: %s declared %s failed at t=%.3f s\n", sim.name(fp.observer).c_str(),
+                sim.name(fp.subject).c_str(), secs(fp.at - sim.start_time()));
+  }
   for (size_t i = 0; i < sim.violations().size() && i < 10; ++i) std::printf("  %s\n", sim.violations()[i].c_str());
   return sim.violations().empty() && sim.failures_of_live_nodes() == 0 ? 0 : 1;
 }
