@@ -76,6 +76,8 @@ unsigned method_bit(const std::string& method) {
 
 Api::Api(agent::AgentCore& core, ApiOptions options) : core_(core), options_(std::move(options)) {}
 
+uint64_t Api::data_index() const { return core_.store().last_index(); }
+
 HandleResult Api::handle(const HttpRequest& request, BlockingState& blocking) {
   const Route* matched = nullptr;
   for (const Route& route : kRoutes) {

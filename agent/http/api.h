@@ -58,6 +58,10 @@ class Api {
   // The largest request body the adapter should accept at all.
   size_t max_body_bytes() const { return options_.max_kv_value_bytes + 64 * 1024; }
 
+  // The catalog's last applied index. Two identical blocking reads answered
+  // at the same data index get the same response, so the adapter may reuse it.
+  uint64_t data_index() const;
+
  private:
   struct Impl;
   agent::AgentCore& core_;

@@ -4,6 +4,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <spdlog/spdlog.h>
@@ -13,6 +14,8 @@
 #include <cctype>
 #include <memory>
 #include <optional>
+#include <string_view>
+#include <unordered_map>
 
 #include "agent/catalog/watch_hub.h"
 #include "agent/http/api.h"
@@ -26,10 +29,66 @@ using tcp = asio::ip::tcp;
 
 namespace {
 
+// Serialized answers to blocking reads, shared by every session waiting on
+// the same query: when a write wakes ten thousand watchers of one key, the
+// query runs and its JSON is built once, and each session sends the same bytes.
+// Entries are good only for the data index they were made at.
+class ResponseCache {
+ public:
+  static constexpr size_t kMaxEntries = 4096;
+
+  std::shared_ptr<const std::string> find(const std::string& target, uint64_t data_index) {
+    if (data_index != index_) return nullptr;
+    auto found = entries_.find(target);
+    return found == entries_.end() ? nullptr : found->second;
+  }
+
+  void put(const std::string& target, uint64_t data_index, std::shared_ptr<const std::string> bytes) {
+    if (data_index != index_ || entries_.size() >= kMaxEntries) {
+      entries_.clear();
+      index_ = data_index;
+    }
+    entries_[target] = std::move(bytes);
+  }
+
+ private:
+  uint64_t index_ = 0;
+  std::unordered_map<std::string, std::shared_ptr<const std::string>> entries_;
+};
+
+bool is_cacheable_path(const std::string& path) {
+  for (std::string_view prefix : {"/v1/kv/", "/v1/catalog/", "/v1/health/", "/v1/session/"}) {
+    if (path.starts_with(prefix)) return true;
+  }
+  return false;
+}
+
+// The whole response as bytes: one buffer to write, shareable between sessions.
+std::shared_ptr<const std::string> serialize(const HttpResponse& response, bool keep_alive, int http_version,
+                                             bool head_request) {
+  auto reason = bhttp::obsolete_reason(bhttp::int_to_status(static_cast<unsigned>(response.status)));
+  auto out = std::make_shared<std::string>();
+  out->reserve(160 + response.body.size());
+  out->append("HTTP/1.1 ").append(std::to_string(response.status)).append(" ");
+  out->append(reason.data(), reason.size()).append("\r\nContent-Type: ").append(response.content_type);
+  out->append("\r\n");
+  for (const auto& [name, value] : response.headers) out->append(name).append(": ").append(value).append("\r\n");
+  out->append("Content-Length: ").append(std::to_string(response.body.size())).append("\r\n");
+  if (!keep_alive) {
+    out->append("Connection: close\r\n");
+  } else if (http_version == 10) {
+    out->append("Connection: keep-alive\r\n");
+  }
+  out->append("\r\n");
+  if (!head_request) out->append(response.body);
+  return out;
+}
+
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket socket, Api& api, catalog::WatchHub& watch_hub, const ServerOptions& options)
-      : stream_(std::move(socket)), api_(api), watch_hub_(watch_hub), options_(options),
+  Session(tcp::socket socket, Api& api, catalog::WatchHub& watch_hub, const ServerOptions& options,
+          ResponseCache& cache)
+      : stream_(std::move(socket)), api_(api), watch_hub_(watch_hub), options_(options), cache_(cache),
         timer_(stream_.get_executor()) {}
 
   ~Session() { cancel_wait(); }
@@ -59,11 +118,12 @@ class Session : public std::enable_shared_from_this<Session> {
 
     auto& message = parser_->get();
     keep_alive_ = message.keep_alive();
+    http_version_ = static_cast<int>(message.version());
     head_request_ = message.method() == bhttp::verb::head;
     request_ = HttpRequest{};
     request_.method = std::string(message.method_string());
-    if (!parse_target(std::string_view(message.target().data(), message.target().size()), request_.path,
-                      request_.query)) {
+    target_.assign(message.target().data(), message.target().size());
+    if (!parse_target(target_, request_.path, request_.query)) {
       return write_error(400, "Bad request: malformed percent-escape in URL");
     }
     for (const auto& header : message) {
@@ -78,9 +138,19 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void dispatch() {
+    // Only blocking reads are shared: they are the herd that one write wakes.
+    bool cacheable = keep_alive_ && !head_request_ && request_.method == "GET" && request_.param("index") &&
+                     is_cacheable_path(request_.path);
+    if (cacheable) {
+      if (auto bytes = cache_.find(target_, api_.data_index())) return write_bytes(std::move(bytes));
+    }
     HandleResult result = api_.handle(request_, blocking_);
     if (result.wait) return park(*result.wait);
-    write(std::move(result.response));
+    auto bytes = serialize(result.response, keep_alive_, http_version_, head_request_);
+    // A response given because the wait expired is not what a fresh request
+    // for the same target would get (it would block), so it is not shared.
+    if (cacheable && !blocking_.expired) cache_.put(target_, api_.data_index(), bytes);
+    write_bytes(std::move(bytes));
   }
 
   // Waits until a key the query read changes, or the deadline passes.
@@ -134,18 +204,14 @@ class Session : public std::enable_shared_from_this<Session> {
     });
   }
 
-  void write(HttpResponse response) {
-    response_.emplace();
-    response_->result(static_cast<unsigned>(response.status));
-    response_->version(11);
-    response_->set(bhttp::field::content_type, response.content_type);
-    for (const auto& [name, value] : response.headers) response_->set(name, value);
-    response_->keep_alive(keep_alive_);
-    response_->body() = std::move(response.body);
-    response_->prepare_payload();
-    if (head_request_) response_->body().clear();
+  void write(const HttpResponse& response) {
+    write_bytes(serialize(response, keep_alive_, http_version_, head_request_));
+  }
+
+  void write_bytes(std::shared_ptr<const std::string> bytes) {
+    out_ = std::move(bytes);
     stream_.expires_after(std::chrono::seconds(30));
-    bhttp::async_write(stream_, *response_, [self = shared_from_this()](beast::error_code error, size_t) {
+    asio::async_write(stream_, asio::buffer(*out_), [self = shared_from_this()](beast::error_code error, size_t) {
       self->on_write(error);
     });
   }
@@ -154,7 +220,7 @@ class Session : public std::enable_shared_from_this<Session> {
     if (error) return close();
     if (linger_) return drain();
     if (!keep_alive_) return close();
-    response_.reset();
+    out_.reset();
     do_read();
   }
 
@@ -172,12 +238,15 @@ class Session : public std::enable_shared_from_this<Session> {
   const ServerOptions& options_;
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
-  std::optional<bhttp::response<bhttp::string_body>> response_;
+  std::shared_ptr<const std::string> out_;
+  ResponseCache& cache_;
+  std::string target_;
   HttpRequest request_;
   BlockingState blocking_;
   asio::steady_timer timer_;
   std::optional<catalog::WatchHub::WaiterId> waiter_;
   bool keep_alive_ = true;
+  int http_version_ = 11;
   bool head_request_ = false;
   bool linger_ = false;
   // Only a lingering close needs it; allocated then, so an idle or parked
@@ -197,7 +266,8 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
       if (!error) {
         beast::error_code ignored;
         socket.set_option(tcp::no_delay(true), ignored);
-        std::make_shared<Session>(std::move(socket), self->api, self->watch_hub, self->options)->start();
+        std::make_shared<Session>(std::move(socket), self->api, self->watch_hub, self->options, self->cache)
+            ->start();
       } else {
         spdlog::warn("HTTP accept failed: {}", error.message());
       }
@@ -209,6 +279,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   Api& api;
   catalog::WatchHub& watch_hub;
   ServerOptions options;
+  ResponseCache cache;
   tcp::acceptor acceptor;
 };
 

@@ -16,6 +16,8 @@
 
 #include <chrono>
 #include <future>
+#include <memory>
+#include <vector>
 #include <thread>
 
 #include "agent/core/agent_core.h"
@@ -178,6 +180,50 @@ TEST_F(ServerTest, BlockingQueryTimesOutWithTheSameIndex) {
   EXPECT_EQ(client.header(response, "X-Consul-Index"), index);
   EXPECT_GE(elapsed, std::chrono::milliseconds(300));
   EXPECT_LT(elapsed, std::chrono::seconds(5));
+}
+
+TEST_F(ServerTest, BlockingReadersOfOneKeyAllGetTheNewValue) {
+  RawClient writer(port_);
+  ASSERT_EQ(writer.request("PUT", "/v1/kv/shared", "1").body, "true");
+  std::string index = writer.header(writer.request("GET", "/v1/kv/shared"), "X-Consul-Index");
+  std::vector<std::unique_ptr<RawClient>> readers;
+  std::vector<std::future<RawResponse>> answers;
+  for (int i = 0; i < 3; ++i) {
+    readers.push_back(std::make_unique<RawClient>(port_));
+    RawClient* reader = readers.back().get();
+    answers.push_back(std::async(std::launch::async, [reader, index] {
+      return reader->request("GET", "/v1/kv/shared?raw&index=" + index + "&wait=30s");
+    }));
+  }
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (std::chrono::steady_clock::now() < deadline) {
+    std::promise<size_t> count;
+    asio::post(io_, [&] { count.set_value(core_.watch_hub().waiter_count()); });
+    if (count.get_future().get() >= 3) break;
+    std::this_thread::yield();
+  }
+  ASSERT_EQ(writer.request("PUT", "/v1/kv/shared", "2").body, "true");
+  for (auto& answer : answers) {
+    ASSERT_EQ(answer.wait_for(std::chrono::seconds(5)), std::future_status::ready);
+    RawResponse response = answer.get();
+    EXPECT_EQ(response.status, 200);
+    EXPECT_EQ(response.body, "2");
+  }
+}
+
+// An answer given because the wait ran out must not be handed to the next
+// identical request, which has to wait for itself.
+TEST_F(ServerTest, ExpiredAnswerIsNotReused) {
+  RawClient client(port_);
+  ASSERT_EQ(client.request("PUT", "/v1/kv/still", "1").body, "true");
+  std::string index = client.header(client.request("GET", "/v1/kv/still"), "X-Consul-Index");
+  std::string target = "/v1/kv/still?index=" + index + "&wait=200ms";
+  for (int round = 0; round < 2; ++round) {
+    auto started = std::chrono::steady_clock::now();
+    RawResponse response = client.request("GET", target);
+    EXPECT_EQ(response.status, 200);
+    EXPECT_GE(std::chrono::steady_clock::now() - started, std::chrono::milliseconds(200)) << "round " << round;
+  }
 }
 
 }  // namespace
