@@ -34,7 +34,7 @@ struct AgentConfig {
   std::string node_name;            // default: the hostname (filled by apply_defaults)
   std::string datacenter = "dc1";
   std::string data_dir;             // required unless dev; main picks a dev data dir
-  std::string bind_addr = "0.0.0.0";
+  std::string bind_addr;            // default: 127.0.0.1 with -dev (as Consul), else 0.0.0.0
   std::string advertise_addr;       // default: bind_addr, or a private address when 0.0.0.0
   std::string client_addr = "127.0.0.1";  // the HTTP API listens here
   int http_port = 8500;

@@ -16,6 +16,9 @@ std::vector<ConfigError> apply_defaults(AgentConfig& config, const HostInfo& hos
     }
   }
 
+  // As Consul's -dev: a dev agent keeps its gossip on loopback unless told otherwise.
+  if (config.bind_addr.empty()) config.bind_addr = config.dev ? "127.0.0.1" : "0.0.0.0";
+
   if (config.advertise_addr.empty()) {
     const bool bind_any = config.bind_addr == "0.0.0.0" || config.bind_addr == "::";
     if (!bind_any) {

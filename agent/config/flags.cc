@@ -76,7 +76,7 @@ Options define_flags(CLI::App& app, RawFlags& raw) {
                          ->type_name("PATH");
   options.bind_addr = app.add_option("--bind", raw.bind_addr,
                                      "Address the cluster (gossip and RPC) listens on; gossip uses UDP and TCP "
-                                     "on -serf-lan-port. Default: 0.0.0.0.")
+                                     "on -serf-lan-port. Default: 0.0.0.0 (127.0.0.1 with -dev).")
                           ->type_name("IP");
   options.advertise_addr = app.add_option("--advertise", raw.advertise_addr,
                                           "Address other agents use to reach this one. Default: the bind "

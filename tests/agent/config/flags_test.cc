@@ -192,13 +192,22 @@ TEST(AgentDefaultsTest, NodeNameAndAdvertiseAddress) {
   config.data_dir = "/data";
   EXPECT_THAT(apply_defaults(config, HostInfo{"web-7", {"10.0.0.5"}}), IsEmpty());
   EXPECT_EQ(config.node_name, "web-7");
+  EXPECT_EQ(config.bind_addr, "0.0.0.0");
   EXPECT_EQ(config.advertise_addr, "10.0.0.5");
 
   AgentConfig dev;
   dev.dev = true;
   EXPECT_THAT(apply_defaults(dev, HostInfo{"laptop", {"10.0.0.5", "192.168.1.2"}}), IsEmpty());
+  EXPECT_EQ(dev.bind_addr, "127.0.0.1");  // as Consul's -dev: gossip stays on loopback
   EXPECT_EQ(dev.advertise_addr, "127.0.0.1");
-  EXPECT_EQ(dev.data_dir, "");  // main picks a dev data dir
+  EXPECT_EQ(dev.data_dir, "");  // without -data-dir a dev agent keeps nothing on disk
+
+  AgentConfig dev_any;
+  dev_any.dev = true;
+  dev_any.bind_addr = "0.0.0.0";  // an explicit -bind wins over the dev default
+  EXPECT_THAT(apply_defaults(dev_any, HostInfo{"laptop", {}}), IsEmpty());
+  EXPECT_EQ(dev_any.bind_addr, "0.0.0.0");
+  EXPECT_EQ(dev_any.advertise_addr, "127.0.0.1");
 
   AgentConfig explicit_addresses;
   explicit_addresses.data_dir = "/data";
