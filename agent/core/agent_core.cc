@@ -353,30 +353,23 @@ void AgentCore::on_check_changed(const std::string& check_id, const std::string&
 }
 
 Status AgentCore::set_node_maintenance(bool enable, const std::string& reason) {
-  if (!enable) {
-    if (!checks_.contains(kNodeMaintenance)) return Status::ok();
-    checks_.erase(kNodeMaintenance);
-    auto result = submit(catalog::DeregisterNode{options_.identity.name, "", kNodeMaintenance});
-    return result.is_ok() ? Status::ok() : result.status();
-  }
-  local::CheckDefinition check;
-  check.id = kNodeMaintenance;
-  check.name = "Node Maintenance Mode";
-  check.notes = reason.empty() ? "Maintenance mode is enabled for this node, but no reason was provided. This is a default message." : reason;
-  checks_[check.id] = LocalCheck{check, catalog::kCritical, ""};
-  catalog::RegisterNode registration;
-  registration.node.name = options_.identity.name;
-  registration.skip_node_update = true;
-  auto catalog_check = to_catalog_check(options_.identity.name, check, catalog::kCritical, "");
-  catalog_check.type = "maintenance";
-  registration.checks.push_back(catalog_check);
-  auto result = submit(registration);
-  return result.is_ok() ? Status::ok() : result.status();
+  return set_maintenance_check(kNodeMaintenance, "", enable,
+                               reason.empty() ? "Maintenance mode is enabled for this node, but no reason was "
+                                                "provided. This is a default message."
+                                              : reason);
 }
 
 Status AgentCore::set_service_maintenance(const std::string& service_id, bool enable, const std::string& reason) {
   if (!services_.contains(service_id)) return Status::not_found("Unknown service ID \"" + service_id + "\"");
-  std::string check_id = kServiceMaintenancePrefix + service_id;
+  return set_maintenance_check(kServiceMaintenancePrefix + service_id, service_id, enable,
+                               reason.empty() ? "Maintenance mode is enabled for this service, but no reason was "
+                                                "provided. This is a default message."
+                                              : reason);
+}
+
+// Maintenance is a critical check the agent owns and never runs, as in Consul.
+Status AgentCore::set_maintenance_check(const std::string& check_id, const std::string& service_id, bool enable,
+                                        const std::string& notes) {
   if (!enable) {
     if (!checks_.contains(check_id)) return Status::ok();
     checks_.erase(check_id);
@@ -385,9 +378,9 @@ Status AgentCore::set_service_maintenance(const std::string& service_id, bool en
   }
   local::CheckDefinition check;
   check.id = check_id;
-  check.name = "Service Maintenance Mode";
+  check.name = service_id.empty() ? "Node Maintenance Mode" : "Service Maintenance Mode";
   check.service_id = service_id;
-  check.notes = reason.empty() ? "Maintenance mode is enabled for this service, but no reason was provided. This is a default message." : reason;
+  check.notes = notes;
   checks_[check_id] = LocalCheck{check, catalog::kCritical, ""};
   catalog::RegisterNode registration;
   registration.node.name = options_.identity.name;

@@ -129,6 +129,8 @@ class AgentCore {
   Status sync_to_catalog();
 
  private:
+  Status set_maintenance_check(const std::string& check_id, const std::string& service_id, bool enable,
+                               const std::string& notes);
   void on_check_changed(const std::string& check_id, const std::string& status, const std::string& output);
   void arm_session_timer(const std::string& id, std::chrono::nanoseconds ttl);
   void schedule_anti_entropy();

@@ -371,6 +371,28 @@ TEST_F(ApiTest, SessionLockAcquireRelease) {
   EXPECT_EQ(respond("PUT", "/v1/session/renew/nonexistent").status, 404);
 }
 
+TEST_F(ApiTest, ServiceMaintenanceTakesOnlyThatServiceOut) {
+  ASSERT_EQ(respond("PUT", "/v1/agent/service/register", R"({"Name": "web", "Check": {"TTL": "30s", "Status": "passing"}})").status, 200);
+  ASSERT_EQ(json::parse(respond("GET", "/v1/health/service/web?passing").body).size(), 1u);
+  ASSERT_EQ(respond("PUT", "/v1/agent/service/maintenance/web?enable=true&reason=deploying").status, 200);
+  EXPECT_EQ(json::parse(respond("GET", "/v1/health/service/web?passing").body).size(), 0u);
+  json checks = json::parse(respond("GET", "/v1/health/checks/web").body);
+  bool seen = false;
+  for (const auto& check : checks) {
+    if (check["CheckID"] == "_service_maintenance:web") {
+      seen = true;
+      EXPECT_EQ(check["Status"], "critical");
+      EXPECT_EQ(check["Notes"], "deploying");
+      EXPECT_EQ(check["Name"], "Service Maintenance Mode");
+    }
+  }
+  EXPECT_TRUE(seen);
+  EXPECT_TRUE(json::parse(respond("GET", "/v1/health/state/critical").body).size() == 1u);
+  ASSERT_EQ(respond("PUT", "/v1/agent/service/maintenance/web?enable=false").status, 200);
+  EXPECT_EQ(json::parse(respond("GET", "/v1/health/service/web?passing").body).size(), 1u);
+  EXPECT_EQ(respond("PUT", "/v1/agent/service/maintenance/ghost?enable=true").status, 404);
+}
+
 TEST_F(ApiTest, MaintenanceModeMarksTheNodeCritical) {
   ASSERT_EQ(respond("PUT", "/v1/agent/maintenance?enable=true&reason=patching").status, 200);
   json critical = json::parse(respond("GET", "/v1/health/state/critical").body);
