@@ -11,6 +11,7 @@ namespace {
 
 // No message is smaller than this, so a budget below it ends the scan early.
 constexpr size_t kSmallestBroadcast = 8;
+constexpr int kMaxMisses = 16;
 
 }  // namespace
 
@@ -34,8 +35,15 @@ std::vector<Message> BroadcastQueue::take(size_t byte_budget, int transmit_limit
   std::vector<Message> taken;
   std::vector<Key> picked;
   size_t remaining = byte_budget;
-  for (auto it = items_.begin(); it != items_.end() && remaining >= kSmallestBroadcast; ++it) {
-    if (it->second.size > remaining) continue;
+  // Once a few in a row do not fit, the packet is as good as full: a long
+  // queue (thousands of alives in a join storm) must not be scanned per packet.
+  int misses = 0;
+  for (auto it = items_.begin(); it != items_.end() && remaining >= kSmallestBroadcast && misses < kMaxMisses; ++it) {
+    if (it->second.size > remaining) {
+      ++misses;
+      continue;
+    }
+    misses = 0;
     remaining -= it->second.size;
     picked.push_back(it->first);
   }
