@@ -16,6 +16,7 @@
 #include <optional>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include "agent/catalog/watch_hub.h"
 #include "agent/http/api.h"
@@ -84,12 +85,38 @@ std::shared_ptr<const std::string> serialize(const HttpResponse& response, bool 
   return out;
 }
 
+class Session;
+
+// Sessions woken by one write are resumed together by one posted handler,
+// rather than one post (and one allocation) per session; the write that woke
+// them still returns first.
+class WakeQueue {
+ public:
+  explicit WakeQueue(asio::io_context& io) : io_(io) {}
+  void push(std::weak_ptr<Session> session);
+
+ private:
+  void drain();
+
+  asio::io_context& io_;
+  std::vector<std::weak_ptr<Session>> pending_;
+  bool scheduled_ = false;
+};
+
 class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(tcp::socket socket, Api& api, catalog::WatchHub& watch_hub, const ServerOptions& options,
-          ResponseCache& cache)
+          ResponseCache& cache, WakeQueue& wakes)
       : stream_(std::move(socket)), api_(api), watch_hub_(watch_hub), options_(options), cache_(cache),
-        timer_(stream_.get_executor()) {}
+        wakes_(wakes), timer_(stream_.get_executor()) {}
+
+  // Called by the WakeQueue after data this session's query read changed.
+  void resume() {
+    if (!waiter_) return;  // already answered (the deadline won)
+    waiter_.reset();
+    timer_.cancel();
+    dispatch();
+  }
 
   ~Session() { cancel_wait(); }
 
@@ -156,17 +183,7 @@ class Session : public std::enable_shared_from_this<Session> {
   // Waits until a key the query read changes, or the deadline passes.
   void park(const BlockingWait& wait) {
     std::weak_ptr<Session> weak = shared_from_this();
-    auto executor = stream_.get_executor();
-    waiter_ = watch_hub_.wait(wait.watch_keys, [weak, executor] {
-      // Posted, so a write that wakes thousands of watchers returns first.
-      asio::post(executor, [weak] {
-        if (auto self = weak.lock()) {
-          self->waiter_.reset();
-          self->timer_.cancel();
-          self->dispatch();
-        }
-      });
-    });
+    waiter_ = watch_hub_.wait(wait.watch_keys, [weak, &wakes = wakes_] { wakes.push(weak); });
     timer_.expires_at(wait.deadline);
     // The timer's handler holds the session alive while it is parked.
     timer_.async_wait([self = shared_from_this()](beast::error_code error) {
@@ -240,6 +257,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   std::shared_ptr<const std::string> out_;
   ResponseCache& cache_;
+  WakeQueue& wakes_;
   std::string target_;
   HttpRequest request_;
   BlockingState blocking_;
@@ -254,11 +272,27 @@ class Session : public std::enable_shared_from_this<Session> {
   std::unique_ptr<std::array<char, 8192>> drain_buffer_;
 };
 
+void WakeQueue::push(std::weak_ptr<Session> session) {
+  pending_.push_back(std::move(session));
+  if (scheduled_) return;
+  scheduled_ = true;
+  asio::post(io_, [this] { drain(); });
+}
+
+void WakeQueue::drain() {
+  scheduled_ = false;
+  std::vector<std::weak_ptr<Session>> woken;
+  woken.swap(pending_);
+  for (auto& weak : woken) {
+    if (auto session = weak.lock()) session->resume();
+  }
+}
+
 }  // namespace
 
 struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   Impl(asio::io_context& io, Api& api, catalog::WatchHub& watch_hub, ServerOptions options)
-      : io(io), api(api), watch_hub(watch_hub), options(std::move(options)), acceptor(io) {}
+      : io(io), api(api), watch_hub(watch_hub), options(std::move(options)), wakes(io), acceptor(io) {}
 
   void accept() {
     acceptor.async_accept([self = shared_from_this()](beast::error_code error, tcp::socket socket) {
@@ -266,7 +300,8 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
       if (!error) {
         beast::error_code ignored;
         socket.set_option(tcp::no_delay(true), ignored);
-        std::make_shared<Session>(std::move(socket), self->api, self->watch_hub, self->options, self->cache)
+        std::make_shared<Session>(std::move(socket), self->api, self->watch_hub, self->options, self->cache,
+                                  self->wakes)
             ->start();
       } else {
         spdlog::warn("HTTP accept failed: {}", error.message());
@@ -280,6 +315,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   catalog::WatchHub& watch_hub;
   ServerOptions options;
   ResponseCache cache;
+  WakeQueue wakes;
   tcp::acceptor acceptor;
 };
 
