@@ -104,6 +104,7 @@ class GossipSim {
 
   size_t false_positives() const { return false_positives_.size(); }
   const std::vector<FalsePositive>& false_positive_list() const { return false_positives_; }
+  // `suspect` events about live nodes, summed over observers.
   size_t false_suspicions() const { return false_suspicions_; }
   // `failed` events about live, reachable nodes with no window at all (runs
   // without partitions only): a join storm must not produce any.

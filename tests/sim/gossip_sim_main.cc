@@ -139,8 +139,8 @@ int main(int argc, char** argv) {
     sim.run_for(std::chrono::milliseconds(static_cast<int64_t>(steady_seconds * 1000)));
     double elapsed = secs(sim.now() - steady_start);
     double up = static_cast<double>(sim.up_count());
-    std::printf("steady:   %.0f s at %.1f%% loss: false-positive failures %zu (windowed %zu), false suspicions %zu "
-                "(all refuted unless counted above), converged %s\n",
+    std::printf("steady:   %.0f s at %.1f%% loss: false-positive failures %zu (windowed %zu), suspect events about "
+                "live nodes %zu (summed over observers; refuted), converged %s\n",
                 elapsed, steady_loss * 100, sim.failures_of_live_nodes() - live_failures_before,
                 sim.false_positives() - fp_before, sim.false_suspicions() - suspicions_before,
                 sim.converged() ? "yes" : "no");
