@@ -15,7 +15,7 @@ packages=(
   clang libclang-rt-14-dev
 )
 if [[ "${1:-}" == "--bench" ]]; then
-  packages+=(wrk etcd-server etcd-client libbenchmark-dev)
+  packages+=(wrk etcd-server etcd-client libbenchmark-dev serf python3-msgpack util-linux iproute2)
 fi
 
 missing=()
