@@ -1,233 +1,43 @@
-// roster: the agent (`roster agent`) and the operator CLI. Wiring only.
+// roster: the operator CLI, and the front door to the agent. Wiring only.
+//
+// `roster agent ...` replaces this process with the roster-agent program that
+// sits next to this binary (as git does with its git-* programs). The PID,
+// the command line and the signals stay the same, so service managers and
+// scripts see `roster agent` as they would with a single binary, while the
+// agent never maps the CLI's HTTP client library.
 
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/post.hpp>
-#include <boost/asio/signal_set.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <spdlog/spdlog.h>
+#include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
-#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
 
 #include "agent/cli/cli.h"
-#include "agent/config/flags.h"
-#include "agent/config/node_id.h"
-#include "agent/core/agent_core.h"
-#include "agent/gossip/gossip_agent.h"
-#include "agent/http/api.h"
-#include "agent/http/server.h"
-#include "common/clock.h"
-#include "common/uuid.h"
+#include "agent/config/agent_config.h"
+#include "common/version.h"
 
 namespace {
 
-constexpr const char* kVersion = "0.1.0";
+constexpr const char* kAgentProgram = "roster-agent";
 
-roster::catalog::TagMap read_runtime_tags(const std::string& data_dir) {
-  roster::catalog::TagMap tags;
-  if (data_dir.empty()) return tags;
-  std::ifstream in(std::filesystem::path(data_dir) / "runtime-tags.json");
-  if (!in) return tags;
-  auto document = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
-  if (!document.is_object()) {
-    spdlog::warn("ignoring unreadable {}/runtime-tags.json", data_dir);
-    return tags;
-  }
-  for (auto it = document.begin(); it != document.end(); ++it) {
-    if (it->is_string()) tags[it.key()] = it->get<std::string>();
-  }
-  return tags;
+// The agent program next to this binary, or next to argv[0] when /proc is
+// not mounted.
+std::filesystem::path agent_program(const char* argv0) {
+  std::error_code error;
+  auto self = std::filesystem::read_symlink("/proc/self/exe", error);
+  if (error) self = std::filesystem::absolute(argv0, error);
+  return self.parent_path() / kAgentProgram;
 }
 
-// Serf's LAN timing unless the config asks for memberlist's local profile;
-// each gossip key that is set overrides the profile.
-roster::gossip::GossipAgentOptions gossip_options(const roster::config::AgentConfig& config, const std::string& node_id,
-                                                  const roster::catalog::TagMap& tags) {
-  using namespace std::chrono_literals;
-  roster::gossip::GossipAgentOptions options;
-  roster::gossip::SwimConfig& swim = options.transport.swim;
-  swim.name = config.node_name;
-  swim.id = node_id;
-  swim.tags = tags;
-  if (config.gossip.profile == "local") {
-    swim.probe_interval = 1s;
-    swim.probe_timeout = 200ms;
-    swim.indirect_checks = 1;
-    swim.suspicion_mult = 3;
-    swim.retransmit_mult = 2;
-    swim.gossip_interval = 100ms;
-    swim.gossip_to_the_dead_time = 15s;
-    swim.push_pull_interval = 15s;
-    options.transport.tcp_timeout = 1s;
-  }
-  const auto& gossip = config.gossip;
-  if (gossip.probe_interval) swim.probe_interval = *gossip.probe_interval;
-  if (gossip.probe_timeout) swim.probe_timeout = *gossip.probe_timeout;
-  if (gossip.gossip_interval) swim.gossip_interval = *gossip.gossip_interval;
-  if (gossip.push_pull_interval) swim.push_pull_interval = *gossip.push_pull_interval;
-  if (gossip.suspicion_mult) swim.suspicion_mult = *gossip.suspicion_mult;
-  if (gossip.retransmit_mult) swim.retransmit_mult = *gossip.retransmit_mult;
-  options.transport.bind_ip = config.bind_addr;
-  options.transport.advertise_ip = config.advertise_addr;
-  options.transport.port = static_cast<uint16_t>(config.serf_lan_port);
-  options.data_dir = config.data_dir;
-  options.encrypt_key = config.encrypt;
-  options.join = config.start_join;
-  options.retry_join = config.retry_join;
-  options.retry_interval = std::chrono::duration_cast<std::chrono::milliseconds>(config.retry_interval);
-  options.retry_max = config.retry_max;
-  return options;
-}
-
-int run_agent(int argc, const char* const* argv) {
-  auto parsed = roster::config::parse_agent_flags(argc, argv);
-  if (!parsed.is_ok()) {
-    std::cerr << "roster agent: " << parsed.status().message() << "\nRun 'roster agent -help' for usage.\n";
-    return 1;
-  }
-  if (parsed->help_text) {
-    std::cout << *parsed->help_text;
-    return 0;
-  }
-  const auto flags = parsed->flags;
-  const auto host = roster::config::read_host_info();
-  auto loaded = roster::config::load_agent_config(flags, host);
-  if (!loaded.ok()) {
-    for (const auto& error : loaded.errors) std::cerr << "roster agent: " << error.to_string() << "\n";
-    return 1;
-  }
-  const auto& config = loaded.config;
-  spdlog::set_level(spdlog::level::from_str(config.log_level));
-
-  std::string node_id;
-  if (!config.data_dir.empty()) {
-    auto id = roster::config::load_or_create_node_id(config.data_dir);
-    if (!id.is_ok()) {
-      std::cerr << "roster agent: " << id.status().message() << "\n";
-      return 1;
-    }
-    node_id = *id;
-  } else {
-    node_id = roster::generate_uuid_v4();
-  }
-
-  boost::asio::io_context io(1);
-  roster::SystemClock clock;
-  roster::agent::CoreOptions options;
-  options.identity.id = node_id;
-  options.identity.name = config.node_name;
-  options.identity.datacenter = config.datacenter;
-  options.identity.address = config.advertise_addr;
-  options.identity.http_address = config.client_addr + ":" + std::to_string(config.http_port);
-  options.image_tags = config.tags;
-  options.runtime_tags = read_runtime_tags(config.data_dir);
-  options.data_dir = config.data_dir;
-  options.enable_script_checks = config.enable_script_checks;
-  roster::agent::AgentCore core(io, clock, options);
-  if (auto status = core.start(); !status.is_ok()) {
-    std::cerr << "roster agent: " << status.to_string() << "\n";
-    return 1;
-  }
-  if (auto status = core.reload(config.tags, config.services, config.checks); !status.is_ok()) {
-    std::cerr << "roster agent: " << status.message() << "\n";
-    return 1;
-  }
-
-  roster::http::ApiOptions api_options;
-  api_options.version = kVersion;
-  roster::http::Api api(core, api_options);
-  roster::http::ServerOptions server_options;
-  server_options.address = config.client_addr;
-  server_options.port = static_cast<uint16_t>(config.http_port);
-  roster::http::HttpServer server(io, api, core.watch_hub(), server_options);
-  if (auto status = server.start(); !status.is_ok()) {
-    std::cerr << "roster agent: " << status.message() << "\n";
-    return 1;
-  }
-
-  // One way out: stop serving, save the gossip state, let io.run() return.
-  int exit_code = 0;
-  bool shutting_down = false;
-  std::unique_ptr<roster::gossip::GossipAgent> gossip;
-  auto shutdown = [&](int code) {
-    if (shutting_down) return;
-    shutting_down = true;
-    exit_code = code;
-    server.stop();
-    core.set_membership(nullptr);
-    if (gossip) gossip->stop();
-    core.stop();
-    io.stop();
-  };
-  // After a graceful leave, give the HTTP response that asked for it a moment to be written.
-  boost::asio::steady_timer exit_timer(io);
-  roster::gossip::GossipAgentCallbacks gossip_callbacks;
-  gossip_callbacks.on_fatal = [&](const std::string& reason) {
-    spdlog::error("gossip: {}", reason);
-    boost::asio::post(io, [&] { shutdown(1); });
-  };
-  gossip_callbacks.on_left = [&] {
-    exit_timer.expires_after(std::chrono::milliseconds(200));
-    exit_timer.async_wait([&](const boost::system::error_code&) { shutdown(0); });
-  };
-  gossip = std::make_unique<roster::gossip::GossipAgent>(io, clock, core.watch_hub(),
-                                                         gossip_options(config, node_id, core.merged_tags()),
-                                                         std::move(gossip_callbacks));
-  if (auto status = gossip->start(); !status.is_ok()) {
-    std::cerr << "roster agent: " << status.message() << "\n";
-    return 1;
-  }
-  core.set_membership(gossip.get());
-
-  // Consul's defaults for a client: SIGINT leaves the pool gracefully
-  // (skip_leave_on_interrupt=false), SIGTERM does not (leave_on_terminate=false).
-  // A second signal while leaving stops at once.
-  boost::asio::signal_set stop_signals(io, SIGINT, SIGTERM);
-  std::function<void()> wait_for_stop = [&] {
-    stop_signals.async_wait([&](const boost::system::error_code& error, int signal) {
-      if (error) return;
-      const bool leave = signal == SIGINT ? !config.skip_leave_on_interrupt : config.leave_on_terminate;
-      if (leave && !gossip->leave_done() && exit_code == 0 && !shutting_down &&
-          gossip->local_member().status != roster::agent::MemberStatus::leaving) {
-        spdlog::info("caught signal {}; leaving the gossip pool, then shutting down", signal);
-        gossip->start_leave();
-        wait_for_stop();
-        return;
-      }
-      spdlog::info("caught signal {}; shutting down", signal);
-      shutdown(0);
-    });
-  };
-  wait_for_stop();
-  boost::asio::signal_set reload_signal(io, SIGHUP);
-  std::function<void()> wait_for_reload = [&] {
-    reload_signal.async_wait([&](const boost::system::error_code& error, int) {
-      if (error) return;
-      auto reloaded = roster::config::load_agent_config(flags, host);
-      if (!reloaded.ok()) {
-        for (const auto& config_error : reloaded.errors) {
-          spdlog::error("reload refused: {}", config_error.to_string());
-        }
-      } else if (auto status = core.reload(reloaded.config.tags, reloaded.config.services, reloaded.config.checks);
-                 !status.is_ok()) {
-        spdlog::error("reload: {}", status.message());
-      } else {
-        spdlog::info("reloaded tags, services and checks from the configuration");
-      }
-      wait_for_reload();
-    });
-  };
-  wait_for_reload();
-
-  spdlog::info("roster agent {} running: node {} ({}), datacenter {}, gossip on {}, HTTP API on http://{}:{}",
-               kVersion, config.node_name, node_id, config.datacenter, gossip->transport().address(),
-               config.client_addr, server.port());
-  io.run();
-  core.set_membership(nullptr);
-  if (gossip) gossip->stop();
-  return exit_code;
+int exec_agent(char** argv) {
+  const auto program = agent_program(argv[0]);
+  ::execv(program.c_str(), argv);
+  std::cerr << "roster agent: cannot start " << program.string() << ": " << std::strerror(errno)
+            << "\nThe agent program is installed next to `roster`; reinstall Roster if it is missing.\n";
+  return 1;
 }
 
 int run_validate(const std::vector<std::string>& paths) {
@@ -253,10 +63,10 @@ int main(int argc, char** argv) {
     return 1;
   }
   const std::string& command = args.front();
-  if (command == "agent") return run_agent(argc - 1, argv + 1);
+  if (command == "agent") return exec_agent(argv);
   if (command == "validate") return run_validate(std::vector<std::string>(args.begin() + 1, args.end()));
   if (command == "version" || command == "-version" || command == "--version") {
-    std::cout << "Roster v" << kVersion << "\n";
+    std::cout << "Roster v" << roster::kVersion << "\n";
     return 0;
   }
   return roster::cli::run_cli(args, std::cout, std::cerr);

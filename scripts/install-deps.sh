@@ -8,7 +8,7 @@ packages=(
   libboost-dev libboost-system-dev
   libcpprest-dev libyaml-cpp-dev nlohmann-json3-dev
   libspdlog-dev libfmt-dev libcli11-dev
-  libssl-dev libxxhash-dev
+  libssl-dev libxxhash-dev zlib1g-dev
   protobuf-compiler libprotobuf-dev
   libgtest-dev libgmock-dev
   python3 python3-consul

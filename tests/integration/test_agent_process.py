@@ -257,6 +257,46 @@ class ValidateTest(unittest.TestCase):
         self.assertIn("Configuration is valid", result.stdout)
 
 
+class AgentProgramTest(unittest.TestCase):
+    """`roster agent` runs the roster-agent program in place of the CLI."""
+
+    def test_agent_keeps_the_pid_and_the_command_line(self):
+        agent = RosterAgent(BINARY, node="exec-test")
+        self.addCleanup(agent.stop)
+        agent.start()
+        pid = agent.process.pid
+        with open("/proc/%d/comm" % pid) as comm:
+            self.assertEqual(comm.read().strip(), "roster-agent")
+        with open("/proc/%d/cmdline" % pid, "rb") as cmdline:
+            argv = cmdline.read().split(b"\0")
+        self.assertEqual(os.path.basename(argv[0]), b"roster")
+        self.assertEqual(argv[1], b"agent")
+        # Signals reach the agent itself: SIGTERM stops it cleanly.
+        self.assertEqual(agent.stop(), 0, agent.log())
+
+    def test_agent_help_and_version_come_through(self):
+        result = subprocess.run([BINARY, "agent", "-help"], capture_output=True, text=True, timeout=60)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertIn("-retry-join", result.stdout)
+        result = subprocess.run([BINARY, "agent", "-bogus-flag"], capture_output=True, text=True, timeout=60)
+        self.assertNotEqual(result.returncode, 0)
+        self.assertIn("roster agent -help", result.stderr)
+
+    def test_missing_agent_program_is_a_clear_error(self):
+        lonely = tempfile.mkdtemp(prefix="roster-lonely-")
+        self.addCleanup(shutil.rmtree, lonely, True)
+        cli = os.path.join(lonely, "roster")
+        shutil.copy2(BINARY, cli)
+        result = subprocess.run([cli, "agent", "-dev"], capture_output=True, text=True, timeout=60)
+        self.assertEqual(result.returncode, 1)
+        self.assertIn(os.path.join(lonely, "roster-agent"), result.stderr)
+        self.assertIn("No such file", result.stderr)
+        # The CLI's own commands still work without it.
+        result = subprocess.run([cli, "version"], capture_output=True, text=True, timeout=60)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertIn("Roster v", result.stdout)
+
+
 if __name__ == "__main__":
     BINARY = roster_process.find_binary()
     roster_process.run_unittest_main()
