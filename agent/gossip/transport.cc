@@ -565,10 +565,8 @@ struct Transport::Impl : std::enable_shared_from_this<Transport::Impl> {
       log_drop("TCP message", connection->peer, error, envelope.status());
       return close(*connection);
     }
-    const bool is_push_pull = envelope->kind == wire::EnvelopeKind::plain_push_pull ||
-                              envelope->kind == wire::EnvelopeKind::encrypted_push_pull;
     Result<std::string> reply = Status::internal("no answer");
-    if (is_push_pull) {
+    if (wire::is_push_pull(envelope->kind)) {
       auto remote = wire::open_push_pull(request, keyring(), &replay, options.limits, wire_counters, &error);
       if (!remote.is_ok()) {
         log_drop("push-pull", connection->peer, error, remote.status());

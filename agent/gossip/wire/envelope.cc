@@ -5,7 +5,16 @@
 namespace roster::gossip::wire {
 
 bool is_encrypted(EnvelopeKind kind) {
-  return kind == EnvelopeKind::encrypted_packet || kind == EnvelopeKind::encrypted_push_pull;
+  return kind == EnvelopeKind::encrypted_packet || kind == EnvelopeKind::encrypted_push_pull ||
+         kind == EnvelopeKind::encrypted_compressed_push_pull;
+}
+
+bool is_compressed(EnvelopeKind kind) {
+  return kind == EnvelopeKind::plain_compressed_push_pull || kind == EnvelopeKind::encrypted_compressed_push_pull;
+}
+
+bool is_push_pull(EnvelopeKind kind) {
+  return kind != EnvelopeKind::plain_packet && kind != EnvelopeKind::encrypted_packet;
 }
 
 std::string envelope_header(EnvelopeKind kind, size_t payload_bytes) {
@@ -29,7 +38,7 @@ Result<EnvelopeView> parse_envelope(std::string_view bytes, WireError* error) {
   if (bytes.empty()) return fail(WireError::truncated, "empty envelope");
   const auto kind = static_cast<uint8_t>(bytes[0]);
   if (kind < static_cast<uint8_t>(EnvelopeKind::plain_packet) ||
-      kind > static_cast<uint8_t>(EnvelopeKind::encrypted_push_pull)) {
+      kind > static_cast<uint8_t>(EnvelopeKind::encrypted_compressed_push_pull)) {
     return fail(WireError::garbage, "unknown envelope kind " + std::to_string(kind));
   }
   if (bytes.size() < kEnvelopeHeaderBytes) return fail(WireError::truncated, "envelope header is truncated");

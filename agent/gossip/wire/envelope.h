@@ -6,6 +6,8 @@
 //   bytes 1-4   payload length, big-endian
 //   payload     plain: the codec's bytes (codec.h)
 //               encrypted: 12-byte nonce, AES-256-GCM ciphertext, 16-byte tag
+//               compressed push-pull: the codec's bytes as a zlib stream
+//               (compress.h), then encrypted or not as above
 //
 // The kind byte makes plain and encrypted traffic (and a version change)
 // detectable before anything is parsed; the length separates a truncated
@@ -27,9 +29,14 @@ enum class EnvelopeKind : uint8_t {
   encrypted_packet = 0x02,
   plain_push_pull = 0x03,
   encrypted_push_pull = 0x04,
+  plain_compressed_push_pull = 0x05,
+  encrypted_compressed_push_pull = 0x06,
 };
 
 bool is_encrypted(EnvelopeKind kind);
+bool is_compressed(EnvelopeKind kind);
+// True for the push-pull kinds (TCP full-state exchange), false for packets.
+bool is_push_pull(EnvelopeKind kind);
 
 inline constexpr size_t kEnvelopeHeaderBytes = 5;
 inline constexpr size_t kNonceBytes = 12;

@@ -1,6 +1,7 @@
 #include "agent/gossip/wire/seal.h"
 
 #include "agent/gossip/wire/cipher.h"
+#include "agent/gossip/wire/compress.h"
 #include "agent/gossip/wire/envelope.h"
 
 namespace roster::gossip::wire {
@@ -20,6 +21,7 @@ Result<std::string> seal_payload(std::string_view payload, const Keyring* keyrin
 
 struct Opened {
   bool decrypted = false;
+  bool compressed = false;
   std::string plaintext;         // when decrypted
   std::string_view plain_input;  // otherwise: a view into the caller's bytes
   std::string_view payload() const { return decrypted ? std::string_view(plaintext) : plain_input; }
@@ -27,8 +29,7 @@ struct Opened {
 
 // Envelope, decryption and replay check: everything before decoding.
 Result<Opened> open_payload(std::string_view bytes, const Keyring* keyring, ReplayFilter* replay,
-                            size_t max_payload_bytes, EnvelopeKind plain, EnvelopeKind encrypted,
-                            WireError& error) {
+                            size_t max_payload_bytes, bool push_pull, WireError& error) {
   // Refuse oversized input before looking further: its announced length
   // could be anything.
   if (bytes.size() > max_payload_bytes + kEncryptedOverhead) {
@@ -38,12 +39,13 @@ Result<Opened> open_payload(std::string_view bytes, const Keyring* keyring, Repl
   }
   auto view = parse_envelope(bytes, &error);
   if (!view.is_ok()) return view.status();
-  if (view->kind != plain && view->kind != encrypted) {
+  if (is_push_pull(view->kind) != push_pull) {
     error = WireError::garbage;
     return Status::invalid_argument("envelope of the wrong kind for this channel");
   }
   Opened opened;
-  if (view->kind == plain) {
+  opened.compressed = is_compressed(view->kind);
+  if (!is_encrypted(view->kind)) {
     if (encryption_enabled(keyring)) {
       error = WireError::plain_refused;
       return Status::permission_denied("plain packet refused: encryption is enabled");
@@ -71,18 +73,28 @@ Result<Opened> open_payload(std::string_view bytes, const Keyring* keyring, Repl
 
 template <typename T, typename Decode>
 Result<T> open_any(std::string_view bytes, const Keyring* keyring, ReplayFilter* replay, size_t max_payload_bytes,
-                   EnvelopeKind plain, EnvelopeKind encrypted, WireCounters& counters, WireError* error_out,
-                   Decode decode) {
+                   bool push_pull, WireCounters& counters, WireError* error_out, Decode decode) {
   WireError error = WireError::none;
   auto finish = [&](Status status) -> Result<T> {
     counters.add(error);
     if (error_out) *error_out = error;
     return status;
   };
-  auto opened = open_payload(bytes, keyring, replay, max_payload_bytes, plain, encrypted, error);
+  auto opened = open_payload(bytes, keyring, replay, max_payload_bytes, push_pull, error);
   if (!opened.is_ok()) return finish(opened.status());
+  std::string inflated;
+  std::string_view payload = opened->payload();
+  if (opened->compressed) {
+    auto decompressed = decompress(payload, max_payload_bytes);
+    if (!decompressed.is_ok()) {
+      error = decompressed.status().code() == StatusCode::too_large ? WireError::oversized : WireError::garbage;
+      return finish(decompressed.status());
+    }
+    inflated = std::move(decompressed).value();
+    payload = inflated;
+  }
   DecodeReport report;
-  Result<T> decoded = decode(opened->payload(), report);
+  Result<T> decoded = decode(payload, report);
   // Unknown messages count whether or not the rest of the packet survived.
   counters.unknown_type += report.unknown_messages;
   if (!decoded.is_ok()) {
@@ -110,14 +122,13 @@ Result<std::string> seal_packet(const Packet& packet, const Keyring* keyring, Ra
 }
 
 Result<std::string> seal_push_pull(const PushPull& push_pull, const Keyring* keyring, RandomSource& random) {
-  return seal_payload(encode_push_pull(push_pull), keyring, random, EnvelopeKind::plain_push_pull,
-                      EnvelopeKind::encrypted_push_pull);
+  return seal_payload(compress(encode_push_pull(push_pull)), keyring, random, EnvelopeKind::plain_compressed_push_pull,
+                      EnvelopeKind::encrypted_compressed_push_pull);
 }
 
 Result<Packet> open_packet(std::string_view datagram, const Keyring* keyring, ReplayFilter* replay,
                            const DecodeLimits& limits, WireCounters& counters, WireError* error) {
-  return open_any<Packet>(datagram, keyring, replay, limits.max_packet_bytes, EnvelopeKind::plain_packet,
-                          EnvelopeKind::encrypted_packet, counters, error,
+  return open_any<Packet>(datagram, keyring, replay, limits.max_packet_bytes, /*push_pull=*/false, counters, error,
                           [&](std::string_view payload, DecodeReport& report) {
                             return decode_packet(payload, limits, &report);
                           });
@@ -125,8 +136,7 @@ Result<Packet> open_packet(std::string_view datagram, const Keyring* keyring, Re
 
 Result<PushPull> open_push_pull(std::string_view bytes, const Keyring* keyring, ReplayFilter* replay,
                                 const DecodeLimits& limits, WireCounters& counters, WireError* error) {
-  return open_any<PushPull>(bytes, keyring, replay, limits.max_push_pull_bytes, EnvelopeKind::plain_push_pull,
-                            EnvelopeKind::encrypted_push_pull, counters, error,
+  return open_any<PushPull>(bytes, keyring, replay, limits.max_push_pull_bytes, /*push_pull=*/true, counters, error,
                             [&](std::string_view payload, DecodeReport& report) {
                               return decode_push_pull(payload, limits, &report);
                             });

@@ -34,6 +34,7 @@ Result<std::string> seal_packet(const Packet& packet, const Keyring* keyring, Ra
 // Seals one of pack()'s encoded packets without decoding it again.
 Result<std::string> seal_encoded_packet(std::string_view encoded_packet, const Keyring* keyring,
                                         RandomSource& random);
+// Push-pull state is compressed (compress.h) before it is sealed.
 Result<std::string> seal_push_pull(const PushPull& push_pull, const Keyring* keyring, RandomSource& random);
 
 // `replay` may be null (no replay check). When `error` is not null it is set
@@ -43,6 +44,8 @@ Result<std::string> seal_push_pull(const PushPull& push_pull, const Keyring* key
 Result<Packet> open_packet(std::string_view datagram, const Keyring* keyring, ReplayFilter* replay,
                            const DecodeLimits& limits, WireCounters& counters, WireError* error = nullptr);
 // The same for one push-pull frame's payload (framing.h strips the frame).
+// Compressed and uncompressed push-pull envelopes are both accepted; a
+// compressed one that expands past limits.max_push_pull_bytes is oversized.
 Result<PushPull> open_push_pull(std::string_view bytes, const Keyring* keyring, ReplayFilter* replay,
                                 const DecodeLimits& limits, WireCounters& counters, WireError* error = nullptr);
 

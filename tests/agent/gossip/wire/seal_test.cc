@@ -4,6 +4,7 @@
 
 #include <random>
 
+#include "agent/gossip/wire/compress.h"
 #include "agent/gossip/wire/envelope.h"
 #include "tests/agent/gossip/wire/test_messages.h"
 
@@ -289,6 +290,48 @@ TEST_F(SealTest, PushPullRoundTripsAndIsCheckedLikePackets) {
   limits_.max_members = 10;
   EXPECT_FALSE(open_push_pull(*plain, nullptr, nullptr, limits_, counters_, &error).is_ok());
   EXPECT_EQ(error, WireError::oversized);
+  EXPECT_EQ(counters_.total(), 4u);
+}
+
+TEST_F(SealTest, PushPullIsCompressedAndUncompressedEnvelopesStillOpen) {
+  PushPull push_pull{false, {}};
+  for (int i = 0; i < 200; ++i) push_pull.members.push_back(sample_member("node-" + std::to_string(i)));
+  const std::string encoded = encode_push_pull(push_pull);
+  auto sealed = seal_push_pull(push_pull, nullptr, random_);
+  ASSERT_TRUE(sealed.is_ok());
+  EXPECT_EQ(static_cast<EnvelopeKind>((*sealed)[0]), EnvelopeKind::plain_compressed_push_pull);
+  EXPECT_LT(sealed->size() * 2, encoded.size()) << "sealed " << sealed->size() << " of " << encoded.size();
+
+  // An uncompressed push-pull (the first wire version) is still accepted.
+  const std::string uncompressed = envelope_header(EnvelopeKind::plain_push_pull, encoded.size()) + encoded;
+  auto opened = open_push_pull(uncompressed, nullptr, nullptr, limits_, counters_);
+  ASSERT_TRUE(opened.is_ok()) << opened.status().to_string();
+  EXPECT_EQ(*opened, push_pull);
+  EXPECT_EQ(counters_.total(), 0u);
+}
+
+TEST_F(SealTest, BadCompressedPushPullIsDroppedAndCounted) {
+  auto open_raw = [&](EnvelopeKind kind, const std::string& payload, WireError& error) {
+    return open_push_pull(envelope_header(kind, payload.size()) + payload, nullptr, nullptr, limits_, counters_,
+                          &error);
+  };
+  WireError error = WireError::none;
+  // A compression bomb: a few KiB that would expand past the push-pull limit.
+  limits_.max_push_pull_bytes = 1 << 20;
+  const std::string bomb = compress(std::string(4 << 20, '\0'));
+  EXPECT_FALSE(open_raw(EnvelopeKind::plain_compressed_push_pull, bomb, error).is_ok());
+  EXPECT_EQ(error, WireError::oversized);
+  EXPECT_EQ(counters_.oversized, 1u);
+  // Not a zlib stream, and a zlib stream cut short.
+  EXPECT_FALSE(open_raw(EnvelopeKind::plain_compressed_push_pull, "garbage!", error).is_ok());
+  EXPECT_EQ(error, WireError::garbage);
+  const std::string good = compress(encode_push_pull(PushPull{false, {sample_member()}}));
+  EXPECT_FALSE(open_raw(EnvelopeKind::plain_compressed_push_pull, good.substr(0, good.size() / 2), error).is_ok());
+  EXPECT_EQ(error, WireError::garbage);
+  EXPECT_EQ(counters_.garbage, 2u);
+  // Well compressed, but not a push-pull inside.
+  EXPECT_FALSE(open_raw(EnvelopeKind::plain_compressed_push_pull, compress("\xff\xff\xff"), error).is_ok());
+  EXPECT_EQ(error, WireError::garbage);
   EXPECT_EQ(counters_.total(), 4u);
 }
 
