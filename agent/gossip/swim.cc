@@ -85,7 +85,9 @@ Status Swim::validate(const SwimConfig& config) {
 }
 
 Swim::Swim(SwimConfig config)
-    : config_(std::move(config)), rng_(config_.seed), awareness_(config_.awareness_max_multiplier) {
+    : config_(std::move(config)),
+      rng_(config_.seed),
+      awareness_(config_.lifeguard ? config_.awareness_max_multiplier : 1) {
   sequence_ = static_cast<uint32_t>(rng_());
   NodeState& me = insert_node(config_.name);
   me.member = Member{config_.name, config_.id, config_.address, config_.initial_incarnation, MemberState::dead,
@@ -379,7 +381,7 @@ void Swim::start_probe(TimePoint now) {
   // refute before the suspicion times out. The suspicion goes first so the
   // refutation is already queued when the ack, which carries broadcasts, leaves.
   std::vector<Message> messages;
-  if (target->member.state == MemberState::suspect) {
+  if (config_.lifeguard && target->member.state == MemberState::suspect) {
     messages.push_back(Suspect{target->member.name, target->member.incarnation, config_.name});
   }
   messages.push_back(Ping{probe.sequence, target->member.name, config_.name, self().member.address});
@@ -400,7 +402,8 @@ void Swim::send_indirect_probes(TimePoint /*now*/) {
   for (NodeState* peer : peers) {
     ++counters_.indirect_probes;
     send(peer->member.address,
-         {IndirectPing{probe.sequence, target.name, target.address, config_.name, self().member.address, true}});
+         {IndirectPing{probe.sequence, target.name, target.address, config_.name, self().member.address,
+                       /*want_nack=*/config_.lifeguard}});
   }
   probe.expected_nacks = static_cast<int>(peers.size());
   if (config_.tcp_fallback_probe) {
@@ -716,6 +719,7 @@ void Swim::merge_state(TimePoint now, const PushPull& remote, Source source) {
 // timeout is reached two probe intervals early; none if the pool is too small
 // to provide them (N minus us and the suspect).
 int Swim::expected_confirmations() const {
+  if (!config_.lifeguard) return 0;  // a fixed timeout: the minimum
   int expected = config_.suspicion_mult - 2;
   if (static_cast<int>(live_count_) - 2 < expected) expected = 0;
   return expected;

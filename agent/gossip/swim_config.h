@@ -38,6 +38,13 @@ struct SwimConfig {
   // the probe interval (the whole window for an ack) is multiplied by score + 1.
   int awareness_max_multiplier = 8;
 
+  // Lifeguard's extensions to SWIM: the local health multiplier, suspicion
+  // timeouts that start long and shrink with confirmations, the buddy hint
+  // and nacks. Off gives plain SWIM with a fixed suspicion timeout (the
+  // minimum below), as memberlist behaved before Lifeguard; only the
+  // simulator turns it off, to measure what Lifeguard buys.
+  bool lifeguard = true;
+
   // --- suspicion (Lifeguard) ---
   int suspicion_mult = 4;
   int suspicion_max_timeout_mult = 6;

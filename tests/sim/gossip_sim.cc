@@ -375,13 +375,14 @@ void GossipSim::process(Event& event) {
   Node& node = nodes_[i];
   if (!node.up) return;
   // An overloaded node gets to its inputs late.
-  if (options_.processing_time > Duration::zero()) {
+  const Duration processing_time = std::max(options_.processing_time, node.processing_time);
+  if (processing_time > Duration::zero()) {
     if (node.busy_until > now_) {
       event.at = node.busy_until;
       push(std::move(event));
       return;
     }
-    node.busy_until = now_ + options_.processing_time;
+    node.busy_until = now_ + processing_time;
   }
   switch (event.kind) {
     case Kind::timer:

@@ -73,6 +73,9 @@ class GossipSim {
   void partition(std::vector<int> group);
   void heal();
   void set_loss(double loss) { options_.loss = loss; }
+  // Node i takes `time` per input from now on (a slow, overloaded member);
+  // the larger of this and options.processing_time applies.
+  void set_processing_time(size_t i, Duration time) { nodes_.at(i).processing_time = time; }
   void at(TimePoint when, std::function<void()> action);
 
   // --- running ---
@@ -148,6 +151,7 @@ class GossipSim {
     TimePoint timer_at = TimePoint::max();
     TimePoint up_since{};
     TimePoint busy_until{};
+    Duration processing_time = Duration::zero();
     gossip::Incarnation incarnation = 0;  // the data dir's copy
     std::vector<std::string> peers;        // the data dir's copy
     gossip::TagMap tags;

@@ -2,12 +2,14 @@
 //
 //   gossip_sim --nodes=1000 --seed=1                 join, tag, failure, then 10 min at 5% loss
 //   gossip_sim --nodes=200 --join-pace-ms=0 --processing-us=2000   a join storm on slow nodes
+//   gossip_sim --nodes=100 --slow-nodes=10 --slow-processing-ms=40 [--no-lifeguard]
+//                                                    Lifeguard's experiment: slow members, with and without it
 //
 // Phases (each timed in virtual seconds from its trigger):
 //   join     node 0 starts; the others join it, --join-pace-ms apart; until all see all
 //   tag      a node sets a tag; until every node sees it
 //   failure  a node crashes; until the first, and then every, node marks it failed
-//   steady   --steady-loss for --steady-seconds; false positives counted
+//   steady   --steady-loss for --steady-seconds, with --slow-nodes slow; false positives counted
 // Every figure comes from one seed; rerun with the same flags to reproduce.
 
 #include <CLI/CLI.hpp>
@@ -46,6 +48,9 @@ int main(int argc, char** argv) {
   int processing_us = 0;
   int max_latency_ms = 10;
   bool skip_failure = false;
+  size_t slow_nodes = 0;
+  int slow_processing_ms = 0;
+  bool no_lifeguard = false;
   bool trace = false;
   std::string trace_subject;
   app.add_option("--nodes", nodes, "pool size");
@@ -57,6 +62,9 @@ int main(int argc, char** argv) {
   app.add_option("--processing-us", processing_us, "per-input processing time of every node");
   app.add_option("--max-latency-ms", max_latency_ms, "latency is uniform in [1 ms, this]");
   app.add_flag("--skip-failure", skip_failure, "no crash phase");
+  app.add_option("--slow-nodes", slow_nodes, "in the steady phase, this many nodes are slow (the last ones)");
+  app.add_option("--slow-processing-ms", slow_processing_ms, "per-input processing time of a slow node");
+  app.add_flag("--no-lifeguard", no_lifeguard, "plain SWIM: no health multiplier, fixed suspicion timeout, no buddy");
   app.add_option("--trace-subject", trace_subject, "print every event about this node name to stderr");
   app.add_flag("--trace", trace, "print the views still wrong every second while joining");
   CLI11_PARSE(app, argc, argv);
@@ -68,13 +76,15 @@ int main(int argc, char** argv) {
   options.max_latency = std::chrono::milliseconds(max_latency_ms);
   options.processing_time = std::chrono::microseconds(processing_us);
   options.trace_subject = trace_subject;
+  if (no_lifeguard) options.configure = [](roster::gossip::SwimConfig& config) { config.lifeguard = false; };
   GossipSim sim(options);
   auto wall_start = std::chrono::steady_clock::now();
 
   std::printf("gossip_sim --nodes=%zu --seed=%llu --join-loss=%.3f --steady-loss=%.3f --steady-seconds=%.0f "
-              "--join-pace-ms=%d --processing-us=%d --max-latency-ms=%d%s\n",
+              "--join-pace-ms=%d --processing-us=%d --max-latency-ms=%d --slow-nodes=%zu --slow-processing-ms=%d%s%s\n",
               nodes, static_cast<unsigned long long>(seed), join_loss, steady_loss, steady_seconds, join_pace_ms,
-              processing_us, max_latency_ms, skip_failure ? " --skip-failure" : "");
+              processing_us, max_latency_ms, slow_nodes, slow_processing_ms, skip_failure ? " --skip-failure" : "",
+              no_lifeguard ? " --no-lifeguard" : "");
   std::printf("timing: memberlist/Serf LAN defaults (probe 1 s/500 ms, gossip 200 ms x 3, suspicion mult 4)\n");
 
   // --- join ---
@@ -130,6 +140,9 @@ int main(int argc, char** argv) {
   // --- steady ---
   if (steady_seconds > 0) {
     sim.set_loss(steady_loss);
+    const size_t slow = std::min(slow_nodes, nodes);
+    for (size_t i = nodes - slow; i < nodes; ++i) sim.set_processing_time(i, std::chrono::milliseconds(slow_processing_ms));
+    const size_t fp_list_before = sim.false_positive_list().size();
     uint64_t bytes_before = sim.datagram_bytes();
     uint64_t datagrams_before = sim.datagrams_sent();
     size_t suspicions_before = sim.false_suspicions();
@@ -144,6 +157,21 @@ int main(int argc, char** argv) {
                 elapsed, steady_loss * 100, sim.failures_of_live_nodes() - live_failures_before,
                 sim.false_positives() - fp_before, sim.false_suspicions() - suspicions_before,
                 sim.converged() ? "yes" : "no");
+    if (slow > 0) {
+      // Lifeguard's question: whom do the slow members take down?
+      size_t by_slow = 0, of_slow = 0, healthy_by_healthy = 0;
+      const auto& list = sim.false_positive_list();
+      for (size_t k = fp_list_before; k < list.size(); ++k) {
+        const bool observer_slow = list[k].observer >= nodes - slow;
+        const bool subject_slow = list[k].subject >= nodes - slow;
+        by_slow += observer_slow;
+        of_slow += subject_slow;
+        healthy_by_healthy += !observer_slow && !subject_slow;
+      }
+      std::printf("slow:     %zu slow nodes at %d ms per input: windowed false positives declared by slow nodes %zu, "
+                  "about slow nodes %zu, healthy about healthy %zu\n",
+                  slow, slow_processing_ms, by_slow, of_slow, healthy_by_healthy);
+    }
     std::printf("traffic:  %.0f B/s and %.1f datagrams/s per node (estimated sizes, UDP only)\n",
                 static_cast<double>(sim.datagram_bytes() - bytes_before) / elapsed / up,
                 static_cast<double>(sim.datagrams_sent() - datagrams_before) / elapsed / up);

@@ -468,6 +468,33 @@ TEST(SwimSuspicion, BuddyHintRidesOnThePingToASuspect) {
   EXPECT_TRUE(hinted);
 }
 
+TEST(SwimSuspicion, WithoutLifeguardTheTimeoutIsFixedAndNothingLifeguardIsSent) {
+  SwimConfig config = config_for("a");
+  config.lifeguard = false;
+  Driver d(config);
+  d.auto_ack = true;
+  d.know(pool_of(10));
+  // An unconfirmed suspicion fails after the fixed minimum (4 s x log10(11)),
+  // where Lifeguard would wait up to six times as long for confirmations.
+  d.receive("n1", {Suspect{"n0", 0, "n1"}});
+  const TimePoint start = d.now;
+  d.silent = {"n0"};
+  for (int i = 0; i < 400 && d.swim.member("n0")->state == MemberState::suspect; ++i) d.advance(milliseconds(100));
+  ASSERT_EQ(d.swim.member("n0")->state, MemberState::dead);
+  EXPECT_NEAR(std::chrono::duration<double>(d.now - start).count(), 4.16, 0.15);
+  // No buddy hint on pings to suspects, no nack requested from relays.
+  d.receive("n2", {Suspect{"n3", 0, "n2"}});
+  for (int i = 0; i < 30; ++i) d.advance(milliseconds(500));
+  for (const auto& p : d.packets) {
+    const auto& messages = p.packet.messages;
+    for (size_t m = 0; m + 1 < messages.size(); ++m) {
+      EXPECT_FALSE(std::holds_alternative<Suspect>(messages[m]) && std::holds_alternative<Ping>(messages[m + 1]))
+          << "buddy hint sent to " << p.address;
+    }
+  }
+  for (const auto& [to, request] : d.sent<IndirectPing>()) EXPECT_FALSE(request.want_nack) << to;
+}
+
 // ------------------------------------------------------ dead, left, reap
 
 TEST(SwimLifecycle, DeadAndLeftAreReapedAfterTheirTimes) {
