@@ -95,9 +95,10 @@ int run_keygen(const std::vector<std::string>& args, const CommandIo& io) {
 }
 
 int run_keyring(const std::vector<std::string>& args, const CommandIo& io) {
-  CLI::App app("Lists and changes the local agent's gossip encryption keys. Rotate a key without downtime:\n"
-               "-install the new key on every agent, then -use it on every agent, then -remove the old one.\n"
-               "Each call changes the agent it talks to (-http-addr) and is saved in its data dir.",
+  CLI::App app("Lists and changes the gossip encryption keys of the whole pool. Each call goes to the agent\n"
+               "at -http-addr, which asks every live member and reports how many hold each key; every agent\n"
+               "saves its keyring in its data dir. Rotate a key without downtime: -install the new key,\n"
+               "-use it, then -remove the old one.",
                "roster keyring");
   CommonOptions common;
   bool list = false;
@@ -105,7 +106,7 @@ int run_keyring(const std::vector<std::string>& args, const CommandIo& io) {
   std::string use;
   std::string remove;
   add_common_options(app, common);
-  auto* list_flag = app.add_flag("--list", list, "Lists the installed keys (the primary first)");
+  auto* list_flag = app.add_flag("--list", list, "Lists the installed keys and how many members hold each");
   auto* install_option = app.add_option("--install", install, "Installs a key (base64), not yet used to send");
   auto* use_option = app.add_option("--use", use, "Makes an installed key the primary: packets are sent with it");
   auto* remove_option = app.add_option("--remove", remove, "Removes an installed key that is not the primary");
@@ -123,7 +124,7 @@ int run_keyring(const std::vector<std::string>& args, const CommandIo& io) {
     Status status = send_simple(api, method, "/v1/operator/keyring", nlohmann::json{{"Key", key}}.dump());
     if (!status.is_ok()) return report_error(io.err, std::string("Failed to ") + action + " the key", status);
     io.out << "Done: " << (!install.empty() ? "installed" : !use.empty() ? "now using" : "removed") << " key "
-           << key << "\n";
+           << key << " on every live member\n";
     return 0;
   }
   if (!list) {

@@ -40,6 +40,21 @@ struct JoinOutcome {
 };
 
 inline std::string join_watch_key(uint64_t ticket) { return "gossip/join/" + std::to_string(ticket); }
+
+enum class KeyringOperation : uint8_t { list, install, use, remove };
+
+// The answers of every member asked, in the shape of Consul's
+// /v1/operator/keyring.
+struct KeyringOutcome {
+  int num_nodes = 0;  // members asked, this agent included
+  int num_responses = 0;
+  int num_errors = 0;
+  std::map<std::string, std::string> messages;  // node -> why it failed or did not answer
+  std::map<std::string, int> keys;              // base64 key -> nodes that hold it
+  std::map<std::string, int> primary_keys;      // base64 key -> nodes that send with it
+};
+
+inline std::string keyring_watch_key(uint64_t ticket) { return "gossip/keyring/" + std::to_string(ticket); }
 inline constexpr const char* kLeaveWatchKey = "gossip/leave";
 
 class Membership {
@@ -62,7 +77,16 @@ class Membership {
   // Errors: not_found (no such member), invalid_argument (this node).
   virtual Status force_leave(const std::string& node) = 0;
 
-  // Keys in base64, primary first. Errors: unavailable when encryption is off.
+  // Runs a keyring operation on this agent and every other live member of
+  // the pool, as Consul does; the outcome is ready once
+  // keyring_watch_key(ticket) fires (or at once: check first). Errors, with
+  // nothing sent: invalid_argument (not a base64 32-byte key), unavailable
+  // (encryption is off here).
+  virtual Result<uint64_t> start_keyring(KeyringOperation op, const std::string& base64_key) = 0;
+  virtual std::optional<KeyringOutcome> take_keyring_outcome(uint64_t ticket) = 0;
+
+  // This agent's own keyring. Keys in base64, primary first. Errors:
+  // unavailable when encryption is off.
   virtual std::vector<std::string> keyring_keys() const = 0;
   virtual Status keyring_install(const std::string& base64_key) = 0;
   virtual Status keyring_use(const std::string& base64_key) = 0;

@@ -178,6 +178,7 @@ Status GossipAgent::start() {
   callbacks.on_event = [this](const MemberEvent& event) {
     if (event.type == MemberEventType::join && saved_.peers.empty() && !leaving_) save_snapshot(false);
   };
+  callbacks.on_keyring_request = [this](const KeyringRequest& request) { return answer_keyring(request); };
   callbacks.on_halt = [this](const std::string& reason) {
     std::string fix = "this looks like a cloned image or a reused -node name; give this node another -node name";
     if (!options_.data_dir.empty()) fix += ", or delete " + path("node-id") + " if the ID is the duplicate";
@@ -423,6 +424,94 @@ Status GossipAgent::change_keyring(const std::string& base64_key, Status (Transp
 Status GossipAgent::keyring_install(const std::string& key) { return change_keyring(key, &Transport::install_key, "installed"); }
 Status GossipAgent::keyring_use(const std::string& key) { return change_keyring(key, &Transport::use_key, "now using"); }
 Status GossipAgent::keyring_remove(const std::string& key) { return change_keyring(key, &Transport::remove_key, "removed"); }
+
+KeyringReply GossipAgent::answer_keyring(const KeyringRequest& request) {
+  KeyringReply reply;
+  reply.node = transport_->swim().local_member().name;
+  Status status;
+  const std::string key = wire::encode_key(request.key);
+  switch (request.op) {
+    case KeyringOp::list:
+      break;
+    case KeyringOp::install:
+      status = change_keyring(key, &Transport::install_key, "installed");
+      break;
+    case KeyringOp::use:
+      status = change_keyring(key, &Transport::use_key, "now using");
+      break;
+    case KeyringOp::remove:
+      status = change_keyring(key, &Transport::remove_key, "removed");
+      break;
+  }
+  reply.ok = status.is_ok();
+  reply.error = status.message();
+  reply.keys = transport_->keyring().list();
+  return reply;
+}
+
+Result<uint64_t> GossipAgent::start_keyring(agent::KeyringOperation op, const std::string& base64_key) {
+  if (transport_->keyring().empty()) {
+    return Status::unavailable("gossip encryption is not enabled on this agent; restart it with -encrypt to enable it");
+  }
+  KeyringRequest request{static_cast<KeyringOp>(op), {}};
+  if (op != agent::KeyringOperation::list) {
+    auto raw = wire::decode_key(base64_key);
+    if (!raw.is_ok()) return raw.status();
+    request.key = std::move(raw).value();
+  }
+  const uint64_t id = next_keyring_ticket_++;
+  const Swim& swim = transport_->swim();
+  std::vector<Member> peers;
+  for (Member& member : swim.members()) {
+    if (member.name != swim.local_member().name && member.state == MemberState::alive) peers.push_back(member);
+  }
+  KeyringTicket& ticket = keyring_tickets_[id];
+  ticket.outcome.num_nodes = static_cast<int>(peers.size()) + 1;
+  ticket.waiting = peers.size() + 1;
+  if (op != agent::KeyringOperation::list) {
+    spdlog::info("gossip: keyring: {} on {} member(s)", keyring_op_name(request.op), ticket.outcome.num_nodes);
+  }
+  // The requests are sealed before this agent applies the change, so a
+  // peer that lacks a key we are about to -use can still read the request
+  // and say so. Their answers arrive after our own.
+  const std::string local_name = swim.local_member().name;
+  for (const Member& peer : peers) {
+    transport_->keyring_request(peer.address, request,
+                                [this, id, node = peer.name](Result<KeyringReply> answer) {
+                                  record_keyring_answer(id, node, answer);
+                                });
+  }
+  record_keyring_answer(id, local_name, answer_keyring(request));
+  return id;
+}
+
+void GossipAgent::record_keyring_answer(uint64_t id, const std::string& node, const Result<KeyringReply>& answer) {
+  auto it = keyring_tickets_.find(id);
+  if (it == keyring_tickets_.end() || it->second.waiting == 0) return;
+  KeyringTicket& ticket = it->second;
+  agent::KeyringOutcome& outcome = ticket.outcome;
+  if (!answer.is_ok()) {
+    ++outcome.num_errors;
+    outcome.messages[node] = answer.status().message();
+  } else {
+    ++outcome.num_responses;
+    if (!answer->ok) {
+      ++outcome.num_errors;
+      outcome.messages[node] = answer->error;
+    }
+    for (const std::string& key : answer->keys) ++outcome.keys[wire::encode_key(key)];
+    if (!answer->keys.empty()) ++outcome.primary_keys[wire::encode_key(answer->keys.front())];
+  }
+  if (--ticket.waiting == 0) watch_hub_.notify({agent::keyring_watch_key(id)});
+}
+
+std::optional<agent::KeyringOutcome> GossipAgent::take_keyring_outcome(uint64_t ticket) {
+  auto it = keyring_tickets_.find(ticket);
+  if (it == keyring_tickets_.end() || it->second.waiting > 0) return std::nullopt;
+  agent::KeyringOutcome outcome = std::move(it->second.outcome);
+  keyring_tickets_.erase(it);
+  return outcome;
+}
 
 // ---- queries ----
 

@@ -84,6 +84,8 @@ class GossipAgent final : public agent::Membership {
   void start_leave() override;
   bool leave_done() const override { return leave_done_; }
   Status force_leave(const std::string& node) override;
+  Result<uint64_t> start_keyring(agent::KeyringOperation op, const std::string& base64_key) override;
+  std::optional<agent::KeyringOutcome> take_keyring_outcome(uint64_t ticket) override;
   std::vector<std::string> keyring_keys() const override;
   Status keyring_install(const std::string& base64_key) override;
   Status keyring_use(const std::string& base64_key) override;
@@ -98,6 +100,10 @@ class GossipAgent final : public agent::Membership {
     bool done = false;
     std::function<void(const agent::JoinOutcome&)> then;  // internal joins
   };
+  struct KeyringTicket {
+    size_t waiting = 0;  // answers still to come
+    agent::KeyringOutcome outcome;
+  };
   struct Timers;
 
   uint64_t join_then(const std::vector<std::string>& addresses, std::function<void(const agent::JoinOutcome&)> then);
@@ -109,6 +115,10 @@ class GossipAgent final : public agent::Membership {
   void watch_leave();
   Status change_keyring(const std::string& base64_key, Status (Transport::*change)(const std::string&),
                         const char* verb);
+  // Applies a keyring request to this agent (from a peer, or our own part of
+  // start_keyring) and says how it went.
+  KeyringReply answer_keyring(const KeyringRequest& request);
+  void record_keyring_answer(uint64_t id, const std::string& node, const Result<KeyringReply>& answer);
   std::string path(const char* file) const;
 
   boost::asio::io_context& io_;
@@ -120,6 +130,8 @@ class GossipAgent final : public agent::Membership {
   std::unique_ptr<Timers> timers_;
   std::map<uint64_t, Ticket> tickets_;
   uint64_t next_ticket_ = 1;
+  std::map<uint64_t, KeyringTicket> keyring_tickets_;
+  uint64_t next_keyring_ticket_ = 1;
   std::optional<PeerSnapshot> restored_;  // what the data dir held at start
   PeerSnapshot saved_;                    // what was written last
   bool leaving_ = false;

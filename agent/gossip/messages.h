@@ -104,4 +104,33 @@ struct PushPull {
   bool operator==(const PushPull&) const = default;
 };
 
+// --- keyring operations (TCP, encrypted only) ---
+
+enum class KeyringOp : uint8_t { list, install, use, remove };
+
+// "list", "install", ... (inline: the wire codec uses it without Swim's library)
+inline const char* keyring_op_name(KeyringOp op) {
+  switch (op) {
+    case KeyringOp::list: return "list";
+    case KeyringOp::install: return "install";
+    case KeyringOp::use: return "use";
+    case KeyringOp::remove: return "remove";
+  }
+  return "unknown";
+}
+
+struct KeyringRequest {
+  KeyringOp op = KeyringOp::list;
+  std::string key;  // 32 raw bytes; empty for list
+  bool operator==(const KeyringRequest&) const = default;
+};
+
+struct KeyringReply {
+  std::string node;  // who answers
+  bool ok = false;
+  std::string error;              // when !ok
+  std::vector<std::string> keys;  // the keyring afterwards, raw, the primary first
+  bool operator==(const KeyringReply&) const = default;
+};
+
 }  // namespace roster::gossip

@@ -485,6 +485,37 @@ struct Transport::Impl : std::enable_shared_from_this<Transport::Impl> {
     exchange->start(tcp::endpoint(target->first, target->second), std::move(sealed).value(), deadline);
   }
 
+  void send_keyring_request(const std::string& address, const KeyringRequest& request,
+                            std::function<void(Result<KeyringReply>)> done) {
+    auto target = split_address(address);
+    if (!target) return done(Status::invalid_argument("\"" + address + "\" is not ip:port"));
+    auto sealed = wire::seal_keyring_request(request, keyring(), random);
+    if (!sealed.is_ok()) return done(sealed.status());
+    auto exchange = std::make_shared<TcpExchange>(
+        io, max_frame_bytes(), [weak = weak_from_this(), address, done = std::move(done)](Result<std::string> reply) {
+          auto self = weak.lock();
+          if (!self || self->stopped) return;
+          if (!reply.is_ok()) {
+            ++self->counters.tcp_failed;
+            std::string why = reply.status().message();
+            if (why.find("closed the connection") != std::string::npos) {
+              why += " (it may not hold the key this agent sends with)";
+            }
+            return done(Status::unavailable(why));
+          }
+          wire::WireError error = wire::WireError::none;
+          auto answer = wire::open_keyring_reply(*reply, self->keyring(), &self->replay, self->options.limits,
+                                                 self->wire_counters, &error);
+          if (!answer.is_ok()) {
+            self->log_drop("keyring reply", address, error, answer.status());
+            return done(Status::unavailable("its answer was refused: " + drop_reason(error)));
+          }
+          done(std::move(answer).value());
+        });
+    exchange->start(tcp::endpoint(target->first, target->second), std::move(sealed).value(),
+                    std::chrono::steady_clock::now() + options.tcp_timeout);
+  }
+
   // ---- TCP, incoming ----
 
   void accept_tcp() {
@@ -566,7 +597,18 @@ struct Transport::Impl : std::enable_shared_from_this<Transport::Impl> {
       return close(*connection);
     }
     Result<std::string> reply = Status::internal("no answer");
-    if (wire::is_push_pull(envelope->kind)) {
+    if (wire::channel_of(envelope->kind) == wire::Channel::keyring) {
+      auto asked = wire::open_keyring_request(request, keyring(), &replay, wire_counters, &error);
+      if (!asked.is_ok()) {
+        log_drop("keyring request", connection->peer, error, asked.status());
+        return close(*connection);
+      }
+      KeyringReply answer;
+      answer.node = swim->local_member().name;
+      answer.error = "this agent does not serve keyring requests";
+      if (callbacks.on_keyring_request) answer = callbacks.on_keyring_request(*asked);
+      reply = wire::seal_keyring_reply(answer, keyring(), random);
+    } else if (wire::channel_of(envelope->kind) == wire::Channel::push_pull) {
       auto remote = wire::open_push_pull(request, keyring(), &replay, options.limits, wire_counters, &error);
       if (!remote.is_ok()) {
         log_drop("push-pull", connection->peer, error, remote.status());
@@ -697,6 +739,12 @@ Status Transport::remove_key(const std::string& raw_key) {
 }
 
 const wire::Keyring& Transport::keyring() const { return impl_->options.keyring; }
+
+void Transport::keyring_request(const std::string& address, const KeyringRequest& request,
+                                std::function<void(Result<KeyringReply>)> done) {
+  if (impl_->stopped) return;
+  impl_->send_keyring_request(address, request, std::move(done));
+}
 const Swim& Transport::swim() const { return *impl_->swim; }
 const wire::WireCounters& Transport::wire_counters() const { return impl_->wire_counters; }
 const TransportCounters& Transport::counters() const { return impl_->counters; }

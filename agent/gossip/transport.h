@@ -9,7 +9,8 @@
 // - packets: packed into datagrams within SwimConfig::max_packet_bytes, sealed
 //   (encrypted when the keyring has keys), sent over UDP;
 // - push-pulls: a TCP connection, one framed state each way, with a timeout;
-// - TCP probes: a framed Ping over TCP, answered by a framed Ack.
+// - TCP probes: a framed Ping over TCP, answered by a framed Ack;
+// - keyring requests (encrypted only): a framed request, a framed reply.
 // The TCP listener serves the other side of both, with a bounded frame size,
 // a read timeout and a cap on concurrent connections. A steady timer fires
 // Swim's tick() at next_deadline().
@@ -73,6 +74,8 @@ struct TransportCallbacks {
   // The outcome of each join push-pull (PushPullReason::join) with `address`;
   // `error` explains a failure in words a person can act on.
   std::function<void(const std::string& address, bool ok, const std::string& error)> on_join_result;
+  // A peer asks for a keyring operation (over encrypted TCP); the answer goes back to it.
+  std::function<KeyringReply(const KeyringRequest&)> on_keyring_request;
   // Swim halted (a name or ID collision found on joining); `reason` is Swim's.
   std::function<void(const std::string& reason)> on_halt;
 };
@@ -111,6 +114,12 @@ class Transport {
   Status use_key(const std::string& raw_key);
   Status remove_key(const std::string& raw_key);
   const wire::Keyring& keyring() const;
+  // Sends a keyring request to the agent at `address` ("ip:port") over
+  // encrypted TCP. `done` gets its answer, or an error (unavailable: no
+  // encryption, unreachable, timed out, answer refused); it is not called
+  // once the transport has stopped.
+  void keyring_request(const std::string& address, const KeyringRequest& request,
+                       std::function<void(Result<KeyringReply>)> done);
 
   const Swim& swim() const;
   const wire::WireCounters& wire_counters() const;

@@ -15,6 +15,8 @@ namespace {
 
 constexpr auto kJoinTimeout = std::chrono::seconds(30);
 constexpr auto kLeaveTimeout = std::chrono::seconds(15);
+// Each member answers within the gossip TCP timeout (10 s); this covers them all.
+constexpr auto kKeyringTimeout = std::chrono::seconds(30);
 
 agent::Membership* membership_of(Context& context) { return context.core.membership(); }
 
@@ -96,41 +98,55 @@ HandleResult handle_agent_force_leave(Context& context) {
   return respond(HttpResponse::json(200, ""));
 }
 
-// Consul answers for every node of the pool (a serf query). Roster's keyring
-// operations act on this agent only, so NumNodes is 1: run them on each agent.
+// Consul's keyring endpoint: the operation runs on every live member of the
+// pool (a Serf query in Consul; a request to each member over encrypted TCP
+// here), and the answer counts how many nodes hold each key.
 HandleResult handle_operator_keyring(Context& context) {
   agent::Membership* membership = membership_of(context);
   if (membership == nullptr) return no_gossip();
   const std::string& method = context.request.method;
-  if (method == "GET" || method == "HEAD") {
-    std::vector<std::string> keys = membership->keyring_keys();
-    json counts = json::object();
-    json primary = json::object();
-    for (const std::string& key : keys) counts[key] = 1;
-    if (!keys.empty()) primary[keys.front()] = 1;
+  const bool list = method == "GET" || method == "HEAD";
+  if (context.blocking.operation == 0) {
+    std::string key;
+    if (!list) {
+      auto body = parse_json_body(context.request, false);
+      if (!body.is_ok()) return respond_status(body.status());
+      auto field = string_field(*body, "Key");
+      if (!field.is_ok()) return respond_status(field.status());
+      if (field->empty()) return respond_error(400, "Missing Key: send {\"Key\": \"<base64 key>\"}");
+      key = *field;
+    }
+    const auto op = list              ? agent::KeyringOperation::list
+                    : method == "POST" ? agent::KeyringOperation::install
+                    : method == "PUT"  ? agent::KeyringOperation::use
+                                       : agent::KeyringOperation::remove;
+    auto ticket = membership->start_keyring(op, key);
+    if (!ticket.is_ok()) return respond_status(ticket.status());
+    context.blocking.operation = *ticket;
+  }
+  auto outcome = membership->take_keyring_outcome(context.blocking.operation);
+  if (!outcome) {
+    if (context.blocking.expired) return respond_error(500, "keyring operation timed out waiting for members");
+    return wait_for(context, agent::keyring_watch_key(context.blocking.operation), kKeyringTimeout);
+  }
+  if (list) {
     json entry{{"WAN", false},
                {"Datacenter", context.core.identity().datacenter},
                {"Segment", ""},
-               {"Keys", counts},
-               {"PrimaryKeys", primary},
-               {"NumNodes", 1},
-               {"Messages", json::object()}};
+               {"Keys", outcome->keys},
+               {"PrimaryKeys", outcome->primary_keys},
+               {"NumNodes", outcome->num_nodes},
+               {"NumResp", outcome->num_responses},
+               {"NumErr", outcome->num_errors},
+               {"Messages", outcome->messages}};
     return respond_json(json::array({entry}));
   }
-  auto body = parse_json_body(context.request, false);
-  if (!body.is_ok()) return respond_status(body.status());
-  auto key = string_field(*body, "Key");
-  if (!key.is_ok()) return respond_status(key.status());
-  if (key->empty()) return respond_error(400, "Missing Key: send {\"Key\": \"<base64 key>\"}");
-  Status status;
-  if (method == "POST") {
-    status = membership->keyring_install(*key);
-  } else if (method == "PUT") {
-    status = membership->keyring_use(*key);
-  } else {
-    status = membership->keyring_remove(*key);
+  if (outcome->num_errors > 0) {
+    std::string message = std::to_string(outcome->num_errors) + "/" + std::to_string(outcome->num_nodes) +
+                          " nodes reported failure";
+    for (const auto& [node, why] : outcome->messages) message += "; " + node + ": " + why;
+    return respond_error(500, message);
   }
-  if (!status.is_ok()) return respond_status(status);
   return respond(HttpResponse::json(200, ""));
 }
 

@@ -4,6 +4,7 @@
 // members are set by hand, joins finish when the test says so, and every
 // call is recorded.
 
+#include <algorithm>
 #include <map>
 #include <optional>
 #include <string>
@@ -22,6 +23,9 @@ class FakeMembership final : public agent::Membership {
   std::vector<agent::MemberInfo> member_list;
   agent::MemberInfo self;
   std::vector<std::string> keys;  // base64, primary first; empty: encryption off
+  // Other members' keyrings (by node name), which keyring operations reach too.
+  std::map<std::string, std::vector<std::string>> peer_keys;
+  bool hold_keyring = false;
   std::vector<std::map<std::string, std::string>> tags_seen;
   std::vector<std::vector<std::string>> joins_started;
   bool leave_started = false;
@@ -60,25 +64,49 @@ class FakeMembership final : public agent::Membership {
     }
     return Status::not_found("no member named \"" + node + "\"");
   }
+  Result<uint64_t> start_keyring(agent::KeyringOperation op, const std::string& key) override {
+    if (keys.empty()) return Status::unavailable("gossip encryption is not enabled");
+    agent::KeyringOutcome outcome;
+    auto answer = [&](const std::string& node, std::vector<std::string>& ring) {
+      ++outcome.num_nodes;
+      ++outcome.num_responses;
+      if (Status status = apply_keyring(ring, op, key); !status.is_ok()) {
+        ++outcome.num_errors;
+        outcome.messages[node] = status.message();
+      }
+      for (const std::string& held : ring) ++outcome.keys[held];
+      if (!ring.empty()) ++outcome.primary_keys[ring.front()];
+    };
+    answer(self.name, keys);
+    for (auto& [node, ring] : peer_keys) answer(node, ring);
+    const uint64_t ticket = ++keyring_tickets_;
+    if (hold_keyring) {
+      held_keyring_[ticket] = std::move(outcome);
+    } else {
+      keyring_outcomes_[ticket] = std::move(outcome);
+    }
+    return ticket;
+  }
+  std::optional<agent::KeyringOutcome> take_keyring_outcome(uint64_t ticket) override {
+    auto it = keyring_outcomes_.find(ticket);
+    if (it == keyring_outcomes_.end()) return std::nullopt;
+    agent::KeyringOutcome outcome = std::move(it->second);
+    keyring_outcomes_.erase(it);
+    return outcome;
+  }
+  // With hold_keyring set, operations wait until this is called.
+  void finish_keyring(uint64_t ticket) {
+    keyring_outcomes_[ticket] = std::move(held_keyring_.at(ticket));
+    held_keyring_.erase(ticket);
+    hub_.notify({agent::keyring_watch_key(ticket)});
+  }
   std::vector<std::string> keyring_keys() const override { return keys; }
   Status keyring_install(const std::string& key) override {
-    if (keys.empty()) return Status::unavailable("gossip encryption is not enabled");
-    keys.push_back(key);
-    return Status::ok();
+    return apply_keyring(keys, agent::KeyringOperation::install, key);
   }
-  Status keyring_use(const std::string& key) override {
-    for (size_t i = 0; i < keys.size(); ++i) {
-      if (keys[i] == key) {
-        std::swap(keys[0], keys[i]);
-        return Status::ok();
-      }
-    }
-    return Status::not_found("key is not installed");
-  }
+  Status keyring_use(const std::string& key) override { return apply_keyring(keys, agent::KeyringOperation::use, key); }
   Status keyring_remove(const std::string& key) override {
-    if (!keys.empty() && keys.front() == key) return Status::conflict("cannot remove the primary key");
-    std::erase(keys, key);
-    return Status::ok();
+    return apply_keyring(keys, agent::KeyringOperation::remove, key);
   }
   std::map<std::string, std::string> stats() const override {
     return {{"members", std::to_string(member_list.size())}, {"dropped_wrong_key", "3"}};
@@ -86,9 +114,33 @@ class FakeMembership final : public agent::Membership {
   void set_local_tags(const std::map<std::string, std::string>& tags) override { tags_seen.push_back(tags); }
 
  private:
+  static Status apply_keyring(std::vector<std::string>& ring, agent::KeyringOperation op, const std::string& key) {
+    if (ring.empty()) return Status::unavailable("gossip encryption is not enabled");
+    auto it = std::find(ring.begin(), ring.end(), key);
+    switch (op) {
+      case agent::KeyringOperation::list:
+        return Status::ok();
+      case agent::KeyringOperation::install:
+        if (it == ring.end()) ring.push_back(key);
+        return Status::ok();
+      case agent::KeyringOperation::use:
+        if (it == ring.end()) return Status::not_found("key is not installed");
+        std::iter_swap(ring.begin(), it);
+        return Status::ok();
+      case agent::KeyringOperation::remove:
+        if (it == ring.begin()) return Status::conflict("cannot remove the primary key");
+        if (it != ring.end()) ring.erase(it);
+        return Status::ok();
+    }
+    return Status::ok();
+  }
+
   catalog::WatchHub& hub_;
   std::map<uint64_t, agent::JoinOutcome> outcomes_;
   bool leave_finished_ = false;
+  uint64_t keyring_tickets_ = 0;
+  std::map<uint64_t, agent::KeyringOutcome> keyring_outcomes_;
+  std::map<uint64_t, agent::KeyringOutcome> held_keyring_;
 };
 
 }  // namespace roster::fakes

@@ -1,6 +1,6 @@
 // libFuzzer target for the gossip wire format: arbitrary bytes go through
-// open_packet / open_push_pull (envelope, decryption, replay check, decode)
-// as a datagram or push-pull frame from a hostile peer. The properties:
+// open_packet / open_push_pull / the keyring channel (envelope, decryption,
+// replay check, decompression, decode) as a datagram or push-pull frame from a hostile peer. The properties:
 // nothing crashes, leaks or trips a sanitizer; every refusal names a cause;
 // and whatever is accepted encodes and decodes back to itself.
 //
@@ -13,6 +13,8 @@
 //                     (encrypted under the keyring when bit 0 is set), so
 //                     the decoder is reached behind encryption too
 //              bit 4  also feed the bytes through a FrameReader in pieces
+//              bit 5  also decode the bytes as keyring messages and open
+//                     them as keyring envelopes
 //   bytes 1..  the datagram, frame payload or codec payload.
 //
 // Seeds (one per path) are in tests/fuzz/gossip_corpus/. Build as for
@@ -136,5 +138,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
   }
   if (control & 16) fuzz_frames(bytes);
+  if (control & 32) {
+    // The keyring channel: its decoders directly, and its envelope opened.
+    auto request = wire::decode_keyring_request(bytes);
+    if (request.is_ok()) check(wire::decode_keyring_request(wire::encode_keyring_request(*request)).is_ok());
+    auto reply = wire::decode_keyring_reply(bytes, f.limits);
+    if (reply.is_ok()) check(wire::decode_keyring_reply(wire::encode_keyring_reply(*reply), f.limits).is_ok());
+    (void)wire::open_keyring_request(bytes, keyring, replay, f.counters, &error);
+    (void)wire::open_keyring_reply(bytes, keyring, replay, f.limits, f.counters, &error);
+  }
   return 0;
 }

@@ -9,6 +9,7 @@ documented in docs/CONFIG.md); the defaults stay Serf's LAN timing. Test methods
 order on one shared pool of ten agents, each step building on the last.
 """
 
+import json
 import os
 import shutil
 import signal
@@ -310,15 +311,22 @@ class GossipPoolTest(unittest.TestCase):
 
     def test_11_key_rotation_keeps_the_pool(self):
         live = self.live()
+        # One agent rotates the key for the whole pool.
         for step, key in (("-install", KEY_3), ("-use", KEY_3), ("-remove", KEY_1)):
-            for agent in live:
-                result = run_cli("keyring", step, key, "-http-addr", agent.address)
-                self.assertEqual(result.returncode, 0, "%s %s on %s: %s" % (step, key, agent.node, result.stderr))
-        for agent in live:
-            listed = run_cli("keyring", "-list", "-format=json", "-http-addr", agent.address)
-            self.assertEqual(listed.returncode, 0, listed.stderr)
-            self.assertIn(KEY_3, listed.stdout)
-            self.assertNotIn(KEY_1, listed.stdout)
+            result = run_cli("keyring", step, key, "-http-addr", live[0].address)
+            self.assertEqual(result.returncode, 0, "%s %s: %s" % (step, key, result.stderr))
+        # Another agent's listing counts every live member holding only the new key.
+        listed = run_cli("keyring", "-list", "-format=json", "-http-addr", live[-1].address)
+        self.assertEqual(listed.returncode, 0, listed.stderr)
+        pool = json.loads(listed.stdout)[0]
+        self.assertEqual(pool["NumNodes"], len(live), listed.stdout)
+        self.assertEqual(pool["NumErr"], 0, listed.stdout)
+        self.assertEqual(pool["Keys"], {KEY_3: len(live)}, listed.stdout)
+        self.assertEqual(pool["PrimaryKeys"], {KEY_3: len(live)}, listed.stdout)
+        # Removing the key in use is refused on every member, and the error says so.
+        refused = run_cli("keyring", "-remove", KEY_3, "-http-addr", live[1].address)
+        self.assertNotEqual(refused.returncode, 0)
+        self.assertIn("%d/%d nodes reported failure" % (len(live), len(live)), refused.stderr)
         # Still one pool: a tag change spreads, and nobody was declared failed.
         result = run_cli("tag", "set", "-http-addr", live[2].address, "rotated=yes")
         self.assertEqual(result.returncode, 0, result.stderr)

@@ -7,6 +7,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "agent/gossip/wire/keyring.h"
 #include "proto/gossip.pb.h"
 
 namespace roster::gossip::wire {
@@ -515,6 +516,84 @@ Result<PushPull> decode_push_pull(std::string_view bytes, const DecodeLimits& li
     push_pull.members.push_back(std::move(member));
   }
   return push_pull;
+}
+
+// ---------------------------------------------------------------- keyring
+
+namespace {
+
+Result<pb::GossipKeyringMessage> parse_keyring(std::string_view bytes, DecodeReport& out) {
+  if (bytes.size() > kMaxKeyringBytes) {
+    return fail(out, WireError::oversized,
+                Status::too_large("keyring message is " + std::to_string(bytes.size()) + " bytes; the limit is " +
+                                  std::to_string(kMaxKeyringBytes)));
+  }
+  pb::GossipKeyringMessage message;
+  if (!message.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+    return fail(out, WireError::garbage, Status::invalid_argument("malformed keyring message"));
+  }
+  return message;
+}
+
+}  // namespace
+
+std::string encode_keyring_request(const KeyringRequest& request) {
+  pb::GossipKeyringMessage message;
+  auto* body = message.mutable_request();
+  body->set_op(static_cast<pb::GossipKeyringOp>(request.op));
+  body->set_key(request.key);
+  return message.SerializeAsString();
+}
+
+Result<KeyringRequest> decode_keyring_request(std::string_view bytes, DecodeReport* report) {
+  DecodeReport local;
+  DecodeReport& out = report ? *report : local;
+  out = {};
+  auto message = parse_keyring(bytes, out);
+  if (!message.is_ok()) return message.status();
+  if (!message->has_request()) return fail(out, WireError::garbage, Status::invalid_argument("not a keyring request"));
+  const auto& body = message->request();
+  if (body.op() < pb::GOSSIP_KEYRING_LIST || body.op() > pb::GOSSIP_KEYRING_REMOVE) {
+    return fail(out, WireError::garbage, Status::invalid_argument("unknown keyring operation"));
+  }
+  KeyringRequest request{static_cast<KeyringOp>(body.op()), body.key()};
+  const bool needs_key = request.op != KeyringOp::list;
+  if (needs_key ? request.key.size() != kKeyBytes : !request.key.empty()) {
+    return fail(out, WireError::garbage,
+                Status::invalid_argument(std::string("keyring ") + keyring_op_name(request.op) + " with a key of " +
+                                         std::to_string(request.key.size()) + " bytes"));
+  }
+  return request;
+}
+
+std::string encode_keyring_reply(const KeyringReply& reply) {
+  pb::GossipKeyringMessage message;
+  auto* body = message.mutable_reply();
+  body->set_node(reply.node);
+  body->set_ok(reply.ok);
+  body->set_error(reply.error);
+  for (const std::string& key : reply.keys) body->add_keys(key);
+  return message.SerializeAsString();
+}
+
+Result<KeyringReply> decode_keyring_reply(std::string_view bytes, const DecodeLimits& limits, DecodeReport* report) {
+  DecodeReport local;
+  DecodeReport& out = report ? *report : local;
+  out = {};
+  auto message = parse_keyring(bytes, out);
+  if (!message.is_ok()) return message.status();
+  if (!message->has_reply()) return fail(out, WireError::garbage, Status::invalid_argument("not a keyring reply"));
+  const auto& body = message->reply();
+  if (Status s = check_name("keyring reply node", body.node(), limits, true); !s.is_ok()) return fail(out, s);
+  KeyringReply reply{body.node(), body.ok(), body.error(), {}};
+  for (const std::string& key : body.keys()) {
+    if (key.size() != kKeyBytes) {
+      return fail(out, WireError::garbage, Status::invalid_argument("keyring reply lists a key of " +
+                                                                    std::to_string(key.size()) + " bytes"));
+    }
+    reply.keys.push_back(key);
+  }
+  return reply;
 }
 
 }  // namespace roster::gossip::wire

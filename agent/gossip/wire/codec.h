@@ -54,6 +54,17 @@ std::string encode_push_pull(const PushPull& push_pull);
 Result<PushPull> decode_push_pull(std::string_view bytes, const DecodeLimits& limits,
                                   DecodeReport* report = nullptr);
 
+// Keyring operations. Each is one small message (at most kMaxKeyringBytes);
+// keys must be exactly 32 bytes. Errors: too_large, invalid_argument
+// (malformed, a request where a reply is expected or the reverse, a bad op
+// or key length, a reply naming no node).
+inline constexpr size_t kMaxKeyringBytes = 16 * 1024;
+std::string encode_keyring_request(const KeyringRequest& request);
+Result<KeyringRequest> decode_keyring_request(std::string_view bytes, DecodeReport* report = nullptr);
+std::string encode_keyring_reply(const KeyringReply& reply);
+Result<KeyringReply> decode_keyring_reply(std::string_view bytes, const DecodeLimits& limits,
+                                          DecodeReport* report = nullptr);
+
 // Exactly the bytes `message` adds to encode_packet()'s output:
 // encode_packet(p).size() == sum of encoded_size(m) over p.messages.
 size_t encoded_size(const Message& message);

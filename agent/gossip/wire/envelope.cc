@@ -6,15 +6,27 @@ namespace roster::gossip::wire {
 
 bool is_encrypted(EnvelopeKind kind) {
   return kind == EnvelopeKind::encrypted_packet || kind == EnvelopeKind::encrypted_push_pull ||
-         kind == EnvelopeKind::encrypted_compressed_push_pull;
+         kind == EnvelopeKind::encrypted_compressed_push_pull || kind == EnvelopeKind::encrypted_keyring;
 }
 
 bool is_compressed(EnvelopeKind kind) {
   return kind == EnvelopeKind::plain_compressed_push_pull || kind == EnvelopeKind::encrypted_compressed_push_pull;
 }
 
-bool is_push_pull(EnvelopeKind kind) {
-  return kind != EnvelopeKind::plain_packet && kind != EnvelopeKind::encrypted_packet;
+Channel channel_of(EnvelopeKind kind) {
+  switch (kind) {
+    case EnvelopeKind::plain_packet:
+    case EnvelopeKind::encrypted_packet:
+      return Channel::packet;
+    case EnvelopeKind::plain_push_pull:
+    case EnvelopeKind::encrypted_push_pull:
+    case EnvelopeKind::plain_compressed_push_pull:
+    case EnvelopeKind::encrypted_compressed_push_pull:
+      return Channel::push_pull;
+    case EnvelopeKind::encrypted_keyring:
+      return Channel::keyring;
+  }
+  return Channel::packet;
 }
 
 std::string envelope_header(EnvelopeKind kind, size_t payload_bytes) {
@@ -38,7 +50,7 @@ Result<EnvelopeView> parse_envelope(std::string_view bytes, WireError* error) {
   if (bytes.empty()) return fail(WireError::truncated, "empty envelope");
   const auto kind = static_cast<uint8_t>(bytes[0]);
   if (kind < static_cast<uint8_t>(EnvelopeKind::plain_packet) ||
-      kind > static_cast<uint8_t>(EnvelopeKind::encrypted_compressed_push_pull)) {
+      kind > static_cast<uint8_t>(EnvelopeKind::encrypted_keyring)) {
     return fail(WireError::garbage, "unknown envelope kind " + std::to_string(kind));
   }
   if (bytes.size() < kEnvelopeHeaderBytes) return fail(WireError::truncated, "envelope header is truncated");

@@ -8,6 +8,7 @@
 //               encrypted: 12-byte nonce, AES-256-GCM ciphertext, 16-byte tag
 //               compressed push-pull: the codec's bytes as a zlib stream
 //               (compress.h), then encrypted or not as above
+//               keyring: always encrypted (there is no plain kind)
 //
 // The kind byte makes plain and encrypted traffic (and a version change)
 // detectable before anything is parsed; the length separates a truncated
@@ -31,12 +32,15 @@ enum class EnvelopeKind : uint8_t {
   encrypted_push_pull = 0x04,
   plain_compressed_push_pull = 0x05,
   encrypted_compressed_push_pull = 0x06,
+  encrypted_keyring = 0x07,
 };
+
+// What a TCP or UDP exchange carries; each channel accepts only its kinds.
+enum class Channel : uint8_t { packet, push_pull, keyring };
 
 bool is_encrypted(EnvelopeKind kind);
 bool is_compressed(EnvelopeKind kind);
-// True for the push-pull kinds (TCP full-state exchange), false for packets.
-bool is_push_pull(EnvelopeKind kind);
+Channel channel_of(EnvelopeKind kind);
 
 inline constexpr size_t kEnvelopeHeaderBytes = 5;
 inline constexpr size_t kNonceBytes = 12;

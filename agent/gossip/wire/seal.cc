@@ -29,7 +29,7 @@ struct Opened {
 
 // Envelope, decryption and replay check: everything before decoding.
 Result<Opened> open_payload(std::string_view bytes, const Keyring* keyring, ReplayFilter* replay,
-                            size_t max_payload_bytes, bool push_pull, WireError& error) {
+                            size_t max_payload_bytes, Channel channel, WireError& error) {
   // Refuse oversized input before looking further: its announced length
   // could be anything.
   if (bytes.size() > max_payload_bytes + kEncryptedOverhead) {
@@ -39,7 +39,7 @@ Result<Opened> open_payload(std::string_view bytes, const Keyring* keyring, Repl
   }
   auto view = parse_envelope(bytes, &error);
   if (!view.is_ok()) return view.status();
-  if (is_push_pull(view->kind) != push_pull) {
+  if (channel_of(view->kind) != channel) {
     error = WireError::garbage;
     return Status::invalid_argument("envelope of the wrong kind for this channel");
   }
@@ -73,14 +73,14 @@ Result<Opened> open_payload(std::string_view bytes, const Keyring* keyring, Repl
 
 template <typename T, typename Decode>
 Result<T> open_any(std::string_view bytes, const Keyring* keyring, ReplayFilter* replay, size_t max_payload_bytes,
-                   bool push_pull, WireCounters& counters, WireError* error_out, Decode decode) {
+                   Channel channel, WireCounters& counters, WireError* error_out, Decode decode) {
   WireError error = WireError::none;
   auto finish = [&](Status status) -> Result<T> {
     counters.add(error);
     if (error_out) *error_out = error;
     return status;
   };
-  auto opened = open_payload(bytes, keyring, replay, max_payload_bytes, push_pull, error);
+  auto opened = open_payload(bytes, keyring, replay, max_payload_bytes, channel, error);
   if (!opened.is_ok()) return finish(opened.status());
   std::string inflated;
   std::string_view payload = opened->payload();
@@ -128,7 +128,7 @@ Result<std::string> seal_push_pull(const PushPull& push_pull, const Keyring* key
 
 Result<Packet> open_packet(std::string_view datagram, const Keyring* keyring, ReplayFilter* replay,
                            const DecodeLimits& limits, WireCounters& counters, WireError* error) {
-  return open_any<Packet>(datagram, keyring, replay, limits.max_packet_bytes, /*push_pull=*/false, counters, error,
+  return open_any<Packet>(datagram, keyring, replay, limits.max_packet_bytes, Channel::packet, counters, error,
                           [&](std::string_view payload, DecodeReport& report) {
                             return decode_packet(payload, limits, &report);
                           });
@@ -136,10 +136,53 @@ Result<Packet> open_packet(std::string_view datagram, const Keyring* keyring, Re
 
 Result<PushPull> open_push_pull(std::string_view bytes, const Keyring* keyring, ReplayFilter* replay,
                                 const DecodeLimits& limits, WireCounters& counters, WireError* error) {
-  return open_any<PushPull>(bytes, keyring, replay, limits.max_push_pull_bytes, /*push_pull=*/true, counters, error,
+  return open_any<PushPull>(bytes, keyring, replay, limits.max_push_pull_bytes, Channel::push_pull, counters, error,
                             [&](std::string_view payload, DecodeReport& report) {
                               return decode_push_pull(payload, limits, &report);
                             });
+}
+
+namespace {
+
+Result<std::string> seal_keyring(std::string encoded, const Keyring* keyring, RandomSource& random) {
+  if (!encryption_enabled(keyring)) {
+    return Status::unavailable("keyring operations need gossip encryption (-encrypt)");
+  }
+  return encrypt(*keyring, encoded, random, EnvelopeKind::encrypted_keyring);
+}
+
+template <typename T, typename Decode>
+Result<T> open_keyring(std::string_view bytes, const Keyring* keyring, ReplayFilter* replay, WireCounters& counters,
+                       WireError* error, Decode decode) {
+  return open_any<T>(bytes, keyring, replay, kMaxKeyringBytes, Channel::keyring, counters, error,
+                     [&](std::string_view payload, DecodeReport& report) { return decode(payload, &report); });
+}
+
+}  // namespace
+
+Result<std::string> seal_keyring_request(const KeyringRequest& request, const Keyring* keyring,
+                                         RandomSource& random) {
+  return seal_keyring(encode_keyring_request(request), keyring, random);
+}
+
+Result<std::string> seal_keyring_reply(const KeyringReply& reply, const Keyring* keyring, RandomSource& random) {
+  return seal_keyring(encode_keyring_reply(reply), keyring, random);
+}
+
+Result<KeyringRequest> open_keyring_request(std::string_view bytes, const Keyring* keyring, ReplayFilter* replay,
+                                            WireCounters& counters, WireError* error) {
+  return open_keyring<KeyringRequest>(bytes, keyring, replay, counters, error,
+                                      [](std::string_view payload, DecodeReport* report) {
+                                        return decode_keyring_request(payload, report);
+                                      });
+}
+
+Result<KeyringReply> open_keyring_reply(std::string_view bytes, const Keyring* keyring, ReplayFilter* replay,
+                                        const DecodeLimits& limits, WireCounters& counters, WireError* error) {
+  return open_keyring<KeyringReply>(bytes, keyring, replay, counters, error,
+                                    [&](std::string_view payload, DecodeReport* report) {
+                                      return decode_keyring_reply(payload, limits, report);
+                                    });
 }
 
 }  // namespace roster::gossip::wire

@@ -49,4 +49,15 @@ Result<Packet> open_packet(std::string_view datagram, const Keyring* keyring, Re
 Result<PushPull> open_push_pull(std::string_view bytes, const Keyring* keyring, ReplayFilter* replay,
                                 const DecodeLimits& limits, WireCounters& counters, WireError* error = nullptr);
 
+// Keyring operations travel only encrypted: sealing without keys fails
+// (unavailable), and opening refuses plain input like any other channel.
+Result<std::string> seal_keyring_request(const KeyringRequest& request, const Keyring* keyring,
+                                         RandomSource& random);
+Result<std::string> seal_keyring_reply(const KeyringReply& reply, const Keyring* keyring, RandomSource& random);
+Result<KeyringRequest> open_keyring_request(std::string_view bytes, const Keyring* keyring, ReplayFilter* replay,
+                                            WireCounters& counters, WireError* error = nullptr);
+Result<KeyringReply> open_keyring_reply(std::string_view bytes, const Keyring* keyring, ReplayFilter* replay,
+                                        const DecodeLimits& limits, WireCounters& counters,
+                                        WireError* error = nullptr);
+
 }  // namespace roster::gossip::wire

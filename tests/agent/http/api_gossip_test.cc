@@ -135,20 +135,44 @@ TEST_F(ApiGossipTest, ForceLeave) {
   EXPECT_EQ(respond("PUT", "/v1/agent/force-leave/nobody").status, 404);
 }
 
-TEST_F(ApiGossipTest, KeyringOperations) {
+TEST_F(ApiGossipTest, KeyringOperationsReachEveryMember) {
   membership_.keys = {"K1"};
+  membership_.peer_keys = {{"node-2", {"K1"}}, {"node-3", {"K1"}}};
   EXPECT_EQ(respond("POST", "/v1/operator/keyring", R"({"Key": "K2"})").status, 200);
   EXPECT_EQ(respond("PUT", "/v1/operator/keyring", R"({"key": "K2"})").status, 200);
-  EXPECT_EQ(respond("DELETE", "/v1/operator/keyring", R"({"Key": "K2"})").status, 409);
+  EXPECT_EQ(membership_.peer_keys["node-3"], (std::vector<std::string>{"K2", "K1"}));
+  // Removing the primary fails on every node; the answer says how many and why.
+  HttpResponse refused = respond("DELETE", "/v1/operator/keyring", R"({"Key": "K2"})");
+  EXPECT_EQ(refused.status, 500);
+  EXPECT_NE(refused.body.find("3/3 nodes reported failure"), std::string::npos) << refused.body;
+  EXPECT_NE(refused.body.find("node-2: cannot remove the primary key"), std::string::npos) << refused.body;
   EXPECT_EQ(respond("DELETE", "/v1/operator/keyring", R"({"Key": "K1"})").status, 200);
   EXPECT_EQ(respond("POST", "/v1/operator/keyring", "{}").status, 400);
+  // One member is behind: the listing shows it.
+  membership_.peer_keys["node-3"] = {"K1", "K2"};
   json body = json::parse(respond("GET", "/v1/operator/keyring").body);
   ASSERT_EQ(body.size(), 1u);
   EXPECT_EQ(body[0]["WAN"], false);
   EXPECT_EQ(body[0]["Datacenter"], "dc1");
-  EXPECT_EQ(body[0]["Keys"], json({{"K2", 1}}));
-  EXPECT_EQ(body[0]["PrimaryKeys"], json({{"K2", 1}}));
-  EXPECT_EQ(body[0]["NumNodes"], 1);
+  EXPECT_EQ(body[0]["Keys"], json({{"K1", 1}, {"K2", 3}}));
+  EXPECT_EQ(body[0]["PrimaryKeys"], json({{"K1", 1}, {"K2", 2}}));
+  EXPECT_EQ(body[0]["NumNodes"], 3);
+  EXPECT_EQ(body[0]["NumErr"], 0);
+}
+
+TEST_F(ApiGossipTest, KeyringOperationWaitsForTheMembersAnswers) {
+  membership_.keys = {"K1"};
+  membership_.hold_keyring = true;
+  HttpRequest install = request("POST", "/v1/operator/keyring", R"({"Key": "K2"})");
+  BlockingState blocking;
+  HandleResult first = api_.handle(install, blocking);
+  ASSERT_TRUE(first.wait.has_value());
+  ASSERT_EQ(first.wait->watch_keys, std::vector<std::string>{agent::keyring_watch_key(blocking.operation)});
+  membership_.finish_keyring(blocking.operation);
+  EXPECT_EQ(api_.handle(install, blocking).response.status, 200);
+  // Without encryption there is nothing to ask.
+  membership_.keys.clear();
+  EXPECT_EQ(respond("GET", "/v1/operator/keyring").status, 503);
 }
 
 TEST_F(ApiGossipTest, CoreSpreadsMergedTagsOfEveryLayer) {

@@ -335,5 +335,56 @@ TEST_F(SealTest, BadCompressedPushPullIsDroppedAndCounted) {
   EXPECT_EQ(counters_.total(), 4u);
 }
 
+TEST_F(SealTest, KeyringMessagesTravelEncryptedOnly) {
+  Keyring keyring = keyring_with({'a'});
+  ReplayFilter replay;
+  const KeyringRequest request{KeyringOp::install, key_of('b')};
+  auto sealed = seal_keyring_request(request, &keyring, random_);
+  ASSERT_TRUE(sealed.is_ok()) << sealed.status().to_string();
+  EXPECT_EQ(static_cast<EnvelopeKind>((*sealed)[0]), EnvelopeKind::encrypted_keyring);
+  auto opened = open_keyring_request(*sealed, &keyring, &replay, counters_);
+  ASSERT_TRUE(opened.is_ok()) << opened.status().to_string();
+  EXPECT_EQ(*opened, request);
+  // A replay of the same request is refused.
+  WireError error = WireError::none;
+  EXPECT_FALSE(open_keyring_request(*sealed, &keyring, &replay, counters_, &error).is_ok());
+  EXPECT_EQ(error, WireError::replayed);
+
+  const KeyringReply reply{"node-1", false, "cannot remove the primary key", {key_of('a'), key_of('b')}};
+  auto sealed_reply = seal_keyring_reply(reply, &keyring, random_);
+  ASSERT_TRUE(sealed_reply.is_ok());
+  auto opened_reply = open_keyring_reply(*sealed_reply, &keyring, nullptr, limits_, counters_);
+  ASSERT_TRUE(opened_reply.is_ok()) << opened_reply.status().to_string();
+  EXPECT_EQ(*opened_reply, reply);
+
+  // Without keys nothing is sent, and nothing is accepted.
+  EXPECT_EQ(seal_keyring_request(request, nullptr, random_).status().code(), StatusCode::unavailable);
+  EXPECT_FALSE(open_keyring_request(*sealed, nullptr, nullptr, counters_, &error).is_ok());
+  EXPECT_EQ(error, WireError::wrong_key);
+  // A keyring envelope is no packet, and a packet is no keyring request.
+  (void)expect_dropped(*sealed, &keyring, WireError::garbage);
+  EXPECT_FALSE(open_keyring_request(seal(packet_, &keyring), &keyring, nullptr, counters_, &error).is_ok());
+  EXPECT_EQ(error, WireError::garbage);
+  // A reply where a request is expected.
+  auto reply_again = seal_keyring_reply(reply, &keyring, random_);
+  ASSERT_TRUE(reply_again.is_ok());
+  EXPECT_FALSE(open_keyring_request(*reply_again, &keyring, nullptr, counters_, &error).is_ok());
+  EXPECT_EQ(error, WireError::garbage);
+}
+
+TEST_F(SealTest, MalformedKeyringMessagesAreGarbage) {
+  // A key that is not 32 bytes, a list that carries a key, a reply without a node.
+  EXPECT_FALSE(decode_keyring_request(encode_keyring_request({KeyringOp::use, "short"})).is_ok());
+  EXPECT_FALSE(decode_keyring_request(encode_keyring_request({KeyringOp::list, key_of('a')})).is_ok());
+  EXPECT_TRUE(decode_keyring_request(encode_keyring_request({KeyringOp::list, ""})).is_ok());
+  EXPECT_FALSE(decode_keyring_reply(encode_keyring_reply({"", true, "", {}}), limits_).is_ok());
+  EXPECT_FALSE(decode_keyring_reply(encode_keyring_reply({"n", true, "", {"short"}}), limits_).is_ok());
+  DecodeReport report;
+  EXPECT_FALSE(decode_keyring_request("\xff\xff\xff", &report).is_ok());
+  EXPECT_EQ(report.error, WireError::garbage);
+  EXPECT_FALSE(decode_keyring_request(std::string(kMaxKeyringBytes + 1, 'x'), &report).is_ok());
+  EXPECT_EQ(report.error, WireError::oversized);
+}
+
 }  // namespace
 }  // namespace roster::gossip::wire
