@@ -613,10 +613,8 @@ void Swim::handle_suspect(TimePoint now, const Suspect& suspect) {
   broadcast(suspect.name, suspect);
   node.member.incarnation = suspect.incarnation;
   set_state(node, MemberState::suspect, now);
-  int expected = expected_confirmations();
-  size_t n = live_count_;
-  Duration min = suspicion_min_timeout(config_.suspicion_mult, n, config_.probe_interval);
-  Duration max = config_.suspicion_max_timeout_mult * min;
+  const int expected = expected_confirmations();
+  const auto [min, max] = suspicion_bounds(expected);
   node.suspicion = std::make_unique<Suspicion>(suspect.from, expected, min, max, now);
   suspicion_deadlines_.insert({node.suspicion->deadline(), node.member.name});
   emit(MemberEventType::suspect, node.member, "suspected by " + suspect.from);
@@ -655,10 +653,9 @@ void Swim::final_check_answered(TimePoint now, uint32_t sequence) {
   if (it == nodes_.end() || it->second.member.state != MemberState::suspect || !it->second.final_check) return;
   NodeState& node = it->second;
   clear_suspicion(node);
-  size_t n = live_count_;
-  Duration min = suspicion_min_timeout(config_.suspicion_mult, n, config_.probe_interval);
-  node.suspicion = std::make_unique<Suspicion>(config_.name, expected_confirmations(), min,
-                                               config_.suspicion_max_timeout_mult * min, now);
+  const int expected = expected_confirmations();
+  const auto [min, max] = suspicion_bounds(expected);
+  node.suspicion = std::make_unique<Suspicion>(config_.name, expected, min, max, now);
   suspicion_deadlines_.insert({node.suspicion->deadline(), name});
 }
 
@@ -718,6 +715,16 @@ void Swim::merge_state(TimePoint now, const PushPull& remote, Source source) {
 // memberlist: expect suspicion_mult - 2 confirmations, so the nominal
 // timeout is reached two probe intervals early; none if the pool is too small
 // to provide them (N minus us and the suspect).
+std::pair<Duration, Duration> Swim::suspicion_bounds(int expected_confirmations) const {
+  const Duration base = suspicion_min_timeout(config_.suspicion_mult, live_count_, config_.probe_interval);
+  const Duration max = config_.suspicion_max_timeout_mult * base;
+  Duration min = base;
+  if (expected_confirmations > 0) {
+    min = std::min(base, suspicion_min_timeout(config_.confirmed_suspicion_mult, live_count_, config_.probe_interval));
+  }
+  return {min, max};
+}
+
 int Swim::expected_confirmations() const {
   if (!config_.lifeguard) return 0;  // a fixed timeout: the minimum
   int expected = config_.suspicion_mult - 2;

@@ -254,6 +254,8 @@ class Swim {
   void refute(TimePoint now, Incarnation accused);
   void suspicion_timed_out(TimePoint now, NodeState& node);
   int expected_confirmations() const;
+  // A new suspicion's (min, max) timeouts for this pool size (see SwimConfig).
+  std::pair<Duration, Duration> suspicion_bounds(int expected_confirmations) const;
   void final_check_answered(TimePoint now, uint32_t sequence);
 
   void start_probe(TimePoint now);

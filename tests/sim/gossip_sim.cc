@@ -364,6 +364,14 @@ void GossipSim::drain(size_t i) {
   }
 }
 
+void GossipSim::set_stalls(size_t i, Duration period, Duration length) {
+  Node& node = nodes_.at(i);
+  node.stall_period = period;
+  node.stall_length = std::min(length, period);
+  // Spread the nodes' stalls over the period, deterministically.
+  node.stall_phase = now_ + (period * static_cast<int64_t>(i % 7)) / 7;
+}
+
 // ------------------------------------------------------------------ events
 
 void GossipSim::process(Event& event) {
@@ -374,6 +382,15 @@ void GossipSim::process(Event& event) {
   size_t i = event.node;
   Node& node = nodes_[i];
   if (!node.up) return;
+  // A stalled node gets to its inputs when it wakes up.
+  if (node.stall_length > Duration::zero() && now_ >= node.stall_phase) {
+    const Duration into = (now_ - node.stall_phase) % node.stall_period;
+    if (into < node.stall_length) {
+      event.at = now_ + (node.stall_length - into);
+      push(std::move(event));
+      return;
+    }
+  }
   // An overloaded node gets to its inputs late.
   const Duration processing_time = std::max(options_.processing_time, node.processing_time);
   if (processing_time > Duration::zero()) {

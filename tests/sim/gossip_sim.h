@@ -76,6 +76,10 @@ class GossipSim {
   // Node i takes `time` per input from now on (a slow, overloaded member);
   // the larger of this and options.processing_time applies.
   void set_processing_time(size_t i, Duration time) { nodes_.at(i).processing_time = time; }
+  // Node i freezes for `length` every `period` from now on (a garbage
+  // collector, a starved CPU): inputs that arrive meanwhile wait until it
+  // wakes. Each node's stalls start at a different phase.
+  void set_stalls(size_t i, Duration period, Duration length);
   void at(TimePoint when, std::function<void()> action);
 
   // --- running ---
@@ -152,6 +156,9 @@ class GossipSim {
     TimePoint up_since{};
     TimePoint busy_until{};
     Duration processing_time = Duration::zero();
+    Duration stall_period = Duration::zero();
+    Duration stall_length = Duration::zero();
+    TimePoint stall_phase{};
     gossip::Incarnation incarnation = 0;  // the data dir's copy
     std::vector<std::string> peers;        // the data dir's copy
     gossip::TagMap tags;

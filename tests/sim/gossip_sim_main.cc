@@ -2,7 +2,7 @@
 //
 //   gossip_sim --nodes=1000 --seed=1                 join, tag, failure, then 10 min at 5% loss
 //   gossip_sim --nodes=200 --join-pace-ms=0 --processing-us=2000   a join storm on slow nodes
-//   gossip_sim --nodes=100 --slow-nodes=10 --slow-processing-ms=40 [--no-lifeguard]
+//   gossip_sim --nodes=100 --slow-nodes=10 --slow-stall-ms=3000 [--no-lifeguard]
 //                                                    Lifeguard's experiment: slow members, with and without it
 //
 // Phases (each timed in virtual seconds from its trigger):
@@ -50,7 +50,10 @@ int main(int argc, char** argv) {
   bool skip_failure = false;
   size_t slow_nodes = 0;
   int slow_processing_ms = 0;
+  int slow_stall_ms = 0;
+  int slow_stall_every_ms = 10000;
   bool no_lifeguard = false;
+  int confirmed_suspicion_mult = roster::gossip::SwimConfig{}.confirmed_suspicion_mult;
   bool trace = false;
   std::string trace_subject;
   app.add_option("--nodes", nodes, "pool size");
@@ -64,6 +67,10 @@ int main(int argc, char** argv) {
   app.add_flag("--skip-failure", skip_failure, "no crash phase");
   app.add_option("--slow-nodes", slow_nodes, "in the steady phase, this many nodes are slow (the last ones)");
   app.add_option("--slow-processing-ms", slow_processing_ms, "per-input processing time of a slow node");
+  app.add_option("--slow-stall-ms", slow_stall_ms, "a slow node freezes this long ...");
+  app.add_option("--slow-stall-every-ms", slow_stall_every_ms, "... once per this period (default 10 s)");
+  app.add_option("--confirmed-suspicion-mult", confirmed_suspicion_mult,
+                 "floor of a fully confirmed suspicion (memberlist: the suspicion multiplier, 4)");
   app.add_flag("--no-lifeguard", no_lifeguard, "plain SWIM: no health multiplier, fixed suspicion timeout, no buddy");
   app.add_option("--trace-subject", trace_subject, "print every event about this node name to stderr");
   app.add_flag("--trace", trace, "print the views still wrong every second while joining");
@@ -76,14 +83,20 @@ int main(int argc, char** argv) {
   options.max_latency = std::chrono::milliseconds(max_latency_ms);
   options.processing_time = std::chrono::microseconds(processing_us);
   options.trace_subject = trace_subject;
-  if (no_lifeguard) options.configure = [](roster::gossip::SwimConfig& config) { config.lifeguard = false; };
+  options.configure = [&](roster::gossip::SwimConfig& config) {
+    config.lifeguard = !no_lifeguard;
+    config.confirmed_suspicion_mult = confirmed_suspicion_mult;
+  };
   GossipSim sim(options);
   auto wall_start = std::chrono::steady_clock::now();
 
   std::printf("gossip_sim --nodes=%zu --seed=%llu --join-loss=%.3f --steady-loss=%.3f --steady-seconds=%.0f "
-              "--join-pace-ms=%d --processing-us=%d --max-latency-ms=%d --slow-nodes=%zu --slow-processing-ms=%d%s%s\n",
+              "--join-pace-ms=%d --processing-us=%d --max-latency-ms=%d --slow-nodes=%zu --slow-processing-ms=%d "
+              "--slow-stall-ms=%d --slow-stall-every-ms=%d --confirmed-suspicion-mult=%d%s%s\n",
               nodes, static_cast<unsigned long long>(seed), join_loss, steady_loss, steady_seconds, join_pace_ms,
-              processing_us, max_latency_ms, slow_nodes, slow_processing_ms, skip_failure ? " --skip-failure" : "",
+              processing_us, max_latency_ms, slow_nodes, slow_processing_ms, slow_stall_ms, slow_stall_every_ms,
+              confirmed_suspicion_mult,
+              skip_failure ? " --skip-failure" : "",
               no_lifeguard ? " --no-lifeguard" : "");
   std::printf("timing: memberlist/Serf LAN defaults (probe 1 s/500 ms, gossip 200 ms x 3, suspicion mult 4)\n");
 
@@ -141,7 +154,12 @@ int main(int argc, char** argv) {
   if (steady_seconds > 0) {
     sim.set_loss(steady_loss);
     const size_t slow = std::min(slow_nodes, nodes);
-    for (size_t i = nodes - slow; i < nodes; ++i) sim.set_processing_time(i, std::chrono::milliseconds(slow_processing_ms));
+    for (size_t i = nodes - slow; i < nodes; ++i) {
+      sim.set_processing_time(i, std::chrono::milliseconds(slow_processing_ms));
+      if (slow_stall_ms > 0) {
+        sim.set_stalls(i, std::chrono::milliseconds(slow_stall_every_ms), std::chrono::milliseconds(slow_stall_ms));
+      }
+    }
     const size_t fp_list_before = sim.false_positive_list().size();
     uint64_t bytes_before = sim.datagram_bytes();
     uint64_t datagrams_before = sim.datagrams_sent();
@@ -168,9 +186,9 @@ int main(int argc, char** argv) {
         of_slow += subject_slow;
         healthy_by_healthy += !observer_slow && !subject_slow;
       }
-      std::printf("slow:     %zu slow nodes at %d ms per input: windowed false positives declared by slow nodes %zu, "
-                  "about slow nodes %zu, healthy about healthy %zu\n",
-                  slow, slow_processing_ms, by_slow, of_slow, healthy_by_healthy);
+      std::printf("slow:     %zu slow nodes (%d ms per input, frozen %d ms every %d ms): windowed false positives "
+                  "declared by slow nodes %zu, about slow nodes %zu, healthy about healthy %zu\n",
+                  slow, slow_processing_ms, slow_stall_ms, slow_stall_every_ms, by_slow, of_slow, healthy_by_healthy);
     }
     std::printf("traffic:  %.0f B/s and %.1f datagrams/s per node (estimated sizes, UDP only)\n",
                 static_cast<double>(sim.datagram_bytes() - bytes_before) / elapsed / up,

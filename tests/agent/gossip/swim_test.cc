@@ -322,8 +322,10 @@ std::vector<Member> pool_of(int n) {
   return out;
 }
 
-TimePoint time_failed(int confirmations) {
-  Driver d(config_for("a"));
+TimePoint time_failed(int confirmations, int confirmed_suspicion_mult = SwimConfig{}.confirmed_suspicion_mult) {
+  SwimConfig config = config_for("a");
+  config.confirmed_suspicion_mult = confirmed_suspicion_mult;
+  Driver d(config);
   d.auto_ack = true;  // failed probes of our own would confirm too
   d.know(pool_of(10));
   d.receive("n1", {Suspect{"n0", 0, "n1"}});
@@ -356,6 +358,15 @@ TEST(SwimSuspicion, ConfirmationsShortenTheTimeToFailure) {
   EXPECT_GE(std::chrono::duration<double>(none - TimePoint{}).count(), 24.5);
   EXPECT_LE(std::chrono::duration<double>(none - TimePoint{}).count(), 24.97 + 1.2);
   EXPECT_NEAR(std::chrono::duration<double>(all - TimePoint{}).count(), 4.16, 0.2);
+}
+
+TEST(SwimSuspicion, ALowerConfirmedFloorEndsConfirmedSuspicionsSooner) {
+  // Floor 3: 3 s * log10(11) = 3.12 s once both confirmations are in; an
+  // unconfirmed suspicion still waits the full 6 x 4.16 s.
+  TimePoint all = time_failed(2, /*confirmed_suspicion_mult=*/3);
+  EXPECT_NEAR(std::chrono::duration<double>(all - TimePoint{}).count(), 3.12, 0.2);
+  TimePoint none = time_failed(0, /*confirmed_suspicion_mult=*/3);
+  EXPECT_GE(std::chrono::duration<double>(none - TimePoint{}).count(), 24.5);
 }
 
 TEST(SwimSuspicion, AnUnconfirmedSuspicionGetsAFinalCheck) {
