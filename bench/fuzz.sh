@@ -1,16 +1,24 @@
 #!/usr/bin/env bash
-# Builds the libFuzzer target for the HTTP API and runs it for a while.
+# Builds a libFuzzer target and runs it for a while.
 #
-#   bench/fuzz.sh [seconds]     (default 300)
+#   bench/fuzz.sh [seconds] [target]     (default: 300 s of http_api_fuzz)
+#   bench/fuzz.sh 300 gossip_packet_fuzz  (the gossip wire decoders)
 #
-# Build dir: build-fuzz (clang, -DROSTER_FUZZ=ON). The seed corpus in
-# tests/fuzz/corpus/ is copied to a scratch corpus, so the repo stays clean.
+# Build dir: build-fuzz (clang, -DROSTER_FUZZ=ON). The target's seed corpus
+# (tests/fuzz/corpus/ for the HTTP API, tests/fuzz/gossip_corpus/ for the
+# gossip wire) is copied to a scratch corpus, so the repo stays clean.
 # Crash inputs land in $FUZZ_ARTIFACTS (default build-fuzz/fuzz-artifacts/).
 # Prints the number of executions and whether it crashed; exits non-zero on a
 # crash.
 set -euo pipefail
 
 seconds="${1:-300}"
+target="${2:-http_api_fuzz}"
+case "$target" in
+  http_api_fuzz) corpus_dir=corpus; max_len=4096 ;;
+  gossip_packet_fuzz) corpus_dir=gossip_corpus; max_len=8192 ;;
+  *) echo "fuzz: unknown target $target (http_api_fuzz or gossip_packet_fuzz)" >&2; exit 2 ;;
+esac
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 build="${FUZZ_BUILD_DIR:-$root/build-fuzz}"
 artifacts="${FUZZ_ARTIFACTS:-$build/fuzz-artifacts}"
@@ -19,17 +27,17 @@ if [[ ! -f "$build/build.ninja" ]]; then
   CC=clang CXX=clang++ cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DROSTER_FUZZ=ON -DROSTER_BUILD_TESTS=OFF >/dev/null
 fi
-ninja -C "$build" -j"${JOBS:-2}" http_api_fuzz
+ninja -C "$build" -j"${JOBS:-2}" "$target"
 
 work="$(mktemp -d /tmp/roster-fuzz.XXXXXX)"
 trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/corpus" "$artifacts"
-cp "$root"/tests/fuzz/corpus/* "$work/corpus/"
+cp "$root"/tests/fuzz/"$corpus_dir"/* "$work/corpus/"
 
-echo "fuzz: running http_api_fuzz for ${seconds}s (-max_len=4096 -rss_limit_mb=2048)"
+echo "fuzz: running $target for ${seconds}s (-max_len=$max_len -rss_limit_mb=2048)"
 set +e
-"$build/tests/fuzz/http_api_fuzz" "$work/corpus" \
-  -max_total_time="$seconds" -max_len=4096 -rss_limit_mb=2048 \
+"$build/tests/fuzz/$target" "$work/corpus" \
+  -max_total_time="$seconds" -max_len="$max_len" -rss_limit_mb=2048 \
   -print_final_stats=1 -artifact_prefix="$artifacts/" >"$work/log" 2>&1
 rc=$?
 set -e

@@ -3,15 +3,15 @@
 # Release build and prints its figures. Every run is a function of its flags:
 # rerun a line to reproduce it exactly.
 #
-#   bench/gossip_sim.sh            # 1,000 nodes (10 min at 5% loss), a 200-node join storm, 3,000 nodes
+#   bench/gossip_sim.sh            # all of the runs below (~15 min, ~7 GB of memory at most)
 #   BUILD=/path/to/build bench/gossip_sim.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build-gossip-rel}
 if [[ ! -x "$BUILD/tests/sim/gossip_sim" ]]; then
   cmake -S . -B "$BUILD" -G Ninja -DROSTER_SANITIZE=OFF -DCMAKE_BUILD_TYPE=Release >/dev/null
-  ninja -C "$BUILD" -j2 gossip_sim >/dev/null
 fi
+ninja -C "$BUILD" -j2 gossip_sim >/dev/null
 SIM="$BUILD/tests/sim/gossip_sim"
 SEED=${SEED:-1}
 
@@ -24,9 +24,36 @@ echo "== 200 nodes joining at once, each input costing 2 ms (an overloaded machi
   --steady-loss=0.02 --steady-seconds=120
 
 echo
-# 10,000 nodes do not fit: every node keeps a full member table (~0.7 KB per
-# member in this simulator, so 10k x 10k would need ~70 GB). The reduced run
-# takes the largest pool that fits a few GB (3,000 nodes: 6.6 GB, ~8 min on
-# this machine); N10K=10000 tries the real thing.
+echo "== Lifeguard on and off: 100 nodes, 10 of them frozen 5 s and 7 s of every 30 s, for 300 s"
+for stall in 5000 7000; do
+  for lifeguard in "" "--no-lifeguard"; do
+    "$SIM" --nodes=100 --seed="$SEED" --steady-loss=0 --steady-seconds=300 --slow-nodes=10 --slow-stall-ms="$stall" \
+      --slow-stall-every-ms=30000 --skip-failure $lifeguard | grep -E '^(gossip_sim|steady|slow):'
+  done
+done
+
+echo
+echo "== Serf's convergence simulator (serf.io/docs/internals/simulator.html), its published model, same settings:"
+echo "   gossip every 200 ms to 3 nodes; the time until 50% and 99.99% of the nodes have a broadcast"
+for n in 1000 3000 10000; do
+  for loss in 0 0.01 0.05; do
+    awk -v n="$n" -v loss="$loss" 'BEGIN {
+      contact = (3 / n) * (1 - loss) * 0.5
+      half = -1; all = -1
+      for (r = 0; r <= 100 && all < 0; r++) {
+        f = 1 / (1 + (n + 1) * exp(-contact * n * r))
+        if (half < 0 && f >= 0.5) half = r
+        if (f >= 0.9999) all = r
+      }
+      printf "   N=%-6d loss %4.1f%%: 50%% at %.1f s, 99.99%% at %.1f s\n", n, loss * 100, half * 0.2, all * 0.2
+    }'
+  done
+done
+
+echo
+# 10,000 nodes do not fit: every simulated node keeps a full member table
+# (about 0.7 KB per member here), so 10k x 10k would need about 70 GB. The
+# reduced run takes the largest pool that fits a few GB (3,000 nodes: 6.6 GB,
+# ~8 min on this machine); N10K=10000 tries the real thing.
 echo "== ${N10K:-3000} nodes (reduced from 10,000: memory), joins 1 ms apart, tag and failure phases, 60 s steady at 1% loss"
 "$SIM" --nodes="${N10K:-3000}" --seed="$SEED" --join-pace-ms=1 --steady-loss=0.01 --steady-seconds=60

@@ -17,7 +17,8 @@
 //                     them as keyring envelopes
 //   bytes 1..  the datagram, frame payload or codec payload.
 //
-// Seeds (one per path) are in tests/fuzz/gossip_corpus/. Build as for
+// Seeds (one per path) are in tests/fuzz/gossip_corpus/; bench/fuzz.sh 300
+// gossip_packet_fuzz builds and runs it. By hand, build as for
 // http_api_fuzz (tests/fuzz/CMakeLists.txt), then run on a scratch copy:
 //   cp -r tests/fuzz/gossip_corpus /tmp/gc && build-fuzz/tests/fuzz/gossip_packet_fuzz \
 //     /tmp/gc -max_total_time=300 -max_len=8192 -rss_limit_mb=2048
