@@ -275,7 +275,7 @@ bool Swim::leave_propagated() const {
   return live_count_ == 0 || !broadcasts_.contains(config_.name);
 }
 
-Status Swim::set_tags(TimePoint /*now*/, TagMap tags) {
+Status Swim::set_tags(TimePoint now, TagMap tags) {
   if (left_ || halted_) return Status::unavailable("gossip: this node has left the pool");
   SwimConfig candidate = config_;
   candidate.tags = tags;
@@ -289,6 +289,9 @@ Status Swim::set_tags(TimePoint /*now*/, TagMap tags) {
   if (estimated_size(Alive{me.member}) + kProbeRoom > datagram_budget()) {
     for (int i = 0; i < config_.large_tag_relay_fanout; ++i) push_pull_with_random_peer(PushPullReason::relay);
   }
+  // News of our own leaves now rather than at the next gossip round (up to
+  // gossip_interval later); the rounds keep their schedule.
+  if (started_) gossip(now);
   return Status::ok();
 }
 
