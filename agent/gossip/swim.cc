@@ -431,6 +431,9 @@ void Swim::finish_probe(TimePoint now, bool acked) {
   if (it == nodes_.end() || !is_live(it->second.member.state)) return;
   ++counters_.probe_failures;
   handle_suspect(now, Suspect{probe.target, it->second.member.incarnation, config_.name});
+  // The suspicion leaves at once, so the suspect can refute (and other
+  // members can confirm) up to a gossip round sooner.
+  gossip(now);
 }
 
 // -------------------------------------------------------------- broadcasts
@@ -645,6 +648,9 @@ void Swim::suspicion_timed_out(TimePoint now, NodeState& node) {
   }
   clear_suspicion(node);
   handle_dead(now, Dead{node.member.name, node.member.incarnation, config_.name});
+  // Our own verdict leaves at once: peers whose timers run a little later
+  // hear it now rather than at the next gossip round.
+  gossip(now);
 }
 
 // The suspect answered the final check: it is up. Its refutation normally

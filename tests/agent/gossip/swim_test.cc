@@ -479,6 +479,47 @@ TEST(SwimSuspicion, BuddyHintRidesOnThePingToASuspect) {
   EXPECT_TRUE(hinted);
 }
 
+// Packets sent in the advance() step in which `done` became true.
+template <typename Done>
+std::vector<OutgoingPacket> packets_of_the_step(Driver& d, Done done) {
+  for (int i = 0; i < 60000 && !done(); ++i) {
+    const size_t before = d.packets.size();
+    d.advance(milliseconds(1));
+    if (done()) return {d.packets.begin() + static_cast<std::ptrdiff_t>(before), d.packets.end()};
+  }
+  ADD_FAILURE() << "never happened";
+  return {};
+}
+
+bool carries(const std::vector<OutgoingPacket>& packets, const std::string& not_to, auto is_news) {
+  for (const auto& p : packets) {
+    if (p.address == not_to) continue;
+    for (const Message& m : p.packet.messages) {
+      if (is_news(m)) return true;
+    }
+  }
+  return false;
+}
+
+TEST(SwimSuspicion, OurOwnSuspicionAndVerdictLeaveAtOnce) {
+  Driver d(config_for("a"));
+  d.auto_ack = true;
+  d.silent = {"n0"};
+  d.know(pool_of(10));
+  // The failed probe's suspicion goes to other members in the same instant.
+  auto suspected = packets_of_the_step(d, [&] { return d.swim.member("n0")->state == MemberState::suspect; });
+  EXPECT_TRUE(carries(suspected, address_of("n0"), [](const Message& m) {
+    const Suspect* s = std::get_if<Suspect>(&m);
+    return s != nullptr && s->name == "n0" && s->from == "a";
+  }));
+  // So does the verdict when the suspicion runs out.
+  auto failed = packets_of_the_step(d, [&] { return d.swim.member("n0")->state == MemberState::dead; });
+  EXPECT_TRUE(carries(failed, address_of("n0"), [](const Message& m) {
+    const Dead* dead = std::get_if<Dead>(&m);
+    return dead != nullptr && dead->name == "n0";
+  }));
+}
+
 TEST(SwimSuspicion, WithoutLifeguardTheTimeoutIsFixedAndNothingLifeguardIsSent) {
   SwimConfig config = config_for("a");
   config.lifeguard = false;
