@@ -13,6 +13,10 @@ bash scripts/install-deps.sh
 build_dir=${ROSTER_BUILD_DIR:-build/test-asan}
 jobs=${JOBS:-$(nproc)}
 export CCACHE_DIR=${CCACHE_DIR:-$HOME/.cache/roster-ccache}
+# Paths are hashed relative to the checkout, so a fresh clone elsewhere (as CI
+# makes) reuses the objects of the last build.
+export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$PWD}
+export CCACHE_NOHASHDIR=${CCACHE_NOHASHDIR:-1}
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 
