@@ -4,19 +4,13 @@
 #include <string>
 #include <type_traits>
 
+#include "agent/gossip/varint_size.h"
+
 namespace roster::gossip {
 namespace {
 
 // Exact protobuf lengths for field numbers below 16 (one-byte keys). Zero
 // values, which proto3 leaves out, are counted anyway: an upper bound.
-size_t varint_size(uint64_t value) {
-  size_t size = 1;
-  while (value >= 0x80) {
-    value >>= 7;
-    ++size;
-  }
-  return size;
-}
 size_t length_delimited(size_t length) { return 1 + varint_size(length) + length; }
 size_t bytes_field(const std::string& value) { return length_delimited(value.size()); }
 constexpr size_t kUint32Field = 1 + 5;

@@ -7,6 +7,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "agent/gossip/varint_size.h"
 #include "agent/gossip/wire/keyring.h"
 #include "proto/gossip.pb.h"
 
@@ -30,14 +31,6 @@ enum WireType : uint32_t { kVarint = 0, kFixed64 = 1, kLengthDelimited = 2, kFix
 // so a count limit is enforced before the elements past it are allocated, and
 // each element is parsed (by the generated code) from a bounded slice.
 
-size_t varint_size(uint64_t value) {
-  size_t size = 1;
-  while (value >= 0x80) {
-    value >>= 7;
-    ++size;
-  }
-  return size;
-}
 
 void append_varint(std::string& out, uint64_t value) {
   while (value >= 0x80) {
