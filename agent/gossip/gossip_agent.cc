@@ -421,6 +421,17 @@ Status GossipAgent::change_keyring(const std::string& base64_key, Status (Transp
   return Status::ok();
 }
 
+std::vector<Member> keyring_peers(std::vector<Member> members, const std::string& local_name) {
+  // Suspect members are asked too (Serf counts them alive): one left out of
+  // a -use could no longer read the pool, nor its own refutation, and would
+  // be declared failed.
+  std::erase_if(members, [&](const Member& member) {
+    const bool reachable = member.state == MemberState::alive || member.state == MemberState::suspect;
+    return member.name == local_name || !reachable;
+  });
+  return members;
+}
+
 Status GossipAgent::keyring_install(const std::string& key) { return change_keyring(key, &Transport::install_key, "installed"); }
 Status GossipAgent::keyring_use(const std::string& key) { return change_keyring(key, &Transport::use_key, "now using"); }
 Status GossipAgent::keyring_remove(const std::string& key) { return change_keyring(key, &Transport::remove_key, "removed"); }
@@ -461,10 +472,7 @@ Result<uint64_t> GossipAgent::start_keyring(agent::KeyringOperation op, const st
   }
   const uint64_t id = next_keyring_ticket_++;
   const Swim& swim = transport_->swim();
-  std::vector<Member> peers;
-  for (Member& member : swim.members()) {
-    if (member.name != swim.local_member().name && member.state == MemberState::alive) peers.push_back(member);
-  }
+  const std::vector<Member> peers = keyring_peers(swim.members(), swim.local_member().name);
   KeyringTicket& ticket = keyring_tickets_[id];
   ticket.outcome.num_nodes = static_cast<int>(peers.size()) + 1;
   ticket.waiting = peers.size() + 1;

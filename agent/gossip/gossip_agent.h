@@ -58,6 +58,10 @@ struct GossipAgentCallbacks {
   std::function<void()> on_left;
 };
 
+// The members a keyring operation asks: everyone but this node that is
+// alive or suspect.
+std::vector<Member> keyring_peers(std::vector<Member> members, const std::string& local_name);
+
 class GossipAgent final : public agent::Membership {
  public:
   // `clock` and `watch_hub` must outlive the agent.

@@ -13,6 +13,7 @@
 #include <fstream>
 #include <functional>
 
+#include "agent/gossip/gossip_agent.h"
 #include "agent/gossip/persisted_state.h"
 #include "common/clock.h"
 
@@ -180,6 +181,23 @@ TEST_F(TransportTest, KeyringChangesNeedEncryptionOn) {
   EXPECT_TRUE(b->use_key(kKeyB).is_ok());
   EXPECT_TRUE(b->remove_key(kKeyA).is_ok());
   EXPECT_EQ(b->keyring().list(), std::vector<std::string>{kKeyB});
+}
+
+TEST(KeyringPeersTest, AsksAliveAndSuspectMembersButNotItself) {
+  // A suspect member left out of a key rotation could not read the pool
+  // afterwards, nor refute its suspicion: it would be declared failed.
+  auto member = [](const std::string& name, MemberState state) {
+    Member m;
+    m.name = name;
+    m.state = state;
+    return m;
+  };
+  const std::vector<Member> members = {member("self", MemberState::alive), member("a", MemberState::alive),
+                                       member("s", MemberState::suspect), member("d", MemberState::dead),
+                                       member("l", MemberState::left)};
+  std::vector<std::string> names;
+  for (const Member& peer : keyring_peers(members, "self")) names.push_back(peer.name);
+  EXPECT_EQ(names, (std::vector<std::string>{"a", "s"}));
 }
 
 TEST(PersistedStateTest, KeyringAndPeersRoundTrip) {
