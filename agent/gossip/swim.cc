@@ -378,6 +378,7 @@ void Swim::start_probe(TimePoint now) {
   PendingProbe probe;
   probe.sequence = next_sequence();
   probe.target = target->member.name;
+  probe.incarnation = target->member.incarnation;
   probe.indirect_at = now + config_.probe_timeout;
   probe.deadline = now + interval;
   // The buddy system: tell a node we suspect that it is suspected, so it can
@@ -430,7 +431,10 @@ void Swim::finish_probe(TimePoint now, bool acked) {
   auto it = nodes_.find(probe.target);
   if (it == nodes_.end() || !is_live(it->second.member.state)) return;
   ++counters_.probe_failures;
-  handle_suspect(now, Suspect{probe.target, it->second.member.incarnation, config_.name});
+  // As memberlist: the suspicion names the incarnation that was probed. If
+  // the target refuted or moved (a restart on a new port) meanwhile, the
+  // failed probe went to a life that is over and the suspicion is void.
+  handle_suspect(now, Suspect{probe.target, probe.incarnation, config_.name});
   // The suspicion leaves at once, so the suspect can refute (and other
   // members can confirm) up to a gossip round sooner.
   gossip(now);

@@ -216,6 +216,7 @@ class Swim {
   struct PendingProbe {
     uint32_t sequence = 0;
     std::string target;
+    Incarnation incarnation = 0;  // the target's when probed; a failure suspects this life only
     TimePoint indirect_at;
     TimePoint deadline;
     bool indirect_sent = false;

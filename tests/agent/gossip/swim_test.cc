@@ -180,6 +180,28 @@ TEST(SwimProbe, NoAckGoesIndirectThenSuspects) {
   EXPECT_EQ(d.swim.health_score(), 3);
 }
 
+TEST(SwimProbe, AFailedProbeOfAnOldLifeSuspectsNobody) {
+  // b restarts on a new port while a's probe of its old address is out.
+  Driver d(config_for("a"));
+  d.know({member("b"), member("c"), member("d"), member("e")});
+  std::string target;
+  Ping ping;
+  for (int round = 0; round < 10 && target != "b"; ++round) {
+    if (!target.empty()) d.receive(target, {Ack{ping.sequence, target}});
+    auto [to, sent] = d.next_ping();
+    target = name_at(to);
+    ping = sent;
+  }
+  ASSERT_EQ(target, "b");
+  Member moved = member("b", 1);
+  moved.address = "b.test:9999";
+  d.receive("c", {Alive{moved}});
+  d.advance(seconds(1));
+  EXPECT_EQ(d.swim.member("b")->state, MemberState::alive);
+  EXPECT_EQ(d.swim.member("b")->incarnation, 1u);
+  EXPECT_EQ(d.count_events(MemberEventType::suspect, "b"), 0u);
+}
+
 TEST(SwimProbe, NacksFromPeersSpareTheLocalHealthScore) {
   Driver d(config_for("a"));
   d.know({member("b"), member("c"), member("d"), member("e")});
