@@ -586,9 +586,7 @@ std::map<std::string, std::string> GossipAgent::stats() const {
 
 void GossipAgent::set_local_tags(const std::map<std::string, std::string>& tags) {
   if (!transport_ || stopped_) return;
-  TagMap current;
-  for (const auto& [key, value] : transport_->swim().local_member().tags) current[key] = value;
-  if (current == tags) return;
+  if (transport_->swim().local_member().tags == tags) return;
   if (Status status = transport_->set_tags(tags); !status.is_ok()) {
     spdlog::warn("gossip: this node's tags were not spread: {}", status.message());
   }

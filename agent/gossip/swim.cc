@@ -89,10 +89,8 @@ Swim::Swim(SwimConfig config)
       rng_(config_.seed),
       awareness_(config_.lifeguard ? config_.awareness_max_multiplier : 1) {
   sequence_ = static_cast<uint32_t>(rng_());
-  NodeState& me = insert_node(config_.name);
-  me.member = Member{config_.name, config_.id, config_.address, config_.initial_incarnation, MemberState::dead,
-                     config_.tags};
-  id_owner_[config_.id] = config_.name;
+  NodeState& me = insert_node(make_record(config_.name, config_.id, config_.address, config_.tags));
+  me.incarnation = config_.initial_incarnation;
   set_state(me, MemberState::alive, TimePoint{});
 }
 
@@ -103,20 +101,53 @@ Swim::~Swim() = default;
 Swim::NodeState& Swim::self() { return nodes_.at(config_.name); }
 const Swim::NodeState& Swim::self() const { return nodes_.at(config_.name); }
 
+Swim::NodeState* Swim::find(std::string_view name) {
+  auto it = nodes_.find(name);
+  return it == nodes_.end() ? nullptr : &it->second;
+}
+
+const Swim::NodeState* Swim::find(std::string_view name) const {
+  auto it = nodes_.find(name);
+  return it == nodes_.end() ? nullptr : &it->second;
+}
+
+std::shared_ptr<const MemberRecord> Swim::make_record(const std::string& name, const std::string& id,
+                                                      const std::string& address, const TagMap& tags) {
+  if (config_.record_pool) return config_.record_pool->intern(name, id, address, tags);
+  return std::make_shared<const MemberRecord>(MemberRecord{name, id, address, tags});
+}
+
 size_t Swim::random_index(size_t n) { return n == 0 ? 0 : static_cast<size_t>(rng_() % n); }
 
-Swim::NodeState& Swim::insert_node(const std::string& name) {
+// REQUIRES: no node of that name. The new node is not live until set_state().
+Swim::NodeState& Swim::insert_node(std::shared_ptr<const MemberRecord> record) {
+  const std::string_view name = record->name;
   NodeState& node = nodes_[name];
-  node.member.name = name;
-  node.member.state = MemberState::dead;  // not live until set_state(); keeps live_count_ honest
+  node.record = std::move(record);
+  id_owner_[node.id()] = &node;
   // memberlist inserts at a random offset so a new node is not always probed last.
   order_.push_back(&node);
   size_t last = order_.size() - 1;
   size_t offset = random_index(order_.size());
   std::swap(order_[offset], order_[last]);
-  order_[offset]->order_index = offset;
-  order_[last]->order_index = last;
+  order_[offset]->order_index = static_cast<uint32_t>(offset);
+  order_[last]->order_index = static_cast<uint32_t>(last);
   return node;
+}
+
+void Swim::set_record(NodeState& node, std::shared_ptr<const MemberRecord> record) {
+  if (record == node.record) return;
+  // The keys view the old record's strings: move them to the new one's
+  // before the old record can go. Extracting and reinserting relinks the
+  // hash node; the NodeState stays where it is (order_ points at it).
+  auto handle = nodes_.extract(node.name());
+  if (auto owner = id_owner_.find(node.id()); owner != id_owner_.end() && owner->second == &node) {
+    id_owner_.erase(owner);
+  }
+  handle.mapped().record = std::move(record);
+  handle.key() = node.name();
+  nodes_.insert(std::move(handle));
+  id_owner_[node.id()] = &node;
 }
 
 void Swim::remove_node(const std::string& name) {
@@ -124,22 +155,22 @@ void Swim::remove_node(const std::string& name) {
   if (it == nodes_.end()) return;
   NodeState& node = it->second;
   clear_suspicion(node);
-  if (is_live(node.member.state)) --live_count_;
+  if (is_live(node.state)) --live_count_;
   size_t index = node.order_index;
   std::swap(order_[index], order_.back());
-  order_[index]->order_index = index;
+  order_[index]->order_index = static_cast<uint32_t>(index);
   order_.pop_back();
-  if (auto owner = id_owner_.find(node.member.id); owner != id_owner_.end() && owner->second == name) {
+  if (auto owner = id_owner_.find(node.id()); owner != id_owner_.end() && owner->second == &node) {
     id_owner_.erase(owner);
   }
   nodes_.erase(it);
 }
 
 void Swim::set_state(NodeState& node, MemberState state, TimePoint now) {
-  if (node.member.state == state) return;
-  if (is_live(node.member.state) && !is_live(state)) --live_count_;
-  if (!is_live(node.member.state) && is_live(state)) ++live_count_;
-  node.member.state = state;
+  if (node.state == state) return;
+  if (is_live(node.state) && !is_live(state)) --live_count_;
+  if (!is_live(node.state) && is_live(state)) ++live_count_;
+  node.state = state;
   node.state_change = now;
 }
 
@@ -147,11 +178,11 @@ void Swim::clear_suspicion(NodeState& node) {
   if (node.final_check) {
     node.final_check = false;
     for (auto it = final_checks_.begin(); it != final_checks_.end();) {
-      it = it->second == node.member.name ? final_checks_.erase(it) : std::next(it);
+      it = it->second == node.name() ? final_checks_.erase(it) : std::next(it);
     }
   }
   if (!node.suspicion) return;
-  suspicion_deadlines_.erase({node.suspicion->deadline(), node.member.name});
+  suspicion_deadlines_.erase({node.suspicion->deadline(), node.name()});
   node.suspicion.reset();
 }
 
@@ -163,7 +194,7 @@ std::vector<Swim::NodeState*> Swim::random_nodes(size_t k, Filter exclude) {
   size_t n = order_.size();
   for (size_t i = 0; i < 3 * n && picked.size() < k; ++i) {
     NodeState* node = order_[random_index(n)];
-    if (node->member.name == config_.name || exclude(*node)) continue;
+    if (node->name() == config_.name || exclude(*node)) continue;
     if (std::find(picked.begin(), picked.end(), node) != picked.end()) continue;
     picked.push_back(node);
   }
@@ -188,7 +219,7 @@ void Swim::start(TimePoint now) {
 void Swim::join(TimePoint now, const std::vector<std::string>& addresses) {
   if (halted_ || left_) return;
   for (const std::string& address : addresses) {
-    if (address == self().member.address) continue;
+    if (address == self().address()) continue;
     pending_joins_.insert(address);
     start_push_pull(address, PushPullReason::join, true);
   }
@@ -260,12 +291,28 @@ void Swim::on_tcp_probe_result(TimePoint now, uint32_t sequence, bool reached) {
   finish_probe(now, true);
 }
 
+void Swim::preload(TimePoint now, const std::vector<Member>& members) {
+  nodes_.reserve(nodes_.size() + members.size());
+  id_owner_.reserve(id_owner_.size() + members.size());
+  order_.reserve(order_.size() + members.size());
+  for (const Member& member : members) {
+    if (member.name.empty() || member.id.empty() || member.address.empty() || find(member.name) != nullptr ||
+        id_owner_.count(member.id) > 0) {
+      continue;
+    }
+    NodeState& node = insert_node(make_record(member.name, member.id, member.address, member.tags));
+    node.incarnation = member.incarnation;
+    set_state(node, MemberState::alive, now);
+    emit(MemberEventType::join, node.member());
+  }
+}
+
 void Swim::leave(TimePoint now) {
   if (left_ || halted_) return;
   left_ = true;
   probe_.reset();
   NodeState& me = self();
-  Dead dead{me.member.name, me.member.incarnation, me.member.name};
+  Dead dead{me.name(), me.incarnation, me.name()};
   handle_dead(now, dead);
 }
 
@@ -282,11 +329,11 @@ Status Swim::set_tags(TimePoint now, TagMap tags) {
   if (Status status = validate(candidate); !status.is_ok()) return status;
   config_.tags = tags;
   NodeState& me = self();
-  me.member.tags = std::move(tags);
-  ++me.member.incarnation;
-  broadcast_alive(me.member);
+  set_record(me, make_record(me.name(), me.id(), me.address(), tags));
+  ++me.incarnation;
+  broadcast_alive(me.member());
   // Tags too large for a datagram leave only as a stub; push them out at once.
-  if (estimated_size(Alive{me.member}) + kProbeRoom > datagram_budget()) {
+  if (estimated_size(Alive{me.member()}) + kProbeRoom > datagram_budget()) {
     for (int i = 0; i < config_.large_tag_relay_fanout; ++i) push_pull_with_random_peer(PushPullReason::relay);
   }
   // News of our own leaves now rather than at the next gossip round (up to
@@ -301,9 +348,9 @@ Status Swim::set_address(TimePoint /*now*/, std::string address) {
   if (address == config_.address) return Status::ok();
   config_.address = address;
   NodeState& me = self();
-  me.member.address = std::move(address);
-  ++me.member.incarnation;
-  broadcast_alive(me.member);
+  set_record(me, make_record(me.name(), me.id(), address, me.tags()));
+  ++me.incarnation;
+  broadcast_alive(me.member());
   return Status::ok();
 }
 
@@ -321,7 +368,7 @@ void Swim::handle_ping(TimePoint now, const std::string& from_address, const Pin
   // next periodic push-pull. This closes the join tail and heals partitions.
   if (ping.source.empty() || ping.source == config_.name || ping.source_address.empty() || left_) return;
   auto it = nodes_.find(ping.source);
-  bool unknown = it == nodes_.end() || !is_live(it->second.member.state);
+  bool unknown = it == nodes_.end() || !is_live(it->second.state);
   if (unknown && now >= next_unknown_sync_at_) {
     next_unknown_sync_at_ = now + config_.unknown_peer_sync_interval;
     start_push_pull(ping.source_address, PushPullReason::unknown_peer, false);
@@ -332,7 +379,7 @@ void Swim::handle_indirect_ping(TimePoint now, const IndirectPing& request) {
   if (request.target == config_.name || request.target_address.empty() || request.source_address.empty()) return;
   uint32_t sequence = next_sequence();
   relays_[sequence] = Relay{request.sequence, request.source_address, now + config_.probe_timeout, request.want_nack};
-  send(request.target_address, {Ping{sequence, request.target, config_.name, self().member.address}});
+  send(request.target_address, {Ping{sequence, request.target, config_.name, self().address()}});
 }
 
 void Swim::handle_ack(TimePoint now, const Ack& ack) {
@@ -371,26 +418,26 @@ void Swim::start_probe(TimePoint now) {
       if (order_.empty()) break;
     }
     NodeState* candidate = order_[probe_index_++];
-    if (candidate->member.name != config_.name && is_live(candidate->member.state)) target = candidate;
+    if (candidate->name() != config_.name && is_live(candidate->state)) target = candidate;
   }
   if (target == nullptr) return;
   ++counters_.probes;
   PendingProbe probe;
   probe.sequence = next_sequence();
-  probe.target = target->member.name;
-  probe.incarnation = target->member.incarnation;
+  probe.target = target->name();
+  probe.incarnation = target->incarnation;
   probe.indirect_at = now + config_.probe_timeout;
   probe.deadline = now + interval;
   // The buddy system: tell a node we suspect that it is suspected, so it can
   // refute before the suspicion times out. The suspicion goes first so the
   // refutation is already queued when the ack, which carries broadcasts, leaves.
   std::vector<Message> messages;
-  if (config_.lifeguard && target->member.state == MemberState::suspect) {
-    messages.push_back(Suspect{target->member.name, target->member.incarnation, config_.name});
+  if (config_.lifeguard && target->state == MemberState::suspect) {
+    messages.push_back(Suspect{target->name(), target->incarnation, config_.name});
   }
-  messages.push_back(Ping{probe.sequence, target->member.name, config_.name, self().member.address});
+  messages.push_back(Ping{probe.sequence, target->name(), config_.name, self().address()});
   probe_ = probe;
-  send(target->member.address, std::move(messages));
+  send(target->address(), std::move(messages));
 }
 
 void Swim::send_indirect_probes(TimePoint /*now*/) {
@@ -398,22 +445,22 @@ void Swim::send_indirect_probes(TimePoint /*now*/) {
   probe.indirect_sent = true;
   auto it = nodes_.find(probe.target);
   if (it == nodes_.end()) return;
-  const Member& target = it->second.member;
+  const NodeState& target = it->second;
   // Only alive peers are asked: a suspect one is likely the problem itself.
   auto peers = random_nodes(static_cast<size_t>(std::max(0, config_.indirect_checks)), [&](const NodeState& node) {
-    return node.member.name == target.name || node.member.state != MemberState::alive;
+    return node.name() == target.name() || node.state != MemberState::alive;
   });
   for (NodeState* peer : peers) {
     ++counters_.indirect_probes;
-    send(peer->member.address,
-         {IndirectPing{probe.sequence, target.name, target.address, config_.name, self().member.address,
+    send(peer->address(),
+         {IndirectPing{probe.sequence, target.name(), target.address(), config_.name, self().address(),
                        /*want_nack=*/config_.lifeguard}});
   }
   probe.expected_nacks = static_cast<int>(peers.size());
   if (config_.tcp_fallback_probe) {
     ++counters_.tcp_probes;
     output_.tcp_probes.push_back(TcpProbeRequest{
-        target.address, Ping{probe.sequence, target.name, config_.name, self().member.address}, probe.deadline});
+        target.address(), Ping{probe.sequence, target.name(), config_.name, self().address()}, probe.deadline});
   }
 }
 
@@ -429,7 +476,7 @@ void Swim::finish_probe(TimePoint now, bool acked) {
   int delta = probe.expected_nacks > 0 ? std::max(0, probe.expected_nacks - probe.nacks) : 1;
   awareness_.apply_delta(delta);
   auto it = nodes_.find(probe.target);
-  if (it == nodes_.end() || !is_live(it->second.member.state)) return;
+  if (it == nodes_.end() || !is_live(it->second.state)) return;
   ++counters_.probe_failures;
   // As memberlist: the suspicion names the incarnation that was probed. If
   // the target refuted or moved (a restart on a new port) meanwhile, the
@@ -454,63 +501,64 @@ void Swim::handle_alive(TimePoint now, const Member& incoming, Source source) {
   bool reclaim = false;  // a failed/left name taken over (new ID or address): incarnations don't compare
   if (it != nodes_.end()) {
     NodeState& known = it->second;
-    if (known.member.id != incoming.id || (known.member.address != incoming.address && !is_live(known.member.state))) {
-      reclaim = !is_live(known.member.state);
+    if (known.id() != incoming.id || (known.address() != incoming.address && !is_live(known.state))) {
+      reclaim = !is_live(known.state);
     }
     if (!reclaim) {
-      if (incoming.incarnation < known.member.incarnation) return;
-      if (incoming.incarnation == known.member.incarnation) {
+      if (incoming.incarnation < known.incarnation) return;
+      if (incoming.incarnation == known.incarnation) {
         // The same news, unless it brings the tags a stub told us we lack.
-        if (!stub && known.tags_stale && is_live(known.member.state)) {
+        if (!stub && known.tags_stale && is_live(known.state)) {
           known.tags_stale = false;
-          known.member.tags = incoming.tags;
-          emit(MemberEventType::update, known.member);
+          set_record(known, make_record(known.name(), known.id(), known.address(), incoming.tags));
+          emit(MemberEventType::update, known.member());
         }
         return;
       }
     }
   }
   const bool is_new = it == nodes_.end();
-  NodeState& node = is_new ? insert_node(incoming.name) : it->second;
-  const MemberState old_state = is_new ? MemberState::dead : node.member.state;
+  const NodeState* existing = is_new ? nullptr : &it->second;
+  const MemberState old_state = is_new ? MemberState::dead : existing->state;
   // A stub whose digest matches the tags we hold changes nothing about them
   // (a refutation by a node with large tags, say).
-  const bool stub_matches = stub && !is_new && !reclaim && !node.tags_stale &&
-                            incoming.tags.begin()->second == tags_digest(node.member.tags);
-  const bool tags_changed = !stub && node.member.tags != incoming.tags;
-  const bool address_changed = node.member.address != incoming.address;
+  const bool stub_matches = stub && !is_new && !reclaim && !existing->tags_stale &&
+                            incoming.tags.begin()->second == tags_digest(existing->tags());
+  const bool tags_changed = !stub && (is_new || existing->tags() != incoming.tags);
+  const bool address_changed = !is_new && existing->address() != incoming.address;
   const bool relay_large_tags = !is_new && !stub && tags_changed &&
                                 estimated_size(Alive{incoming}) + kProbeRoom > datagram_budget();
+  // A stub keeps the tags we hold (stale unless its digest matches); a new
+  // or reclaimed name has none until they are fetched.
+  static const TagMap kNoTags;
+  const TagMap& tags = !stub ? incoming.tags : (is_new || reclaim) ? kNoTags : existing->tags();
+  std::shared_ptr<const MemberRecord> record =
+      !is_new && existing->id() == incoming.id && existing->address() == incoming.address && existing->tags() == tags
+          ? existing->record
+          : make_record(incoming.name, incoming.id, incoming.address, tags);
 
+  NodeState& node = is_new ? insert_node(std::move(record)) : it->second;
   clear_suspicion(node);
-  if (node.member.id != incoming.id) {
-    if (auto owner = id_owner_.find(node.member.id); owner != id_owner_.end() && owner->second == node.member.name) {
-      id_owner_.erase(owner);
-    }
-  }
-  id_owner_[incoming.id] = incoming.name;
-  node.member.id = incoming.id;
-  node.member.address = incoming.address;
-  node.member.incarnation = incoming.incarnation;
+  if (!is_new) set_record(node, std::move(record));
+  id_owner_[node.id()] = &node;
+  node.incarnation = incoming.incarnation;
   if (!stub) {
-    node.member.tags = incoming.tags;
     node.tags_stale = false;
   } else if (!stub_matches) {
-    if (reclaim || is_new) node.member.tags.clear();
     node.tags_stale = true;
     // Fetch the tags from their owner unless a relay brings them first.
     Duration spread = config_.probe_interval * 3;
     tag_fetches_.insert({now + config_.probe_interval + Duration(static_cast<int64_t>(rng_() % spread.count())),
-                         node.member.name});
+                         node.name()});
   }
   set_state(node, MemberState::alive, now);
   broadcast_alive(incoming);
 
   if (is_new || old_state == MemberState::dead || old_state == MemberState::left) {
-    emit(MemberEventType::join, node.member);
+    emit(MemberEventType::join, node.member());
   } else {
-    if (old_state == MemberState::suspect) emit(MemberEventType::alive_again, node.member);
-    if (tags_changed || address_changed) emit(MemberEventType::update, node.member);
+    if (old_state == MemberState::suspect) emit(MemberEventType::alive_again, node.member());
+    if (tags_changed || address_changed) emit(MemberEventType::update, node.member());
   }
   if (relay_large_tags) {
     for (int i = 0; i < config_.large_tag_relay_fanout; ++i) push_pull_with_random_peer(PushPullReason::relay);
@@ -523,10 +571,10 @@ void Swim::handle_alive_about_self(TimePoint now, const Member& incoming, Source
     refuse_collision(incoming, source);
     return;
   }
-  const Member& me = self().member;
+  const NodeState& me = self();
   if (incoming.incarnation < me.incarnation) return;
-  if (incoming.incarnation == me.incarnation && incoming.address == me.address &&
-      (is_tags_stub(incoming.tags) || incoming.tags == me.tags)) {
+  if (incoming.incarnation == me.incarnation && incoming.address == me.address() &&
+      (is_tags_stub(incoming.tags) || incoming.tags == me.tags())) {
     return;
   }
   // Peers hold an older (or a previous life's) view of us at an incarnation
@@ -539,21 +587,21 @@ void Swim::handle_alive_about_self(TimePoint now, const Member& incoming, Source
 // newcomer: we halt.
 bool Swim::refuse_collision(const Member& claimant, Source source) {
   std::string detail;
-  const Member* holder = nullptr;
+  const NodeState* holder = nullptr;
   bool about_us = false;
   if (claimant.name == config_.name && claimant.id != config_.id) {
-    holder = &self().member;
+    holder = &self();
     about_us = true;
   } else if (claimant.id == config_.id && claimant.name != config_.name) {
-    holder = &self().member;
+    holder = &self();
     about_us = true;
   } else {
-    auto by_name = nodes_.find(claimant.name);
-    if (by_name != nodes_.end() && by_name->second.member.id != claimant.id && is_live(by_name->second.member.state)) {
-      holder = &by_name->second.member;
-    } else if (auto owner = id_owner_.find(claimant.id); owner != id_owner_.end() && owner->second != claimant.name) {
-      const NodeState& other = nodes_.at(owner->second);
-      if (is_live(other.member.state)) holder = &other.member;
+    const NodeState* by_name = find(claimant.name);
+    if (by_name != nullptr && by_name->id() != claimant.id && is_live(by_name->state)) {
+      holder = by_name;
+    } else if (auto owner = id_owner_.find(claimant.id);
+               owner != id_owner_.end() && owner->second->name() != claimant.name) {
+      if (is_live(owner->second->state)) holder = owner->second;
     }
   }
   if (holder == nullptr) return false;
@@ -574,11 +622,11 @@ bool Swim::refuse_collision(const Member& claimant, Source source) {
     return true;
   }
   if (!reported_collisions_.insert({claimant.name, claimant.id}).second) return true;
-  if (claimant.name == holder->name) {
-    detail = "node name " + claimant.name + " is already in use by ID " + holder->id + " at " + holder->address +
+  if (claimant.name == holder->name()) {
+    detail = "node name " + claimant.name + " is already in use by ID " + holder->id() + " at " + holder->address() +
              "; refused ID " + claimant.id + " at " + claimant.address;
   } else {
-    detail = "node ID " + claimant.id + " is already in use by node " + holder->name + " at " + holder->address +
+    detail = "node ID " + claimant.id + " is already in use by node " + holder->name() + " at " + holder->address() +
              "; refused node " + claimant.name + " at " + claimant.address;
   }
   emit(MemberEventType::collision, claimant, detail);
@@ -587,21 +635,21 @@ bool Swim::refuse_collision(const Member& claimant, Source source) {
 
 void Swim::refute(TimePoint /*now*/, Incarnation accused) {
   NodeState& me = self();
-  me.member.incarnation = std::max(me.member.incarnation + 1, accused + 1);
+  me.incarnation = std::max(me.incarnation + 1, accused + 1);
   // Lifeguard: having to refute hints that we are slow to answer.
   awareness_.apply_delta(1);
   ++counters_.refutations;
-  broadcast_alive(me.member);
+  broadcast_alive(me.member());
 }
 
 void Swim::handle_suspect(TimePoint now, const Suspect& suspect) {
   auto it = nodes_.find(suspect.name);
   if (it == nodes_.end()) return;
   NodeState& node = it->second;
-  if (suspect.incarnation < node.member.incarnation) {
+  if (suspect.incarnation < node.incarnation) {
     // Someone still suspects a life we have refuted: they missed the
     // refutation, so announce ourselves again (no new incarnation needed).
-    if (suspect.name == config_.name && !left_) broadcast_alive(node.member);
+    if (suspect.name == config_.name && !left_) broadcast_alive(node.member());
     return;
   }
   if (node.suspicion) {
@@ -609,25 +657,25 @@ void Swim::handle_suspect(TimePoint now, const Suspect& suspect) {
     // other suspecters hear it too.
     TimePoint before = node.suspicion->deadline();
     if (node.suspicion->confirm(suspect.from)) {
-      suspicion_deadlines_.erase({before, node.member.name});
-      suspicion_deadlines_.insert({node.suspicion->deadline(), node.member.name});
+      suspicion_deadlines_.erase({before, node.name()});
+      suspicion_deadlines_.insert({node.suspicion->deadline(), node.name()});
       broadcast(suspect.name, suspect);
     }
     return;
   }
-  if (node.member.state != MemberState::alive) return;
+  if (node.state != MemberState::alive) return;
   if (suspect.name == config_.name) {
     refute(now, suspect.incarnation);
     return;
   }
   broadcast(suspect.name, suspect);
-  node.member.incarnation = suspect.incarnation;
+  node.incarnation = suspect.incarnation;
   set_state(node, MemberState::suspect, now);
   const int expected = expected_confirmations();
   const auto [min, max] = suspicion_bounds(expected);
   node.suspicion = std::make_unique<Suspicion>(suspect.from, expected, min, max, now);
-  suspicion_deadlines_.insert({node.suspicion->deadline(), node.member.name});
-  emit(MemberEventType::suspect, node.member, "suspected by " + suspect.from);
+  suspicion_deadlines_.insert({node.suspicion->deadline(), node.name()});
+  emit(MemberEventType::suspect, node.member(), "suspected by " + suspect.from);
 }
 
 void Swim::suspicion_timed_out(TimePoint now, NodeState& node) {
@@ -638,20 +686,20 @@ void Swim::suspicion_timed_out(TimePoint now, NodeState& node) {
   if (!node.final_check && !left_ && suspicion.confirmations() == 0 && expected_confirmations() > 0) {
     node.final_check = true;
     uint32_t sequence = next_sequence();
-    final_checks_[sequence] = node.member.name;
+    final_checks_[sequence] = node.name();
     TimePoint deadline = now + awareness_.scale(config_.probe_interval);
     suspicion.set_deadline(deadline);
-    suspicion_deadlines_.insert({deadline, node.member.name});
-    send(node.member.address, {Suspect{node.member.name, node.member.incarnation, config_.name},
-                               Ping{sequence, node.member.name, config_.name, self().member.address}});
+    suspicion_deadlines_.insert({deadline, node.name()});
+    send(node.address(), {Suspect{node.name(), node.incarnation, config_.name},
+                               Ping{sequence, node.name(), config_.name, self().address()}});
     if (config_.tcp_fallback_probe) {
       output_.tcp_probes.push_back(TcpProbeRequest{
-          node.member.address, Ping{sequence, node.member.name, config_.name, self().member.address}, deadline});
+          node.address(), Ping{sequence, node.name(), config_.name, self().address()}, deadline});
     }
     return;
   }
   clear_suspicion(node);
-  handle_dead(now, Dead{node.member.name, node.member.incarnation, config_.name});
+  handle_dead(now, Dead{node.name(), node.incarnation, config_.name});
   // Our own verdict leaves at once: peers whose timers run a little later
   // hear it now rather than at the next gossip round.
   gossip(now);
@@ -663,7 +711,7 @@ void Swim::suspicion_timed_out(TimePoint now, NodeState& node) {
 void Swim::final_check_answered(TimePoint now, uint32_t sequence) {
   std::string name = final_checks_.at(sequence);
   auto it = nodes_.find(name);
-  if (it == nodes_.end() || it->second.member.state != MemberState::suspect || !it->second.final_check) return;
+  if (it == nodes_.end() || it->second.state != MemberState::suspect || !it->second.final_check) return;
   NodeState& node = it->second;
   clear_suspicion(node);
   const int expected = expected_confirmations();
@@ -676,28 +724,28 @@ void Swim::handle_dead(TimePoint now, const Dead& dead) {
   auto it = nodes_.find(dead.name);
   if (it == nodes_.end()) return;
   NodeState& node = it->second;
-  if (dead.incarnation < node.member.incarnation) {
-    if (dead.name == config_.name && !left_) broadcast_alive(node.member);
+  if (dead.incarnation < node.incarnation) {
+    if (dead.name == config_.name && !left_) broadcast_alive(node.member());
     return;
   }
   clear_suspicion(node);
   const bool graceful = dead.from == dead.name;
   // Roster lets a late "left" replace "failed" (memberlist ignores it), so a
   // node that left while we could not reach it is not reconnected to for a day.
-  if (node.member.state == MemberState::left) return;
-  if (node.member.state == MemberState::dead && !graceful) return;
+  if (node.state == MemberState::left) return;
+  if (node.state == MemberState::dead && !graceful) return;
   if (dead.name == config_.name && !left_) {
     refute(now, dead.incarnation);
     return;
   }
   broadcast(dead.name, dead);
-  node.member.incarnation = dead.incarnation;
+  node.incarnation = dead.incarnation;
   set_state(node, graceful ? MemberState::left : MemberState::dead, now);
   if (dead.name == config_.name) return;
   if (graceful) {
-    emit(MemberEventType::left, node.member);
+    emit(MemberEventType::left, node.member());
   } else {
-    emit(MemberEventType::failed, node.member, "declared failed by " + dead.from);
+    emit(MemberEventType::failed, node.member(), "declared failed by " + dead.from);
   }
 }
 
@@ -714,7 +762,7 @@ void Swim::merge_state(TimePoint now, const PushPull& remote, Source source) {
     }
     // State about a node we know under another ID is about someone else.
     auto known = nodes_.find(member.name);
-    if (known == nodes_.end() || known->second.member.id != member.id) continue;
+    if (known == nodes_.end() || known->second.id() != member.id) continue;
     if (member.state == MemberState::left) {
       handle_dead(now, Dead{member.name, member.incarnation, member.name});
     } else {
@@ -763,7 +811,7 @@ void Swim::tick(TimePoint now) {
     std::string name = suspicion_deadlines_.begin()->second;
     suspicion_deadlines_.erase(suspicion_deadlines_.begin());
     auto it = nodes_.find(name);
-    if (it == nodes_.end() || it->second.member.state != MemberState::suspect || !it->second.suspicion) continue;
+    if (it == nodes_.end() || it->second.state != MemberState::suspect || !it->second.suspicion) continue;
     suspicion_timed_out(now, it->second);
   }
   if (now >= next_probe_at_ && !probe_) start_probe(now);
@@ -784,8 +832,8 @@ void Swim::tick(TimePoint now) {
     std::string name = tag_fetches_.begin()->second;
     tag_fetches_.erase(tag_fetches_.begin());
     auto it = nodes_.find(name);
-    if (it != nodes_.end() && it->second.tags_stale && is_live(it->second.member.state) && !left_) {
-      start_push_pull(it->second.member.address, PushPullReason::tag_fetch, false);
+    if (it != nodes_.end() && it->second.tags_stale && is_live(it->second.state) && !left_) {
+      start_push_pull(it->second.address(), PushPullReason::tag_fetch, false);
     }
   }
   if (now >= next_reconnect_at_) {
@@ -818,13 +866,13 @@ void Swim::gossip(TimePoint now) {
   size_t fanout = static_cast<size_t>(std::max(0, config_.gossip_nodes)) *
                   std::min<size_t>(4, 1 + broadcasts_.size() / kBacklogPerExtraFanout);
   auto targets = random_nodes(fanout, [&](const NodeState& node) {
-    if (is_live(node.member.state)) return false;
-    if (node.member.state == MemberState::dead) return now - node.state_change > config_.gossip_to_the_dead_time;
+    if (is_live(node.state)) return false;
+    if (node.state == MemberState::dead) return now - node.state_change > config_.gossip_to_the_dead_time;
     return true;
   });
   for (NodeState* target : targets) {
     if (broadcasts_.empty()) return;
-    send(target->member.address, {});
+    send(target->address(), {});
   }
 }
 
@@ -835,8 +883,8 @@ void Swim::start_push_pull(const std::string& address, PushPullReason reason, bo
 }
 
 void Swim::push_pull_with_random_peer(PushPullReason reason) {
-  auto peers = random_nodes(1, [](const NodeState& node) { return node.member.state != MemberState::alive; });
-  if (!peers.empty()) start_push_pull(peers.front()->member.address, reason, false);
+  auto peers = random_nodes(1, [](const NodeState& node) { return node.state != MemberState::alive; });
+  if (!peers.empty()) start_push_pull(peers.front()->address(), reason, false);
 }
 
 // Serf's reconnect: try one failed member per interval with probability
@@ -845,27 +893,26 @@ void Swim::push_pull_with_random_peer(PushPullReason reason) {
 void Swim::reconnect() {
   std::vector<NodeState*> failed;
   for (NodeState* node : order_) {
-    if (node->member.state == MemberState::dead) failed.push_back(node);
+    if (node->state == MemberState::dead) failed.push_back(node);
   }
   if (failed.empty()) return;
   double probability = static_cast<double>(failed.size()) / static_cast<double>(std::max<size_t>(1, live_count_));
   double draw = static_cast<double>(rng_() >> 11) * 0x1.0p-53;
   if (draw > probability) return;
-  start_push_pull(failed[random_index(failed.size())]->member.address, PushPullReason::reconnect, false);
+  start_push_pull(failed[random_index(failed.size())]->address(), PushPullReason::reconnect, false);
 }
 
 void Swim::reap(TimePoint now) {
   std::vector<std::string> reaped;
-  for (NodeState* node : order_) {
-    const Member& member = node->member;
-    if (member.name == config_.name) continue;
-    if ((member.state == MemberState::dead && now - node->state_change >= config_.reap_failed_after) ||
-        (member.state == MemberState::left && now - node->state_change >= config_.reap_left_after)) {
-      reaped.push_back(member.name);
+  for (const NodeState* node : order_) {
+    if (node->name() == config_.name) continue;
+    if ((node->state == MemberState::dead && now - node->state_change >= config_.reap_failed_after) ||
+        (node->state == MemberState::left && now - node->state_change >= config_.reap_left_after)) {
+      reaped.push_back(node->name());
     }
   }
   for (const std::string& name : reaped) {
-    emit(MemberEventType::reaped, nodes_.at(name).member);
+    emit(MemberEventType::reaped, nodes_.at(name).member());
     remove_node(name);
   }
 }
@@ -911,7 +958,7 @@ PushPull Swim::local_state(bool join) const {
   state.join = join;
   state.members.reserve(order_.size());
   for (const NodeState* node : order_) {
-    state.members.push_back(node->member);
+    state.members.push_back(node->member());
     // Never pass on tags we know to be out of date as if they were current.
     if (node->tags_stale) state.members.back().tags = TagMap{{kTagsOmittedKey, "stale"}};
   }
@@ -933,18 +980,18 @@ SwimOutput Swim::take_output() {
 
 // ----------------------------------------------------------------- queries
 
-const Member& Swim::local_member() const { return self().member; }
+Member Swim::local_member() const { return self().member(); }
 
 std::optional<Member> Swim::member(const std::string& name) const {
   auto it = nodes_.find(name);
   if (it == nodes_.end()) return std::nullopt;
-  return it->second.member;
+  return it->second.member();
 }
 
 std::vector<Member> Swim::members() const {
   std::vector<Member> out;
   out.reserve(nodes_.size());
-  for (const NodeState* node : order_) out.push_back(node->member);
+  for (const NodeState* node : order_) out.push_back(node->member());
   std::sort(out.begin(), out.end(), [](const Member& a, const Member& b) { return a.name < b.name; });
   return out;
 }
@@ -952,7 +999,7 @@ std::vector<Member> Swim::members() const {
 std::vector<std::string> Swim::known_peer_addresses() const {
   std::vector<std::string> out;
   for (const NodeState* node : order_) {
-    if (node->member.name != config_.name && is_live(node->member.state)) out.push_back(node->member.address);
+    if (node->name() != config_.name && is_live(node->state)) out.push_back(node->address());
   }
   std::sort(out.begin(), out.end());
   return out;

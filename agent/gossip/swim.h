@@ -55,12 +55,14 @@
 #include <random>
 #include <set>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <utility>
 #include <vector>
 
 #include "agent/gossip/awareness.h"
 #include "agent/gossip/broadcast_queue.h"
+#include "agent/gossip/member_record.h"
 #include "agent/gossip/messages.h"
 #include "agent/gossip/suspicion.h"
 #include "agent/gossip/swim_config.h"
@@ -168,6 +170,11 @@ class Swim {
   // back, or nothing when the ping is for another node.
   std::optional<Ack> on_tcp_ping(TimePoint now, const Ping& ping);
   void on_tcp_probe_result(TimePoint now, uint32_t sequence, bool reached);
+  // Adds members learned before `now` as alive, with a join event each but
+  // no news to gossip: the simulator starts a pool that formed before time
+  // zero this way (10,000 nodes whose joins are not what is measured).
+  // Members already known, and this node, are skipped.
+  void preload(TimePoint now, const std::vector<Member>& members);
   // Fires every timer that is due.
   void tick(TimePoint now);
 
@@ -188,7 +195,7 @@ class Swim {
 
   // --- queries ---
 
-  const Member& local_member() const;
+  Member local_member() const;
   std::optional<Member> member(const std::string& name) const;
   std::vector<Member> members() const;  // every known member, this node included
   size_t live_member_count() const { return live_count_; }  // alive + suspect, this node included
@@ -205,13 +212,29 @@ class Swim {
   bool has_left() const { return left_; }
 
  private:
+  // One entry of the member table, kept small: the simulator holds N x N of
+  // them. The record (name, ID, address, tags) is shared and replaced as a
+  // whole; the table's keys view its name and ID (see set_record).
   struct NodeState {
-    Member member;
+    std::shared_ptr<const MemberRecord> record;
+    Incarnation incarnation = 0;
     TimePoint state_change{};
     std::unique_ptr<Suspicion> suspicion;
-    bool tags_stale = false;  // we saw a stub with a newer incarnation than our tags
+    uint32_t order_index = 0;
+    MemberState state = MemberState::dead;  // not live until set_state(); keeps live_count_ honest
+    bool tags_stale = false;   // we saw a stub with a newer incarnation than our tags
     bool final_check = false;  // the suspicion timed out; a last probe is out
-    size_t order_index = 0;
+
+    const std::string& name() const { return record->name; }
+    const std::string& id() const { return record->id; }
+    const std::string& address() const { return record->address; }
+    const TagMap& tags() const { return record->tags; }
+    Member member() const { return Member{record->name, record->id, record->address, incarnation, state, record->tags}; }
+  };
+  // std::hash<std::string_view> counts as slow, so the tables would cache
+  // every hash (8 more bytes per entry); this one does not.
+  struct ViewHash {
+    size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
   };
   struct PendingProbe {
     uint32_t sequence = 0;
@@ -233,7 +256,13 @@ class Swim {
 
   NodeState& self();
   const NodeState& self() const;
-  NodeState& insert_node(const std::string& name);
+  NodeState& insert_node(std::shared_ptr<const MemberRecord> record);
+  // Replaces a node's record, re-pointing the table keys at the new one.
+  void set_record(NodeState& node, std::shared_ptr<const MemberRecord> record);
+  std::shared_ptr<const MemberRecord> make_record(const std::string& name, const std::string& id,
+                                                  const std::string& address, const TagMap& tags);
+  NodeState* find(std::string_view name);
+  const NodeState* find(std::string_view name) const;
   void remove_node(const std::string& name);
   void set_state(NodeState& node, MemberState state, TimePoint now);
   void clear_suspicion(NodeState& node);
@@ -284,9 +313,11 @@ class Swim {
   SwimOutput output_;
   SwimCounters counters_;
 
-  std::unordered_map<std::string, NodeState> nodes_;  // by name, this node included
-  std::vector<NodeState*> order_;                     // probe order; also for random picks
-  std::unordered_map<std::string, std::string> id_owner_;  // node ID -> name
+  // By name (a view of the record's), this node included.
+  std::unordered_map<std::string_view, NodeState, ViewHash> nodes_;
+  std::vector<NodeState*> order_;  // probe order; also for random picks
+  // Node ID (a view of the record's) -> the node holding it.
+  std::unordered_map<std::string_view, NodeState*, ViewHash> id_owner_;
   size_t probe_index_ = 0;
   size_t live_count_ = 0;
   std::set<std::pair<TimePoint, std::string>> suspicion_deadlines_;

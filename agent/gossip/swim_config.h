@@ -8,12 +8,15 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "agent/gossip/messages.h"
 
 namespace roster::gossip {
+
+class MemberRecordPool;
 
 using TimePoint = std::chrono::steady_clock::time_point;
 using Duration = std::chrono::nanoseconds;
@@ -44,6 +47,11 @@ struct SwimConfig {
   // minimum below), as memberlist behaved before Lifeguard; only the
   // simulator turns it off, to measure what Lifeguard buys.
   bool lifeguard = true;
+
+  // Shares member records (name, ID, address, tags) with other Swims, so
+  // the simulator's N nodes keep one copy of each instead of N. Null (the
+  // agent): each Swim keeps its own.
+  std::shared_ptr<MemberRecordPool> record_pool;
 
   // --- suspicion (Lifeguard) ---
   // A suspicion starts at suspicion_max_timeout_mult x the minimum and

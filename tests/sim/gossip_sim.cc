@@ -54,6 +54,7 @@ gossip::SwimConfig GossipSim::config_for(size_t i) const {
   config.id = "id-" + std::to_string(i);
   config.address = addresses_[i];
   config.seed = options_.seed * 1000003 + i * 7919 + nodes_[i].life;
+  config.record_pool = record_pool_;
   if (options_.configure) options_.configure(config);
   return config;
 }
@@ -97,6 +98,18 @@ void GossipSim::start(size_t i, const std::vector<size_t>& join_to) {
   std::vector<std::string> addresses;
   for (size_t j : join_to) addresses.push_back(addresses_[j]);
   boot(i, addresses);
+}
+
+void GossipSim::start_formed(size_t count) {
+  count = std::min(count, nodes_.size());
+  for (size_t i = 0; i < count; ++i) boot(i, {});
+  std::vector<gossip::Member> members;
+  members.reserve(count);
+  for (size_t i = 0; i < count; ++i) members.push_back(nodes_[i].swim->local_member());
+  for (size_t i = 0; i < count; ++i) {
+    nodes_[i].swim->preload(now_, members);
+    drain(i);
+  }
 }
 
 void GossipSim::crash(size_t i) {

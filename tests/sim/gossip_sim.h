@@ -63,6 +63,9 @@ class GossipSim {
 
   // Starts node i and joins it to the given nodes (none: starts alone).
   void start(size_t i, const std::vector<size_t>& join_to);
+  // Starts nodes 0..count-1 as a pool that formed before now: each knows
+  // all the others as alive. For pools whose joins are not the subject.
+  void start_formed(size_t count);
   // Crash: the node stops; its data dir keeps its last incarnation and known peers.
   void crash(size_t i);
   // Restart with the same name and ID, rejoining from its persisted peers.
@@ -192,6 +195,8 @@ class GossipSim {
   std::unordered_map<std::string, size_t> by_address_;
   std::unordered_map<std::string, size_t> by_name_;
   std::vector<Event> queue_;  // a heap ordered by Later
+  // One copy of each member record for all the nodes' member tables.
+  std::shared_ptr<gossip::MemberRecordPool> record_pool_ = std::make_shared<gossip::MemberRecordPool>();
   uint64_t next_order_ = 0;
 
   size_t mismatches_ = 0;

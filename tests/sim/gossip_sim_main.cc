@@ -6,7 +6,8 @@
 //                                                    Lifeguard's experiment: slow members, with and without it
 //
 // Phases (each timed in virtual seconds from its trigger):
-//   join     node 0 starts; the others join it, --join-pace-ms apart; until all see all
+//   join     node 0 starts (or nodes 0..M-1 as a formed pool, --preformed=M); the others join
+//            node 0, --join-pace-ms apart; until all see all
 //   tag      a node sets a tag; until every node sees it
 //   failure  a node crashes; until the first, and then every, node marks it failed
 //   steady   --steady-loss for --steady-seconds, with --slow-nodes slow; false positives counted
@@ -45,6 +46,7 @@ int main(int argc, char** argv) {
   double steady_loss = 0.05;
   double steady_seconds = 600;
   int join_pace_ms = 10;
+  size_t preformed = 0;
   int processing_us = 0;
   int max_latency_ms = 10;
   bool skip_failure = false;
@@ -62,6 +64,9 @@ int main(int argc, char** argv) {
   app.add_option("--steady-loss", steady_loss, "datagram loss in the steady phase");
   app.add_option("--steady-seconds", steady_seconds, "virtual seconds of the steady phase (0: skip)");
   app.add_option("--join-pace-ms", join_pace_ms, "gap between joins (0: all at once)");
+  app.add_option("--preformed", preformed,
+                 "the first this many nodes start as a pool formed before time zero; only the rest join "
+                 "(for pools too large to simulate every join)");
   app.add_option("--processing-us", processing_us, "per-input processing time of every node");
   app.add_option("--max-latency-ms", max_latency_ms, "latency is uniform in [1 ms, this]");
   app.add_flag("--skip-failure", skip_failure, "no crash phase");
@@ -92,17 +97,22 @@ int main(int argc, char** argv) {
 
   std::printf("gossip_sim --nodes=%zu --seed=%llu --join-loss=%.3f --steady-loss=%.3f --steady-seconds=%.0f "
               "--join-pace-ms=%d --processing-us=%d --max-latency-ms=%d --slow-nodes=%zu --slow-processing-ms=%d "
-              "--slow-stall-ms=%d --slow-stall-every-ms=%d --confirmed-suspicion-mult=%d%s%s\n",
+              "--slow-stall-ms=%d --slow-stall-every-ms=%d --confirmed-suspicion-mult=%d --preformed=%zu%s%s\n",
               nodes, static_cast<unsigned long long>(seed), join_loss, steady_loss, steady_seconds, join_pace_ms,
               processing_us, max_latency_ms, slow_nodes, slow_processing_ms, slow_stall_ms, slow_stall_every_ms,
-              confirmed_suspicion_mult,
+              confirmed_suspicion_mult, preformed,
               skip_failure ? " --skip-failure" : "",
               no_lifeguard ? " --no-lifeguard" : "");
   std::printf("timing: memberlist/Serf LAN defaults (probe 1 s/500 ms, gossip 200 ms x 3, suspicion mult 4)\n");
 
   // --- join ---
-  sim.start(0, {});
-  for (size_t i = 1; i < nodes; ++i) {
+  const size_t formed = std::min(preformed, nodes);
+  if (formed > 0) {
+    sim.start_formed(formed);
+  } else {
+    sim.start(0, {});
+  }
+  for (size_t i = std::max<size_t>(formed, 1); i < nodes; ++i) {
     if (join_pace_ms > 0) sim.run_for(std::chrono::milliseconds(join_pace_ms));
     sim.start(i, {0});
   }

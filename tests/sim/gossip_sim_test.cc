@@ -229,6 +229,30 @@ TEST_P(GossipSimTest, LifeguardCutsFalsePositivesAboutFrozenMembers) {
   EXPECT_EQ(healthy_without, 0u) << "seed=" << seed;
 }
 
+TEST_P(GossipSimTest, NewcomersJoinAFormedPool) {
+  // The 10,000-node bench starts a formed pool and measures newcomers; the
+  // formed pool must be a real one: converged, quiet, and failure-detecting.
+  uint64_t seed = GetParam();
+  GossipSim sim(options(60, seed, 0.01));
+  sim.start_formed(55);
+  EXPECT_EQ(sim.up_count(), 55u);
+  EXPECT_TRUE(sim.converged()) << describe(sim, seed);  // at once: every one of the 55 holds the others
+  for (size_t i = 55; i < 60; ++i) {
+    sim.run_for(milliseconds(10));
+    sim.start(i, {0});
+  }
+  TimePoint last_join = sim.now();
+  auto converged = sim.run_until_true([&] { return sim.converged(); }, seconds(20));
+  ASSERT_TRUE(converged) << describe(sim, seed);
+  EXPECT_LT(seconds_between(last_join, *converged), 5.0) << describe(sim, seed);
+  sim.crash(7);
+  auto detected = sim.run_until_true([&] { return sim.observers_holding_failed(7) == sim.up_count(); }, seconds(60));
+  ASSERT_TRUE(detected) << describe(sim, seed);
+  sim.run_for(seconds(30));
+  EXPECT_EQ(sim.false_positives(), 0u) << describe(sim, seed);
+  EXPECT_TRUE(sim.violations().empty()) << describe(sim, seed);
+}
+
 INSTANTIATE_TEST_SUITE_P(Seeds, GossipSimTest, ::testing::Values(1, 2, 3));
 
 TEST(GossipSimDeterminism, TheSameSeedGivesTheSameRun) {

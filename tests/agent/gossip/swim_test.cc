@@ -871,6 +871,69 @@ TEST(SwimAddress, AddressChangeKeepsNameAndId) {
   EXPECT_EQ(d.swim.local_member().id, "id-a");
 }
 
+// ------------------------------------------------------------ member table
+
+TEST(SwimMemberTable, PreloadAddsLiveMembersWithoutNews) {
+  Driver d(config_for("a"));
+  d.swim.preload(d.now, {member("a", 7), member("b", 3), member("c"), member("dup-of-c")});
+  d.collect();
+  EXPECT_EQ(d.swim.member("b")->incarnation, 3u);
+  EXPECT_EQ(d.swim.member("b")->state, MemberState::alive);
+  EXPECT_EQ(d.swim.local_member().incarnation, 0u);  // not ours to change
+  EXPECT_EQ(d.swim.live_member_count(), 4u);
+  EXPECT_EQ(d.count_events(MemberEventType::join, "c"), 1u);
+  EXPECT_EQ(d.swim.queued_broadcasts(), 0u);
+  // Known members are left alone.
+  d.swim.preload(d.now, {member("b", 1, MemberState::alive, {{"role", "x"}})});
+  EXPECT_EQ(d.swim.member("b")->incarnation, 3u);
+  EXPECT_TRUE(d.swim.member("b")->tags.empty());
+}
+
+TEST(SwimMemberTable, APoolSharesRecordsAcrossSwims) {
+  auto pool = std::make_shared<MemberRecordPool>();
+  SwimConfig config_a = config_for("a");
+  SwimConfig config_b = config_for("b");
+  config_a.record_pool = pool;
+  config_b.record_pool = pool;
+  Driver a(config_a), b(config_b);
+  a.know({member("c", 1, MemberState::alive, {{"role", "db"}})});
+  b.know({member("c", 1, MemberState::alive, {{"role", "db"}})});
+  EXPECT_EQ(pool->size(), 3u);  // a, b and c: one record each
+  // A new address is a new record; the member keeps its name and ID.
+  Member moved = member("c", 2, MemberState::alive, {{"role", "db"}});
+  moved.address = "c.test:9999";
+  a.receive("c", {Alive{moved}});
+  EXPECT_EQ(pool->size(), 4u);
+  EXPECT_EQ(a.swim.member("c")->address, "c.test:9999");
+  EXPECT_EQ(b.swim.member("c")->address, address_of("c"));
+}
+
+TEST(SwimMemberTable, RecordChangesKeepTheIndexes) {
+  // Address and tag changes replace a member's record; lookups by name and
+  // the ID collision check must follow.
+  Driver d(config_for("a"));
+  d.know({member("b"), member("c")});
+  for (Incarnation inc = 1; inc <= 20; ++inc) {
+    Member b = member("b", inc, MemberState::alive, {{"n", std::to_string(inc)}});
+    b.address = "b.test:" + std::to_string(9000 + inc);
+    d.receive("b", {Alive{b}});
+  }
+  ASSERT_TRUE(d.swim.member("b"));
+  EXPECT_EQ(d.swim.member("b")->address, "b.test:9020");
+  EXPECT_EQ(d.swim.member("b")->tags.at("n"), "20");
+  // Someone else claiming b's ID is refused.
+  Member thief = member("thief");
+  thief.id = "id-b";
+  d.receive("thief", {Alive{thief}});
+  EXPECT_FALSE(d.swim.member("thief"));
+  EXPECT_EQ(d.swim.counters().collisions, 1u);
+  ASSERT_TRUE(d.swim.set_tags(d.now, {{"role", "web"}}).is_ok());
+  ASSERT_TRUE(d.swim.set_address(d.now, "a.test:1").is_ok());
+  EXPECT_EQ(d.swim.local_member().tags.at("role"), "web");
+  EXPECT_EQ(d.swim.local_member().address, "a.test:1");
+  EXPECT_EQ(d.swim.members().size(), 3u);
+}
+
 // ------------------------------------------------------------- collision
 
 TEST(SwimCollision, TheNewcomerGetsAClearErrorAndHalts) {
