@@ -124,7 +124,7 @@ Swim::NodeState& Swim::insert_node(std::shared_ptr<const MemberRecord> record) {
   const std::string_view name = record->name;
   NodeState& node = nodes_[name];
   node.record = std::move(record);
-  id_owner_[node.id()] = &node;
+  claim_id(node);
   // memberlist inserts at a random offset so a new node is not always probed last.
   order_.push_back(&node);
   size_t last = order_.size() - 1;
@@ -133,6 +133,17 @@ Swim::NodeState& Swim::insert_node(std::shared_ptr<const MemberRecord> record) {
   order_[offset]->order_index = static_cast<uint32_t>(offset);
   order_[last]->order_index = static_cast<uint32_t>(last);
   return node;
+}
+
+// The ID index's keys view their owner's record, so an entry taken over
+// from another node is re-keyed, never just reassigned: the other node's
+// record may go first.
+void Swim::claim_id(NodeState& node) {
+  if (auto it = id_owner_.find(node.id()); it != id_owner_.end()) {
+    if (it->second == &node && it->first.data() == node.id().data()) return;
+    id_owner_.erase(it);
+  }
+  id_owner_.emplace(node.id(), &node);
 }
 
 void Swim::set_record(NodeState& node, std::shared_ptr<const MemberRecord> record) {
@@ -147,7 +158,7 @@ void Swim::set_record(NodeState& node, std::shared_ptr<const MemberRecord> recor
   handle.mapped().record = std::move(record);
   handle.key() = node.name();
   nodes_.insert(std::move(handle));
-  id_owner_[node.id()] = &node;
+  claim_id(node);
 }
 
 void Swim::remove_node(const std::string& name) {
@@ -540,7 +551,7 @@ void Swim::handle_alive(TimePoint now, const Member& incoming, Source source) {
   NodeState& node = is_new ? insert_node(std::move(record)) : it->second;
   clear_suspicion(node);
   if (!is_new) set_record(node, std::move(record));
-  id_owner_[node.id()] = &node;
+  claim_id(node);
   node.incarnation = incoming.incarnation;
   if (!stub) {
     node.tags_stale = false;

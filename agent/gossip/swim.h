@@ -259,6 +259,8 @@ class Swim {
   NodeState& insert_node(std::shared_ptr<const MemberRecord> record);
   // Replaces a node's record, re-pointing the table keys at the new one.
   void set_record(NodeState& node, std::shared_ptr<const MemberRecord> record);
+  // Makes `node` the holder of its ID in the ID index.
+  void claim_id(NodeState& node);
   std::shared_ptr<const MemberRecord> make_record(const std::string& name, const std::string& id,
                                                   const std::string& address, const TagMap& tags);
   NodeState* find(std::string_view name);

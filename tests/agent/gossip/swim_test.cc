@@ -934,6 +934,28 @@ TEST(SwimMemberTable, RecordChangesKeepTheIndexes) {
   EXPECT_EQ(d.swim.members().size(), 3u);
 }
 
+TEST(SwimMemberTable, AnIdTakenOverFromAFailedMemberOutlivesItsRecord) {
+  // b fails; b2 comes up with b's node ID (a rebuilt machine, renamed). When
+  // b is reaped, its record goes: the ID index must not still point into it.
+  SwimConfig config = config_for("a");
+  config.reap_failed_after = seconds(60);
+  Driver d(config);
+  d.auto_ack = true;  // b2 and c stay alive
+  d.know({member("b"), member("c")});
+  d.receive("c", {Dead{"b", 0, "c"}});
+  Member b2 = member("b2");
+  b2.id = "id-b";
+  d.receive("b2", {Alive{b2}});
+  ASSERT_TRUE(d.swim.member("b2"));
+  d.advance(seconds(80));
+  ASSERT_FALSE(d.swim.member("b"));
+  Member thief = member("thief");
+  thief.id = "id-b";
+  d.receive("thief", {Alive{thief}});
+  EXPECT_FALSE(d.swim.member("thief"));  // b2 holds the ID
+  EXPECT_EQ(d.swim.counters().collisions, 1u);
+}
+
 // ------------------------------------------------------------- collision
 
 TEST(SwimCollision, TheNewcomerGetsAClearErrorAndHalts) {
