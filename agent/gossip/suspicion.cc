@@ -34,8 +34,13 @@ bool Suspicion::confirm(const std::string& from) {
   if (confirmations_ >= expected_) return false;
   if (!from_.insert(from).second) return false;
   ++confirmations_;
-  deadline_ = start_ + timeout_after(confirmations_, expected_, min_, max_);
+  deadline_ = std::min(start_ + timeout_after(confirmations_, expected_, min_, max_), cap_);
   return true;
+}
+
+void Suspicion::process_gone(TimePoint latest) {
+  cap_ = std::min(cap_, latest);
+  deadline_ = std::min(deadline_, cap_);
 }
 
 }  // namespace roster::gossip

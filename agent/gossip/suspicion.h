@@ -32,6 +32,10 @@ class Suspicion {
 
   // Moves the deadline (Swim's final check before declaring failure).
   void set_deadline(TimePoint deadline) { deadline_ = deadline; }
+  // The suspect's process is gone (a probe was refused outright): the
+  // suspicion ends by `latest`, whatever confirmations come later.
+  void process_gone(TimePoint latest);
+  bool is_process_gone() const { return cap_ != TimePoint::max(); }
   TimePoint deadline() const { return deadline_; }
   int confirmations() const { return confirmations_; }
   TimePoint start() const { return start_; }
@@ -43,6 +47,7 @@ class Suspicion {
   TimePoint start_;
   TimePoint deadline_;
   int confirmations_ = 0;
+  TimePoint cap_ = TimePoint::max();
   std::set<std::string> from_;
 };
 

@@ -290,8 +290,10 @@ std::optional<Ack> Swim::on_tcp_ping(TimePoint /*now*/, const Ping& ping) {
   return Ack{ping.sequence, config_.name};
 }
 
-void Swim::on_tcp_probe_result(TimePoint now, uint32_t sequence, bool reached) {
-  if (halted_ || !reached) return;
+void Swim::on_tcp_probe_result(TimePoint now, uint32_t sequence, TcpProbeOutcome outcome) {
+  if (halted_) return;
+  if (outcome == TcpProbeOutcome::refused && probe_ && probe_->sequence == sequence) probe_->refused = true;
+  if (outcome != TcpProbeOutcome::reached) return;
   if (final_checks_.count(sequence)) {
     final_check_answered(now, sequence);
     return;
@@ -493,6 +495,17 @@ void Swim::finish_probe(TimePoint now, bool acked) {
   // the target refuted or moved (a restart on a new port) meanwhile, the
   // failed probe went to a life that is over and the suspicion is void.
   handle_suspect(now, Suspect{probe.target, probe.incarnation, config_.name});
+  if (probe.refused && it->second.state == MemberState::suspect && it->second.suspicion &&
+      it->second.incarnation == probe.incarnation) {
+    // Nothing listens where the member should be: no need to wait for the
+    // Lifeguard minimum, only for a refutation already on its way. Not
+    // scaled by our health: a slow prober cannot cause a refusal.
+    NodeState& node = it->second;
+    const TimePoint before = node.suspicion->deadline();
+    node.suspicion->process_gone(now + config_.refused_suspicion_timeout);
+    suspicion_deadlines_.erase({before, node.name()});
+    suspicion_deadlines_.insert({node.suspicion->deadline(), node.name()});
+  }
   // The suspicion leaves at once, so the suspect can refute (and other
   // members can confirm) up to a gossip round sooner.
   gossip(now);
@@ -694,7 +707,8 @@ void Swim::suspicion_timed_out(TimePoint now, NodeState& node) {
   // Nobody confirmed although confirmations were expected: in a large pool a
   // failed node is suspected by several probers, so this looks more like our
   // having missed the refutation. Probe once more, with the suspicion first.
-  if (!node.final_check && !left_ && suspicion.confirmations() == 0 && expected_confirmations() > 0) {
+  if (!node.final_check && !left_ && !suspicion.is_process_gone() && suspicion.confirmations() == 0 &&
+      expected_confirmations() > 0) {
     node.final_check = true;
     uint32_t sequence = next_sequence();
     final_checks_[sequence] = node.name();

@@ -110,11 +110,17 @@ struct PushPullRequest {
 };
 
 // memberlist's TCP fallback probe: send `ping` over TCP to `address`; report
-// on_tcp_probe_result() with whether a matching Ack came back by `deadline`.
+// on_tcp_probe_result() with how it went by `deadline`.
 struct TcpProbeRequest {
   std::string address;
   Ping ping;
   TimePoint deadline;
+};
+
+enum class TcpProbeOutcome : uint8_t {
+  reached,  // a matching Ack came back
+  failed,   // no answer by the deadline, or any error but a refusal
+  refused,  // the connection was refused: the host is up, nothing listens there
 };
 
 struct SwimOutput {
@@ -169,7 +175,7 @@ class Swim {
   // A Ping that came over TCP (a peer's fallback probe): the Ack to write
   // back, or nothing when the ping is for another node.
   std::optional<Ack> on_tcp_ping(TimePoint now, const Ping& ping);
-  void on_tcp_probe_result(TimePoint now, uint32_t sequence, bool reached);
+  void on_tcp_probe_result(TimePoint now, uint32_t sequence, TcpProbeOutcome outcome);
   // Adds members learned before `now` as alive, with a join event each but
   // no news to gossip: the simulator starts a pool that formed before time
   // zero this way (10,000 nodes whose joins are not what is measured).
@@ -243,6 +249,7 @@ class Swim {
     TimePoint indirect_at;
     TimePoint deadline;
     bool indirect_sent = false;
+    bool refused = false;  // the TCP fallback was refused: the target's process is gone
     int expected_nacks = 0;
     int nacks = 0;
   };

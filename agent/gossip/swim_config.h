@@ -37,6 +37,13 @@ struct SwimConfig {
   Duration probe_timeout = std::chrono::milliseconds(500);
   int indirect_checks = 3;
   bool tcp_fallback_probe = true;
+  // Roster: a TCP fallback probe refused outright (a reset: the host is up
+  // but nothing listens on the gossip port, as after kill -9 of the agent)
+  // says the member's process is gone. Its suspicion then ends this long
+  // after the probe failed instead of after the Lifeguard minimum (6.8 s at
+  // 50 members). A stalled member still accepts connections and a
+  // partitioned one times out: neither refuses, and nor can a slow prober.
+  Duration refused_suspicion_timeout = std::chrono::seconds(1);
   // Lifeguard: the local health score is clamped to [0, awareness_max_multiplier - 1];
   // the probe interval (the whole window for an ack) is multiplied by score + 1.
   int awareness_max_multiplier = 8;

@@ -95,6 +95,8 @@ const char* reason_name(PushPullReason reason) {
 }
 
 // One outgoing TCP exchange: connect, write one frame, read one frame back.
+// A refused connection fails with not_found (the host answered: nothing
+// listens there); every other failure is unavailable.
 class TcpExchange : public std::enable_shared_from_this<TcpExchange> {
  public:
   using Done = std::function<void(Result<std::string> payload)>;
@@ -110,6 +112,9 @@ class TcpExchange : public std::enable_shared_from_this<TcpExchange> {
       self->finish(Status::unavailable("timed out"));
     });
     socket_.async_connect(endpoint, [self = shared_from_this()](const error_code& error) {
+      if (error == asio::error::connection_refused) {
+        return self->finish(Status::not_found("connection refused: nothing listens there"));
+      }
       if (error) return self->finish(Status::unavailable(error.message()));
       error_code ignored;
       self->socket_.set_option(tcp::no_delay(true), ignored);
@@ -454,7 +459,7 @@ struct Transport::Impl : std::enable_shared_from_this<Transport::Impl> {
     packet.messages.emplace_back(request.ping);
     auto sealed = wire::seal_packet(packet, keyring(), random);
     if (!target || !sealed.is_ok()) {
-      swim->on_tcp_probe_result(clock.now(), sequence, false);
+      swim->on_tcp_probe_result(clock.now(), sequence, TcpProbeOutcome::failed);
       pump();
       return;
     }
@@ -462,7 +467,8 @@ struct Transport::Impl : std::enable_shared_from_this<Transport::Impl> {
         io, max_frame_bytes(), [weak = weak_from_this(), sequence, from = request.address](Result<std::string> reply) {
           auto self = weak.lock();
           if (!self || self->stopped) return;
-          bool reached = false;
+          TcpProbeOutcome outcome = TcpProbeOutcome::failed;
+          if (reply.status().code() == StatusCode::not_found) outcome = TcpProbeOutcome::refused;
           if (reply.is_ok()) {
             wire::WireError error = wire::WireError::none;
             auto answer = wire::open_packet(*reply, self->keyring(), &self->replay, self->options.limits,
@@ -470,14 +476,14 @@ struct Transport::Impl : std::enable_shared_from_this<Transport::Impl> {
             if (answer.is_ok()) {
               for (const Message& message : answer->messages) {
                 if (const Ack* ack = std::get_if<Ack>(&message); ack != nullptr && ack->sequence == sequence) {
-                  reached = true;
+                  outcome = TcpProbeOutcome::reached;
                 }
               }
             } else {
               self->log_drop("TCP probe answer", from, error, answer.status());
             }
           }
-          self->swim->on_tcp_probe_result(self->clock.now(), sequence, reached);
+          self->swim->on_tcp_probe_result(self->clock.now(), sequence, outcome);
           self->pump();
         });
     auto deadline = request.deadline;

@@ -112,9 +112,10 @@ void GossipSim::start_formed(size_t count) {
   }
 }
 
-void GossipSim::crash(size_t i) {
+void GossipSim::crash(size_t i, bool host_down) {
   Node& node = nodes_[i];
   if (!node.up) return;
+  node.host_down = host_down;
   node.peers = node.swim->known_peer_addresses();
   node.incarnation = node.swim->local_member().incarnation;
   bool was_live = truly_live(i);
@@ -314,6 +315,14 @@ void GossipSim::drain(size_t i) {
     if (to && nodes_[*to].up && reachable(i, *to)) {
       event.at = now_ + tcp_latency();
       event.node = static_cast<uint32_t>(*to);
+    } else if (to && !nodes_[*to].up && !nodes_[*to].host_down && reachable(i, *to)) {
+      // The host answers the connection with a reset: nothing listens.
+      event.kind = Kind::tcp_probe_result;
+      event.node = static_cast<uint32_t>(i);
+      event.at = std::min(now_ + tcp_latency(), probe.deadline);
+      event.payload = probe.ping.sequence;
+      event.flag = false;
+      event.refused = true;
     } else {
       event.kind = Kind::tcp_probe_result;
       event.node = static_cast<uint32_t>(i);
@@ -467,7 +476,10 @@ void GossipSim::process(Event& event) {
     }
     case Kind::tcp_probe_result:
       if (event.life != node.life) return;
-      node.swim->on_tcp_probe_result(now_, std::get<uint32_t>(event.payload), event.flag);
+      node.swim->on_tcp_probe_result(now_, std::get<uint32_t>(event.payload),
+                                     event.flag      ? gossip::TcpProbeOutcome::reached
+                                     : event.refused ? gossip::TcpProbeOutcome::refused
+                                                     : gossip::TcpProbeOutcome::failed);
       break;
     case Kind::action:
       break;

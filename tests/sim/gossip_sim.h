@@ -66,8 +66,11 @@ class GossipSim {
   // Starts nodes 0..count-1 as a pool that formed before now: each knows
   // all the others as alive. For pools whose joins are not the subject.
   void start_formed(size_t count);
-  // Crash: the node stops; its data dir keeps its last incarnation and known peers.
-  void crash(size_t i);
+  // Crash: the node stops; its data dir keeps its last incarnation and known
+  // peers. By default only the process dies and the host stays up, so TCP
+  // connections to the node are refused (kill -9 of the agent); with
+  // `host_down` they time out (a powered-off machine).
+  void crash(size_t i, bool host_down = false);
   // Restart with the same name and ID, rejoining from its persisted peers.
   void restart(size_t i);
   void leave(size_t i);
@@ -142,6 +145,7 @@ class GossipSim {
     std::variant<std::monostate, gossip::Packet, gossip::PushPull, gossip::Ping, uint32_t> payload;
     TimePoint deadline;
     bool flag = false;
+    bool refused = false;  // tcp_probe_result: the connection was refused
     std::shared_ptr<std::function<void()>> action;
   };
   struct Later {
@@ -153,6 +157,7 @@ class GossipSim {
     std::unique_ptr<gossip::Swim> swim;
     bool up = false;
     bool departed = false;  // left gracefully; still answering
+    bool host_down = false;  // while not up: connections time out instead of being refused
     uint32_t life = 0;
     uint64_t timer_version = 0;
     TimePoint timer_at = TimePoint::max();

@@ -50,6 +50,7 @@ int main(int argc, char** argv) {
   int processing_us = 0;
   int max_latency_ms = 10;
   bool skip_failure = false;
+  bool crash_host_down = false;
   size_t slow_nodes = 0;
   int slow_processing_ms = 0;
   int slow_stall_ms = 0;
@@ -70,6 +71,9 @@ int main(int argc, char** argv) {
   app.add_option("--processing-us", processing_us, "per-input processing time of every node");
   app.add_option("--max-latency-ms", max_latency_ms, "latency is uniform in [1 ms, this]");
   app.add_flag("--skip-failure", skip_failure, "no crash phase");
+  app.add_flag("--crash-host-down", crash_host_down,
+               "the crash takes the host down too (connections time out); by default only the agent dies and "
+               "connections to it are refused");
   app.add_option("--slow-nodes", slow_nodes, "in the steady phase, this many nodes are slow (the last ones)");
   app.add_option("--slow-processing-ms", slow_processing_ms, "per-input processing time of a slow node");
   app.add_option("--slow-stall-ms", slow_stall_ms, "a slow node freezes this long ...");
@@ -97,11 +101,12 @@ int main(int argc, char** argv) {
 
   std::printf("gossip_sim --nodes=%zu --seed=%llu --join-loss=%.3f --steady-loss=%.3f --steady-seconds=%.0f "
               "--join-pace-ms=%d --processing-us=%d --max-latency-ms=%d --slow-nodes=%zu --slow-processing-ms=%d "
-              "--slow-stall-ms=%d --slow-stall-every-ms=%d --confirmed-suspicion-mult=%d --preformed=%zu%s%s\n",
+              "--slow-stall-ms=%d --slow-stall-every-ms=%d --confirmed-suspicion-mult=%d --preformed=%zu%s%s%s\n",
               nodes, static_cast<unsigned long long>(seed), join_loss, steady_loss, steady_seconds, join_pace_ms,
               processing_us, max_latency_ms, slow_nodes, slow_processing_ms, slow_stall_ms, slow_stall_every_ms,
               confirmed_suspicion_mult, preformed,
               skip_failure ? " --skip-failure" : "",
+              crash_host_down ? " --crash-host-down" : "",
               no_lifeguard ? " --no-lifeguard" : "");
   std::printf("timing: memberlist/Serf LAN defaults (probe 1 s/500 ms, gossip 200 ms x 3, suspicion mult 4)\n");
 
@@ -150,7 +155,7 @@ int main(int argc, char** argv) {
   if (!skip_failure) {
     size_t victim = nodes / 3;
     sim.run_for(std::chrono::seconds(5));
-    sim.crash(victim);
+    sim.crash(victim, crash_host_down);
     TimePoint crashed = sim.now();
     auto first = sim.run_until_true([&] { return sim.observers_holding_failed(victim) >= 1; },
                                     std::chrono::seconds(300), std::chrono::milliseconds(20));

@@ -251,7 +251,7 @@ TEST(SwimProbe, TcpFallbackAnswerAvertsSuspicion) {
   d.advance(milliseconds(510));
   ASSERT_EQ(d.tcp_probes.size(), 1u);
   EXPECT_EQ(d.tcp_probes[0].ping.sequence, ping.sequence);
-  d.swim.on_tcp_probe_result(d.now, ping.sequence, true);
+  d.swim.on_tcp_probe_result(d.now, ping.sequence, TcpProbeOutcome::reached);
   d.advance(milliseconds(300));
   EXPECT_EQ(d.swim.member("b")->state, MemberState::alive);
 }
@@ -367,6 +367,55 @@ TimePoint time_failed(int confirmations, int confirmed_suspicion_mult = SwimConf
   EXPECT_EQ(d.swim.member("n0")->state, MemberState::dead);
   EXPECT_EQ(d.count_events(MemberEventType::failed, "n0"), 1u);
   return TimePoint{} + (d.now - start);
+}
+
+// Probes n3 (one of ten peers; it never acks) and answers the TCP fallback
+// with `outcome`; returns how long after the probe b was declared failed.
+double seconds_to_failure_after(TcpProbeOutcome outcome) {
+  Driver d(config_for("a"));
+  d.know(pool_of(10));
+  std::string target;
+  for (int round = 0; round < 20 && target != "n3"; ++round) {
+    auto [to, ping] = d.next_ping();
+    target = name_at(to);
+    if (target != "n3") d.receive(target, {Ack{ping.sequence, target}});
+  }
+  EXPECT_EQ(target, "n3");
+  const TimePoint probed = d.now;
+  d.advance(milliseconds(510));
+  EXPECT_EQ(d.tcp_probes.size(), 1u);
+  if (d.tcp_probes.empty()) return -1;
+  d.swim.on_tcp_probe_result(d.now, d.tcp_probes.back().ping.sequence, outcome);
+  for (int step = 0; step < 400 && d.swim.member("n3")->state != MemberState::dead; ++step) {
+    d.advance(milliseconds(100));
+    // The others keep answering; n3 stays silent.
+    for (const auto& [address, ping] : d.sent<Ping>()) {
+      if (name_at(address) != "n3") d.receive(name_at(address), {Ack{ping.sequence, name_at(address)}});
+    }
+    d.packets.clear();
+  }
+  EXPECT_EQ(d.swim.member("n3")->state, MemberState::dead);
+  return std::chrono::duration<double>(d.now - probed).count();
+}
+
+TEST(SwimSuspicion, ARefusedFallbackEndsTheSuspicionSoon) {
+  // A reset from the host: the agent's process is gone. Declared failed one
+  // probe window plus refused_suspicion_timeout after the probe, not after
+  // the Lifeguard timeout (at least 4 x log10(11) = 4.2 s).
+  double refused = seconds_to_failure_after(TcpProbeOutcome::refused);
+  EXPECT_GE(refused, 1.9);
+  EXPECT_LE(refused, 2.2);
+  double timed_out = seconds_to_failure_after(TcpProbeOutcome::failed);
+  EXPECT_GE(timed_out, 1.0 + 4.1);
+}
+
+TEST(Suspicion, AGoneProcessCapsTheDeadlineForGood) {
+  Suspicion suspicion("a", /*expected_confirmations=*/2, seconds(4), seconds(24), TimePoint{});
+  suspicion.process_gone(TimePoint{} + seconds(1));
+  EXPECT_EQ(suspicion.deadline(), TimePoint{} + seconds(1));
+  EXPECT_TRUE(suspicion.confirm("b"));  // a confirmation never moves it later
+  EXPECT_EQ(suspicion.deadline(), TimePoint{} + seconds(1));
+  EXPECT_TRUE(suspicion.is_process_gone());
 }
 
 TEST(SwimSuspicion, ConfirmationsShortenTheTimeToFailure) {

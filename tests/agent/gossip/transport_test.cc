@@ -59,7 +59,9 @@ class TransportTest : public ::testing::Test {
       join_result->ok = ok;
       join_result->error = error;
     };
-    auto transport = std::make_unique<Transport>(io_, clock_, local_options(name, key), std::move(callbacks));
+    TransportOptions options = local_options(name, key);
+    if (tweak_) tweak_(options);
+    auto transport = std::make_unique<Transport>(io_, clock_, std::move(options), std::move(callbacks));
     EXPECT_TRUE(transport->start().is_ok());
     return transport;
   }
@@ -82,6 +84,7 @@ class TransportTest : public ::testing::Test {
 
   boost::asio::io_context io_{1};
   SystemClock clock_;
+  std::function<void(TransportOptions&)> tweak_;  // applied to every make()
 };
 
 TEST_F(TransportTest, TwoNodesJoinAndSeeEachOther) {
@@ -171,6 +174,27 @@ TEST_F(TransportTest, ForceLeaveMarksAFailedNodeLeft) {
   EXPECT_EQ(a->force_leave("node-a").code(), StatusCode::invalid_argument);
   ASSERT_TRUE(a->force_leave("node-b").is_ok());
   EXPECT_EQ(a->swim().member("node-b")->state, MemberState::left);
+}
+
+TEST_F(TransportTest, AStoppedPeerIsDeclaredFailedOnceItsPortRefuses) {
+  // With this suspicion_mult the Lifeguard timeout alone is 20 x 200 ms =
+  // 4 s. A stopped agent's port refuses the TCP fallback probe: its process
+  // is gone, and the suspicion ends 100 ms after the probe.
+  tweak_ = [](TransportOptions& options) {
+    options.swim.suspicion_mult = 20;
+    options.swim.refused_suspicion_timeout = 100ms;
+  };
+  auto a = make("node-a");
+  auto b = make("node-b");
+  b->join({a->address()});
+  ASSERT_TRUE(run_until([&] { return knows_alive(*a, "node-b"); }));
+  b->stop();
+  const auto stopped = std::chrono::steady_clock::now();
+  ASSERT_TRUE(run_until([&] {
+    auto member = a->swim().member("node-b");
+    return member && member->state == MemberState::dead;
+  }));
+  EXPECT_LT(std::chrono::steady_clock::now() - stopped, 2s);
 }
 
 TEST_F(TransportTest, KeyringChangesNeedEncryptionOn) {
