@@ -350,8 +350,10 @@ Status Swim::set_tags(TimePoint now, TagMap tags) {
     for (int i = 0; i < config_.large_tag_relay_fanout; ++i) push_pull_with_random_peer(PushPullReason::relay);
   }
   // News of our own leaves now rather than at the next gossip round (up to
-  // gossip_interval later); the rounds keep their schedule.
-  if (started_) gossip(now);
+  // gossip_interval later), to twice the usual fanout: nobody else has it
+  // yet, so this first round is where the epidemic is slowest. The rounds
+  // keep their schedule.
+  if (started_) gossip(now, 2);
   return Status::ok();
 }
 
@@ -725,9 +727,10 @@ void Swim::suspicion_timed_out(TimePoint now, NodeState& node) {
   }
   clear_suspicion(node);
   handle_dead(now, Dead{node.name(), node.incarnation, config_.name});
-  // Our own verdict leaves at once: peers whose timers run a little later
-  // hear it now rather than at the next gossip round.
-  gossip(now);
+  // Our own verdict leaves at once, to twice the usual fanout: peers whose
+  // timers run later hear it now, and one that misses every copy of it
+  // waits for its own timer (seconds longer), so the first round counts.
+  gossip(now, 2);
 }
 
 // The suspect answered the final check: it is up. Its refutation normally
@@ -882,14 +885,14 @@ TimePoint Swim::next_deadline() const {
   return next;
 }
 
-void Swim::gossip(TimePoint now) {
+void Swim::gossip(TimePoint now, size_t burst) {
   // memberlist's gossip(): live members, and the recently failed so that a
   // node we wrongly declared dead hears it and refutes.
   // Roster: with a backlog (a join storm queues an alive per newcomer, each
   // to be sent retransmit_limit times) gossip to more peers, up to 4x, so the
   // news drains in seconds instead of leaving a tail for push-pull to fix.
   size_t fanout = static_cast<size_t>(std::max(0, config_.gossip_nodes)) *
-                  std::min<size_t>(4, 1 + broadcasts_.size() / kBacklogPerExtraFanout);
+                  std::min<size_t>(4, std::max(burst, 1 + broadcasts_.size() / kBacklogPerExtraFanout));
   auto targets = random_nodes(fanout, [&](const NodeState& node) {
     if (is_live(node.state)) return false;
     if (node.state == MemberState::dead) return now - node.state_change > config_.gossip_to_the_dead_time;

@@ -300,7 +300,8 @@ class Swim {
   void start_probe(TimePoint now);
   void send_indirect_probes(TimePoint now);
   void finish_probe(TimePoint now, bool acked);
-  void gossip(TimePoint now);
+  // One gossip round; `burst` multiplies its fanout (for our own news).
+  void gossip(TimePoint now, size_t burst = 1);
   void start_push_pull(const std::string& address, PushPullReason reason, bool join);
   void push_pull_with_random_peer(PushPullReason reason);
   void reconnect();

@@ -591,6 +591,38 @@ TEST(SwimSuspicion, OurOwnSuspicionAndVerdictLeaveAtOnce) {
   }));
 }
 
+TEST(SwimSuspicion, OwnNewsGoesToTwiceTheFanoutAtOnce) {
+  // A tag change and our own verdict are known to nobody else yet: their
+  // first round goes to 2 x gossip_nodes peers (6), not 3.
+  Driver d(config_for("a"));
+  d.auto_ack = true;
+  d.silent = {"n0"};
+  d.know(pool_of(10));
+  auto peers_reached = [](const std::vector<OutgoingPacket>& packets, auto is_news) {
+    std::set<std::string> to;
+    for (const auto& p : packets) {
+      for (const Message& m : p.packet.messages) {
+        if (is_news(m)) to.insert(p.address);
+      }
+    }
+    return to.size();
+  };
+  auto failed = packets_of_the_step(d, [&] { return d.swim.member("n0")->state == MemberState::dead; });
+  EXPECT_GE(peers_reached(failed, [](const Message& m) {
+              const Dead* dead = std::get_if<Dead>(&m);
+              return dead != nullptr && dead->name == "n0";
+            }),
+            6u);
+  d.packets.clear();
+  ASSERT_TRUE(d.swim.set_tags(d.now, {{"role", "web"}}).is_ok());
+  d.collect();
+  EXPECT_EQ(peers_reached(d.packets, [](const Message& m) {
+              const Alive* alive = std::get_if<Alive>(&m);
+              return alive != nullptr && alive->member.name == "a" && alive->member.tags.count("role") == 1;
+            }),
+            6u);
+}
+
 TEST(SwimSuspicion, WithoutLifeguardTheTimeoutIsFixedAndNothingLifeguardIsSent) {
   SwimConfig config = config_for("a");
   config.lifeguard = false;
