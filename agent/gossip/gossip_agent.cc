@@ -344,7 +344,7 @@ void GossipAgent::schedule_snapshot() {
 void GossipAgent::save_snapshot(bool forget_peers) {
   if (options_.data_dir.empty() || !transport_) return;
   PeerSnapshot snapshot;
-  snapshot.incarnation = transport_->swim().local_member().incarnation;
+  snapshot.incarnation = transport_->swim().local_incarnation();
   // After a graceful leave the node does not rejoin by itself (Consul's
   // rejoin_after_leave=false); an empty peer list records that.
   if (!forget_peers) {
@@ -525,8 +525,9 @@ std::optional<agent::KeyringOutcome> GossipAgent::take_keyring_outcome(uint64_t 
 
 std::vector<agent::MemberInfo> GossipAgent::members() const {
   std::vector<agent::MemberInfo> out;
+  const std::string local_name = transport_->swim().local_member().name;
   for (const Member& member : transport_->swim().members()) {
-    if (member.name == transport_->swim().local_member().name) {
+    if (member.name == local_name) {
       out.push_back(local_member());
     } else {
       out.push_back(to_info(member));
@@ -559,7 +560,7 @@ std::map<std::string, std::string> GossipAgent::stats() const {
   out["failed"] = std::to_string(counts[static_cast<int>(MemberState::dead)]);
   out["left"] = std::to_string(counts[static_cast<int>(MemberState::left)]);
   out["health_score"] = std::to_string(swim.health_score());
-  out["incarnation"] = std::to_string(swim.local_member().incarnation);
+  out["incarnation"] = std::to_string(swim.local_incarnation());
   out["encrypted"] = transport_->keyring().empty() ? "false" : "true";
   out["address"] = transport_->address();
   out["queued_broadcasts"] = std::to_string(swim.queued_broadcasts());

@@ -1010,6 +1010,8 @@ SwimOutput Swim::take_output() {
 
 Member Swim::local_member() const { return self().member(); }
 
+Incarnation Swim::local_incarnation() const { return self().incarnation; }
+
 std::optional<Member> Swim::member(const std::string& name) const {
   auto it = nodes_.find(name);
   if (it == nodes_.end()) return std::nullopt;

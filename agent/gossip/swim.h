@@ -201,7 +201,8 @@ class Swim {
 
   // --- queries ---
 
-  Member local_member() const;
+  Member local_member() const;  // a copy; see local_incarnation() for the cheap part
+  Incarnation local_incarnation() const;
   std::optional<Member> member(const std::string& name) const;
   std::vector<Member> members() const;  // every known member, this node included
   size_t live_member_count() const { return live_count_; }  // alive + suspect, this node included

@@ -117,7 +117,7 @@ void GossipSim::crash(size_t i, bool host_down) {
   if (!node.up) return;
   node.host_down = host_down;
   node.peers = node.swim->known_peer_addresses();
-  node.incarnation = node.swim->local_member().incarnation;
+  node.incarnation = node.swim->local_incarnation();
   bool was_live = truly_live(i);
   recount_row(i, false);
   node.up = false;
@@ -275,7 +275,7 @@ void GossipSim::drain(size_t i) {
   Node& node = nodes_[i];
   if (!node.swim) return;
   gossip::SwimOutput out = node.swim->take_output();
-  gossip::Incarnation incarnation = node.swim->local_member().incarnation;
+  gossip::Incarnation incarnation = node.swim->local_incarnation();
   if (incarnation < node.incarnation) {
     violation(name(i) + "'s incarnation went from " + std::to_string(node.incarnation) + " to " +
               std::to_string(incarnation));
