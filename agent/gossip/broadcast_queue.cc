@@ -31,8 +31,7 @@ void BroadcastQueue::queue(const std::string& name, Message message) {
   by_name_.emplace(name, key);
 }
 
-std::vector<Message> BroadcastQueue::take(size_t byte_budget, int transmit_limit) {
-  std::vector<Message> taken;
+std::vector<BroadcastQueue::Key> BroadcastQueue::select(size_t byte_budget) const {
   std::vector<Key> picked;
   size_t remaining = byte_budget;
   // Once a few in a row do not fit, the packet is as good as full: a long
@@ -47,6 +46,18 @@ std::vector<Message> BroadcastQueue::take(size_t byte_budget, int transmit_limit
     remaining -= it->second.size;
     picked.push_back(it->first);
   }
+  return picked;
+}
+
+std::vector<Message> BroadcastQueue::peek(size_t byte_budget) const {
+  std::vector<Message> copies;
+  for (const Key& key : select(byte_budget)) copies.push_back(items_.at(key).message);
+  return copies;
+}
+
+std::vector<Message> BroadcastQueue::take(size_t byte_budget, int transmit_limit) {
+  std::vector<Key> picked = select(byte_budget);
+  std::vector<Message> taken;
   taken.reserve(picked.size());
   for (const Key& key : picked) {
     auto node = items_.extract(key);

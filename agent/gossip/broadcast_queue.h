@@ -30,6 +30,8 @@ class BroadcastQueue {
   // Takes the broadcasts that fit, by estimated_size(), in `byte_budget`.
   // Each one taken counts as one transmission.
   std::vector<Message> take(size_t byte_budget, int transmit_limit);
+  // The broadcasts take() would pick, as extra copies: nothing is counted.
+  std::vector<Message> peek(size_t byte_budget) const;
 
   bool contains(const std::string& name) const { return by_name_.count(name) != 0; }
   size_t size() const { return by_name_.size(); }
@@ -49,6 +51,9 @@ class BroadcastQueue {
     Message message;
     size_t size = 0;
   };
+
+  // The keys of the broadcasts that fit in `byte_budget`, in sending order.
+  std::vector<Key> select(size_t byte_budget) const;
 
   std::map<Key, Item> items_;
   std::unordered_map<std::string, Key> by_name_;

@@ -73,6 +73,9 @@ Status Swim::validate(const SwimConfig& config) {
     return Status::invalid_argument("gossip: intervals must be positive");
   }
   if (config.awareness_max_multiplier < 1) return Status::invalid_argument("gossip: awareness multiplier must be >= 1");
+  if (config.eager_gossip_rounds < 0 || config.eager_gossip_delay < Duration::zero()) {
+    return Status::invalid_argument("gossip: eager gossip rounds and delay must not be negative");
+  }
   for (const auto& [key, value] : config.tags) {
     if (key.empty()) return Status::invalid_argument("gossip: tag with an empty key");
     if (key[0] == '\x01') return Status::invalid_argument("gossip: tag key '" + key.substr(1) + "' is reserved");
@@ -222,6 +225,7 @@ void Swim::start(TimePoint now) {
   auto stagger = [&](Duration interval) { return now + Duration(static_cast<int64_t>(rng_() % interval.count())); };
   next_probe_at_ = stagger(config_.probe_interval);
   next_gossip_at_ = stagger(config_.gossip_interval);
+  eager_rounds_left_ = config_.eager_gossip_rounds;
   next_push_pull_at_ = stagger(config_.push_pull_interval);
   next_reconnect_at_ = now + config_.reconnect_interval;
   next_reap_at_ = now + config_.reap_check_interval;
@@ -240,6 +244,7 @@ void Swim::join(TimePoint now, const std::vector<std::string>& addresses) {
 
 void Swim::on_packet(TimePoint now, const std::string& from_address, const Packet& packet) {
   if (halted_) return;
+  const uint64_t queued_before = broadcasts_queued_;
   for (const Message& message : packet.messages) {
     std::visit(
         [&](const auto& m) {
@@ -263,20 +268,30 @@ void Swim::on_packet(TimePoint now, const std::string& from_address, const Packe
         message);
     if (halted_) return;
   }
+  relay_news(now, queued_before);
 }
 
 PushPull Swim::on_push_pull(TimePoint now, const PushPull& remote) {
   PushPull reply = local_state(false);
   if (halted_) return reply;
   ++counters_.push_pulls_served;
+  const uint64_t queued_before = broadcasts_queued_;
   merge_state(now, remote, Source::push_pull);
+  relay_news(now, queued_before);
   return reply;
 }
 
 void Swim::on_push_pull_reply(TimePoint now, const std::string& address, const PushPull& reply) {
   if (halted_) return;
   bool was_join = pending_joins_.erase(address) > 0;
+  const uint64_t queued_before = broadcasts_queued_;
   merge_state(now, reply, was_join ? Source::join_reply : Source::push_pull);
+  if (halted_) return;
+  // A newcomer announces itself (memberlist queues its own alive at
+  // start). Queued after the merge, it is the newest news and leaves first,
+  // so the pool does not depend on the seed's rounds alone to hear of it.
+  if (was_join && !left_) broadcast_alive(self().member());
+  relay_news(now, queued_before);
 }
 
 void Swim::on_push_pull_failed(TimePoint /*now*/, const std::string& address) { pending_joins_.erase(address); }
@@ -843,7 +858,15 @@ void Swim::tick(TimePoint now) {
     suspicion_timed_out(now, it->second);
   }
   if (now >= next_probe_at_ && !probe_) start_probe(now);
+  if (now >= eager_gossip_at_) {
+    eager_gossip_at_ = TimePoint::max();
+    if (eager_rounds_left_ > 0 && broadcasts_.size() < kBacklogPerExtraFanout) {
+      --eager_rounds_left_;
+      gossip(now, 1, Copies::extra);
+    }
+  }
   if (now >= next_gossip_at_) {
+    eager_rounds_left_ = config_.eager_gossip_rounds;
     gossip(now);
     next_gossip_at_ += config_.gossip_interval;
     if (next_gossip_at_ <= now) next_gossip_at_ = now + config_.gossip_interval;
@@ -876,7 +899,8 @@ void Swim::tick(TimePoint now) {
 
 TimePoint Swim::next_deadline() const {
   if (!started_ || halted_) return TimePoint::max();
-  TimePoint next = std::min({next_probe_at_, next_gossip_at_, next_push_pull_at_, next_reconnect_at_, next_reap_at_});
+  TimePoint next = std::min(
+      {next_probe_at_, next_gossip_at_, eager_gossip_at_, next_push_pull_at_, next_reconnect_at_, next_reap_at_});
   for (const auto& [sequence, relay] : relays_) next = std::min(next, relay.deadline);
   if (probe_) next = std::min(next, probe_->indirect_sent ? probe_->deadline : probe_->indirect_at);
   if (!suspicion_deadlines_.empty()) next = std::min(next, suspicion_deadlines_.begin()->first);
@@ -885,7 +909,7 @@ TimePoint Swim::next_deadline() const {
   return next;
 }
 
-void Swim::gossip(TimePoint now, size_t burst) {
+void Swim::gossip(TimePoint now, size_t burst, Copies copies) {
   // memberlist's gossip(): live members, and the recently failed so that a
   // node we wrongly declared dead hears it and refutes.
   // Roster: with a backlog (a join storm queues an alive per newcomer, each
@@ -900,8 +924,13 @@ void Swim::gossip(TimePoint now, size_t burst) {
   });
   for (NodeState* target : targets) {
     if (broadcasts_.empty()) return;
-    send(target->address(), {});
+    send(target->address(), {}, copies);
   }
+}
+
+void Swim::relay_news(TimePoint now, uint64_t queued_before) {
+  if (broadcasts_queued_ == queued_before || !started_ || halted_ || eager_rounds_left_ <= 0) return;
+  if (eager_gossip_at_ == TimePoint::max()) eager_gossip_at_ = now + config_.eager_gossip_delay;
 }
 
 void Swim::start_push_pull(const std::string& address, PushPullReason reason, bool join) {
@@ -951,13 +980,14 @@ size_t Swim::datagram_budget() const {
   return config_.max_packet_bytes > kPacketOverheadBytes ? config_.max_packet_bytes - kPacketOverheadBytes : 0;
 }
 
-void Swim::send(const std::string& address, std::vector<Message> messages) {
+void Swim::send(const std::string& address, std::vector<Message> messages, Copies copies) {
   size_t used = 0;
   for (const Message& message : messages) used += estimated_size(message);
   size_t budget = datagram_budget();
   if (used < budget) {
     std::vector<Message> extra =
-        broadcasts_.take(budget - used, retransmit_limit(config_.retransmit_mult, live_count_));
+        copies == Copies::extra ? broadcasts_.peek(budget - used)
+                                : broadcasts_.take(budget - used, retransmit_limit(config_.retransmit_mult, live_count_));
     for (Message& message : extra) messages.push_back(std::move(message));
   }
   if (messages.empty()) return;

@@ -35,6 +35,9 @@
 //   the accusation and broadcasts alive.
 // - Broadcasts ride on every packet and on gossip packets to gossip_nodes
 //   random peers; each is sent retransmit_mult x ceil(log10(N + 1)) times.
+//   Roster: news from a peer also goes out a few milliseconds after it
+//   arrives, in an extra round of uncounted copies (eager_gossip_rounds),
+//   and a newcomer announces itself as soon as its join is answered.
 // - Push-pull on join, a few seconds after join (the join tail), every
 //   push_pull_interval (scaled for N > 32), with a failed member now and then
 //   (Serf's reconnect), and with a node we don't know that pings us.
@@ -302,15 +305,24 @@ class Swim {
   void send_indirect_probes(TimePoint now);
   void finish_probe(TimePoint now, bool acked);
   // One gossip round; `burst` multiplies its fanout (for our own news).
-  void gossip(TimePoint now, size_t burst = 1);
+  // An uncounted round sends extra copies: it spends none of the
+  // broadcasts' retransmissions, which the regular rounds still make.
+  enum class Copies : bool { counted, extra };
+  void gossip(TimePoint now, size_t burst = 1, Copies copies = Copies::counted);
+  // Schedules an extra gossip round if the input just handled queued news
+  // (broadcasts beyond `queued_before`); see SwimConfig::eager_gossip_rounds.
+  void relay_news(TimePoint now, uint64_t queued_before);
   void start_push_pull(const std::string& address, PushPullReason reason, bool join);
   void push_pull_with_random_peer(PushPullReason reason);
   void reconnect();
   void reap(TimePoint now);
 
-  void send(const std::string& address, std::vector<Message> messages);
+  void send(const std::string& address, std::vector<Message> messages, Copies copies = Copies::counted);
   void broadcast_alive(const Member& member);
-  void broadcast(const std::string& name, Message message) { broadcasts_.queue(name, std::move(message)); }
+  void broadcast(const std::string& name, Message message) {
+    broadcasts_.queue(name, std::move(message));
+    ++broadcasts_queued_;
+  }
   void emit(MemberEventType type, const Member& member, std::string detail = {});
   Alive alive_for_datagram(const Member& member) const;
   PushPull local_state(bool join) const;
@@ -335,6 +347,8 @@ class Swim {
   std::set<std::pair<std::string, std::string>> reported_collisions_;  // (name, id)
 
   uint32_t sequence_ = 0;
+  uint64_t broadcasts_queued_ = 0;  // ever, so an input can tell whether it brought news
+  int eager_rounds_left_ = 0;       // in this gossip interval
   std::optional<PendingProbe> probe_;
   std::map<uint32_t, Relay> relays_;  // our sequence -> whom we probe for
   std::map<uint32_t, std::string> final_checks_;  // sequence -> suspect's name
@@ -347,6 +361,7 @@ class Swim {
   std::string halt_reason_;
   TimePoint next_probe_at_ = TimePoint::max();
   TimePoint next_gossip_at_ = TimePoint::max();
+  TimePoint eager_gossip_at_ = TimePoint::max();
   TimePoint next_push_pull_at_ = TimePoint::max();
   TimePoint next_reconnect_at_ = TimePoint::max();
   TimePoint next_reap_at_ = TimePoint::max();

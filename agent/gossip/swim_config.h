@@ -78,6 +78,19 @@ struct SwimConfig {
   int retransmit_mult = 4;
   Duration gossip_interval = std::chrono::milliseconds(200);
   int gossip_nodes = 3;
+  // Roster: news from a peer (an alive, suspect or dead this node did not
+  // have, from a packet or a push-pull) is relayed eager_gossip_delay
+  // later, in an extra gossip round, instead of at the next round: each hop
+  // of the epidemic then costs a few milliseconds rather than half a gossip
+  // interval on average. The delay gathers news that arrives together (a
+  // burst of joins) into one round. The extra round sends extra copies: the
+  // regular rounds still make every retransmission, so nothing is covered
+  // less well than without it. At most eager_gossip_rounds such rounds per
+  // gossip_interval, and none while a backlog drains (a join storm, where
+  // the regular rounds widen instead). 0 rounds gives memberlist's
+  // behaviour: news waits for the next round.
+  int eager_gossip_rounds = 3;
+  Duration eager_gossip_delay = std::chrono::milliseconds(5);
   Duration gossip_to_the_dead_time = std::chrono::seconds(30);
   size_t max_packet_bytes = 1400;  // UDP datagram budget, envelope and encryption included
 

@@ -758,15 +758,29 @@ TEST(BroadcastQueue, LeastSentFirstWithinTheBudget) {
   EXPECT_EQ(std::get<Suspect>(taken[0]).name, "c");
 }
 
+TEST(BroadcastQueue, PeekCountsNoTransmission) {
+  BroadcastQueue queue;
+  queue.queue("b", Suspect{"b", 1, "a"});
+  for (int i = 0; i < 10; ++i) EXPECT_EQ(queue.peek(1400).size(), 1u);
+  int sent = 0;
+  for (int i = 0; i < 20; ++i) sent += static_cast<int>(queue.take(1400, 4).size());
+  EXPECT_EQ(sent, 4);
+  EXPECT_TRUE(queue.empty());
+}
+
 TEST(SwimBroadcast, GossipCarriesNewsAndRespectsThePacketSize) {
   SwimConfig config = quiet_config_for("a");
   Driver d(config);
   std::vector<Member> pool = pool_of(60);
   d.know(pool);
+  // The news goes out eagerly first, as extra copies...
+  d.advance(config.eager_gossip_delay);
+  const size_t extra_copies = d.sent<Alive>().size();
+  EXPECT_GT(extra_copies, 0u);
   d.advance(seconds(10));
-  size_t alive_messages = d.sent<Alive>().size();
-  // 60 alive broadcasts, each sent retransmit_limit(61) = 8 times.
-  EXPECT_EQ(alive_messages, 60u * 8u);
+  // ...and the regular rounds still send each of the 60 alive broadcasts
+  // retransmit_limit(61) = 8 times.
+  EXPECT_EQ(d.sent<Alive>().size() - extra_copies, 60u * 8u);
   for (const auto& p : d.packets) {
     size_t size = kPacketOverheadBytes;
     for (const Message& m : p.packet.messages) size += estimated_size(m);
@@ -775,7 +789,103 @@ TEST(SwimBroadcast, GossipCarriesNewsAndRespectsThePacketSize) {
   EXPECT_EQ(d.swim.queued_broadcasts(), 0u);
 }
 
+// Regular gossip rounds an hour apart: what goes out soon is the eager relay.
+SwimConfig eager_config_for(const std::string& name) {
+  SwimConfig config = quiet_config_for(name);
+  config.gossip_interval = std::chrono::hours(1);
+  return config;
+}
+
+std::set<std::string> peers_sent(const std::vector<OutgoingPacket>& packets, auto is_news) {
+  std::set<std::string> to;
+  for (const auto& p : packets) {
+    for (const Message& m : p.packet.messages) {
+      if (is_news(m)) to.insert(p.address);
+    }
+  }
+  return to;
+}
+
+auto alive_of(const std::string& name, Incarnation incarnation) {
+  return [=](const Message& m) {
+    const Alive* alive = std::get_if<Alive>(&m);
+    return alive != nullptr && alive->member.name == name && alive->member.incarnation == incarnation;
+  };
+}
+
+TEST(SwimBroadcast, NewsFromAPeerIsRelayedAfterTheEagerDelay) {
+  SwimConfig config = eager_config_for("a");
+  Driver d(config);
+  d.know(pool_of(10));
+  d.advance(seconds(1));
+  d.packets.clear();
+  d.receive("n1", {Alive{member("n3", 1, MemberState::alive, {{"role", "db"}})}});
+  d.advance(config.eager_gossip_delay - milliseconds(1));
+  EXPECT_TRUE(d.packets.empty());
+  d.advance(milliseconds(1));
+  EXPECT_EQ(peers_sent(d.packets, alive_of("n3", 1)).size(), static_cast<size_t>(config.gossip_nodes));
+  // Old news is not relayed again.
+  d.packets.clear();
+  d.receive("n2", {Alive{member("n3", 1, MemberState::alive, {{"role", "db"}})}});
+  d.advance(milliseconds(100));
+  EXPECT_TRUE(d.packets.empty());
+}
+
+TEST(SwimBroadcast, NewsArrivingTogetherSharesOneEagerRound) {
+  SwimConfig config = eager_config_for("a");
+  Driver d(config);
+  d.know(pool_of(10));
+  d.advance(seconds(1));
+  d.packets.clear();
+  d.receive("n1", {Alive{member("n3", 1)}});
+  d.advance(milliseconds(2));
+  d.receive("n2", {Alive{member("n4", 1)}});
+  d.advance(config.eager_gossip_delay);
+  EXPECT_EQ(d.packets.size(), static_cast<size_t>(config.gossip_nodes));
+  EXPECT_EQ(peers_sent(d.packets, alive_of("n3", 1)).size(), static_cast<size_t>(config.gossip_nodes));
+  EXPECT_EQ(peers_sent(d.packets, alive_of("n4", 1)).size(), static_cast<size_t>(config.gossip_nodes));
+}
+
+TEST(SwimBroadcast, EagerRoundsAreCappedPerGossipInterval) {
+  SwimConfig config = eager_config_for("a");
+  config.eager_gossip_rounds = 2;
+  Driver d(config);
+  d.know(pool_of(10));  // the first round of the interval
+  d.advance(seconds(1));
+  d.receive("n1", {Alive{member("n3", 1)}});  // the second
+  d.advance(seconds(1));
+  d.packets.clear();
+  d.receive("n1", {Alive{member("n4", 1)}});  // none left: it waits for the regular round
+  d.advance(seconds(1));
+  EXPECT_TRUE(d.packets.empty());
+
+  config.eager_gossip_rounds = 0;  // memberlist's behaviour
+  Driver off(config);
+  off.know(pool_of(10));
+  off.advance(seconds(1));
+  EXPECT_TRUE(off.packets.empty());
+}
+
+TEST(SwimBroadcast, NoEagerRoundWhileABacklogDrains) {
+  SwimConfig config = eager_config_for("a");
+  Driver d(config);
+  d.know(pool_of(100));  // 100 queued alives: a join storm's backlog
+  d.advance(seconds(1));
+  EXPECT_TRUE(d.packets.empty());
+}
+
 // ------------------------------------------------------------- push-pull
+
+TEST(SwimPushPull, ANewcomerAnnouncesItselfAtOnce) {
+  SwimConfig config = eager_config_for("a");
+  Driver d(config);
+  d.swim.join(d.now, {address_of("n0")});
+  d.collect();
+  d.swim.on_push_pull_reply(d.now, address_of("n0"), PushPull{false, pool_of(10)});
+  d.collect();
+  d.advance(config.eager_gossip_delay);
+  EXPECT_EQ(peers_sent(d.packets, alive_of("a", 0)).size(), static_cast<size_t>(config.gossip_nodes));
+}
 
 TEST(SwimPushPull, JoinSendsOurStateAndMergesTheReply) {
   SwimConfig config = quiet_config_for("a");
