@@ -97,8 +97,10 @@ struct SwimConfig {
   // --- full-state sync ---
   Duration push_pull_interval = std::chrono::seconds(30);  // scaled up for large pools
   // After join() a new node syncs again with a random member at these offsets,
-  // so it learns within seconds about nodes whose alive broadcast it missed.
-  std::vector<Duration> early_push_pull_delays = {std::chrono::seconds(1), std::chrono::seconds(3),
+  // so it learns within a second about nodes whose alive broadcast it missed
+  // (when many join at once, their alives fill every gossip packet for a
+  // while; one push-pull carries them all).
+  std::vector<Duration> early_push_pull_delays = {std::chrono::milliseconds(500), std::chrono::seconds(3),
                                                  std::chrono::seconds(8)};
   // A ping from a node we don't know (or hold as failed) starts a sync with it,
   // at most once per this interval.
