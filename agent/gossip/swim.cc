@@ -245,6 +245,7 @@ void Swim::join(TimePoint now, const std::vector<std::string>& addresses) {
 void Swim::on_packet(TimePoint now, const std::string& from_address, const Packet& packet) {
   if (halted_) return;
   const uint64_t queued_before = broadcasts_queued_;
+  const bool was_quiet = broadcasts_.empty();
   for (const Message& message : packet.messages) {
     std::visit(
         [&](const auto& m) {
@@ -268,7 +269,7 @@ void Swim::on_packet(TimePoint now, const std::string& from_address, const Packe
         message);
     if (halted_) return;
   }
-  relay_news(now, queued_before);
+  relay_news(now, queued_before, was_quiet);
 }
 
 PushPull Swim::on_push_pull(TimePoint now, const PushPull& remote) {
@@ -276,8 +277,9 @@ PushPull Swim::on_push_pull(TimePoint now, const PushPull& remote) {
   if (halted_) return reply;
   ++counters_.push_pulls_served;
   const uint64_t queued_before = broadcasts_queued_;
+  const bool was_quiet = broadcasts_.empty();
   merge_state(now, remote, Source::push_pull);
-  relay_news(now, queued_before);
+  relay_news(now, queued_before, was_quiet);
   return reply;
 }
 
@@ -285,13 +287,14 @@ void Swim::on_push_pull_reply(TimePoint now, const std::string& address, const P
   if (halted_) return;
   bool was_join = pending_joins_.erase(address) > 0;
   const uint64_t queued_before = broadcasts_queued_;
+  const bool was_quiet = broadcasts_.empty();
   merge_state(now, reply, was_join ? Source::join_reply : Source::push_pull);
   if (halted_) return;
   // A newcomer announces itself (memberlist queues its own alive at
   // start). Queued after the merge, it is the newest news and leaves first,
   // so the pool does not depend on the seed's rounds alone to hear of it.
   if (was_join && !left_) broadcast_alive(self().member());
-  relay_news(now, queued_before);
+  relay_news(now, queued_before, was_quiet);
 }
 
 void Swim::on_push_pull_failed(TimePoint /*now*/, const std::string& address) { pending_joins_.erase(address); }
@@ -860,7 +863,7 @@ void Swim::tick(TimePoint now) {
   if (now >= next_probe_at_ && !probe_) start_probe(now);
   if (now >= eager_gossip_at_) {
     eager_gossip_at_ = TimePoint::max();
-    if (eager_rounds_left_ > 0 && broadcasts_.size() < kBacklogPerExtraFanout) {
+    if (eager_rounds_left_ > 0) {
       --eager_rounds_left_;
       gossip(now, 1, Copies::extra);
     }
@@ -928,8 +931,8 @@ void Swim::gossip(TimePoint now, size_t burst, Copies copies) {
   }
 }
 
-void Swim::relay_news(TimePoint now, uint64_t queued_before) {
-  if (broadcasts_queued_ == queued_before || !started_ || halted_ || eager_rounds_left_ <= 0) return;
+void Swim::relay_news(TimePoint now, uint64_t queued_before, bool was_quiet) {
+  if (broadcasts_queued_ == queued_before || !was_quiet || !started_ || halted_ || eager_rounds_left_ <= 0) return;
   if (eager_gossip_at_ == TimePoint::max()) eager_gossip_at_ = now + config_.eager_gossip_delay;
 }
 

@@ -310,8 +310,9 @@ class Swim {
   enum class Copies : bool { counted, extra };
   void gossip(TimePoint now, size_t burst = 1, Copies copies = Copies::counted);
   // Schedules an extra gossip round if the input just handled queued news
-  // (broadcasts beyond `queued_before`); see SwimConfig::eager_gossip_rounds.
-  void relay_news(TimePoint now, uint64_t queued_before);
+  // (broadcasts beyond `queued_before`) and the queue was empty before it
+  // (`was_quiet`); see SwimConfig::eager_gossip_rounds.
+  void relay_news(TimePoint now, uint64_t queued_before, bool was_quiet);
   void start_push_pull(const std::string& address, PushPullReason reason, bool join);
   void push_pull_with_random_peer(PushPullReason reason);
   void reconnect();

@@ -79,16 +79,17 @@ struct SwimConfig {
   Duration gossip_interval = std::chrono::milliseconds(200);
   int gossip_nodes = 3;
   // Roster: news from a peer (an alive, suspect or dead this node did not
-  // have, from a packet or a push-pull) is relayed eager_gossip_delay
-  // later, in an extra gossip round, instead of at the next round: each hop
-  // of the epidemic then costs a few milliseconds rather than half a gossip
-  // interval on average. The delay gathers news that arrives together (a
-  // burst of joins) into one round. The extra round sends extra copies: the
-  // regular rounds still make every retransmission, so nothing is covered
-  // less well than without it. At most eager_gossip_rounds such rounds per
-  // gossip_interval, and none while a backlog drains (a join storm, where
-  // the regular rounds widen instead). 0 rounds gives memberlist's
-  // behaviour: news waits for the next round.
+  // have, from a packet or a push-pull) that finds the broadcast queue empty
+  // is relayed eager_gossip_delay later, in an extra gossip round, instead
+  // of at the next round: each hop of the epidemic then costs a few
+  // milliseconds rather than half a gossip interval on average. The delay
+  // gathers news that arrives together into one round. The extra round
+  // sends extra copies: the regular rounds still make every retransmission,
+  // so nothing is covered less well than without it. A node with news
+  // still queued (a join storm, a burst of joins) waits for its rounds as
+  // memberlist does, so the extra packets never add to a busy pool's load.
+  // At most eager_gossip_rounds such rounds per gossip_interval; 0 gives
+  // memberlist's behaviour.
   int eager_gossip_rounds = 3;
   Duration eager_gossip_delay = std::chrono::milliseconds(5);
   Duration gossip_to_the_dead_time = std::chrono::seconds(30);
@@ -99,9 +100,10 @@ struct SwimConfig {
   // After join() a new node syncs again with a random member at these offsets,
   // so it learns within a second about nodes whose alive broadcast it missed
   // (when many join at once, their alives fill every gossip packet for a
-  // while; one push-pull carries them all).
-  std::vector<Duration> early_push_pull_delays = {std::chrono::milliseconds(500), std::chrono::seconds(3),
-                                                 std::chrono::seconds(8)};
+  // while; one push-pull carries them all). The sync at 1 s is for larger
+  // bursts, where the members synced with at 0.5 s are still learning too.
+  std::vector<Duration> early_push_pull_delays = {std::chrono::milliseconds(500), std::chrono::seconds(1),
+                                                 std::chrono::seconds(3), std::chrono::seconds(8)};
   // A ping from a node we don't know (or hold as failed) starts a sync with it,
   // at most once per this interval.
   Duration unknown_peer_sync_interval = std::chrono::seconds(5);

@@ -813,63 +813,88 @@ auto alive_of(const std::string& name, Incarnation incarnation) {
   };
 }
 
-TEST(SwimBroadcast, NewsFromAPeerIsRelayedAfterTheEagerDelay) {
-  SwimConfig config = eager_config_for("a");
-  Driver d(config);
-  d.know(pool_of(10));
-  d.advance(seconds(1));
-  d.packets.clear();
+// a knows nine peers (preloaded: no news queued).
+class EagerRelay : public testing::Test {
+ protected:
+  explicit EagerRelay(int eager_rounds = SwimConfig{}.eager_gossip_rounds) : config(eager_config(eager_rounds)), d(config) {
+    d.swim.preload(d.now, pool_of(10));
+  }
+  static SwimConfig eager_config(int eager_rounds) {
+    SwimConfig config = eager_config_for("a");
+    config.eager_gossip_rounds = eager_rounds;
+    return config;
+  }
+  // Sends every queued broadcast its retransmissions, piggybacked on acks.
+  void drain() {
+    for (uint32_t sequence = 1; sequence < 100 && d.swim.queued_broadcasts() > 0; ++sequence) {
+      d.receive("n1", {Ping{sequence, "a", "n1", address_of("n1")}});
+    }
+    ASSERT_EQ(d.swim.queued_broadcasts(), 0u);
+    d.packets.clear();
+  }
+  size_t relayed_to(const std::string& name, Incarnation incarnation) const {
+    return peers_sent(d.packets, alive_of(name, incarnation)).size();
+  }
+
+  SwimConfig config;
+  Driver d;
+};
+
+TEST_F(EagerRelay, NewsFromAPeerIsRelayedAfterTheEagerDelay) {
   d.receive("n1", {Alive{member("n3", 1, MemberState::alive, {{"role", "db"}})}});
   d.advance(config.eager_gossip_delay - milliseconds(1));
   EXPECT_TRUE(d.packets.empty());
   d.advance(milliseconds(1));
-  EXPECT_EQ(peers_sent(d.packets, alive_of("n3", 1)).size(), static_cast<size_t>(config.gossip_nodes));
+  EXPECT_EQ(relayed_to("n3", 1), static_cast<size_t>(config.gossip_nodes));
   // Old news is not relayed again.
-  d.packets.clear();
+  drain();
   d.receive("n2", {Alive{member("n3", 1, MemberState::alive, {{"role", "db"}})}});
   d.advance(milliseconds(100));
   EXPECT_TRUE(d.packets.empty());
 }
 
-TEST(SwimBroadcast, NewsArrivingTogetherSharesOneEagerRound) {
-  SwimConfig config = eager_config_for("a");
-  Driver d(config);
-  d.know(pool_of(10));
-  d.advance(seconds(1));
-  d.packets.clear();
+TEST_F(EagerRelay, NewsArrivingTogetherSharesOneEagerRound) {
   d.receive("n1", {Alive{member("n3", 1)}});
   d.advance(milliseconds(2));
   d.receive("n2", {Alive{member("n4", 1)}});
   d.advance(config.eager_gossip_delay);
   EXPECT_EQ(d.packets.size(), static_cast<size_t>(config.gossip_nodes));
-  EXPECT_EQ(peers_sent(d.packets, alive_of("n3", 1)).size(), static_cast<size_t>(config.gossip_nodes));
-  EXPECT_EQ(peers_sent(d.packets, alive_of("n4", 1)).size(), static_cast<size_t>(config.gossip_nodes));
+  EXPECT_EQ(relayed_to("n3", 1), static_cast<size_t>(config.gossip_nodes));
+  EXPECT_EQ(relayed_to("n4", 1), static_cast<size_t>(config.gossip_nodes));
 }
 
-TEST(SwimBroadcast, EagerRoundsAreCappedPerGossipInterval) {
-  SwimConfig config = eager_config_for("a");
-  config.eager_gossip_rounds = 2;
-  Driver d(config);
-  d.know(pool_of(10));  // the first round of the interval
-  d.advance(seconds(1));
-  d.receive("n1", {Alive{member("n3", 1)}});  // the second
-  d.advance(seconds(1));
+TEST_F(EagerRelay, NewsWaitsForTheRoundWhileOtherNewsIsQueued) {
+  // A busy node (a join storm, a burst of joins) adds no packets of its own.
+  d.receive("n1", {Alive{member("n3", 1)}});
+  d.advance(milliseconds(10));
   d.packets.clear();
-  d.receive("n1", {Alive{member("n4", 1)}});  // none left: it waits for the regular round
+  d.receive("n2", {Alive{member("n4", 1)}});
   d.advance(seconds(1));
   EXPECT_TRUE(d.packets.empty());
-
-  config.eager_gossip_rounds = 0;  // memberlist's behaviour
-  Driver off(config);
-  off.know(pool_of(10));
-  off.advance(seconds(1));
-  EXPECT_TRUE(off.packets.empty());
 }
 
-TEST(SwimBroadcast, NoEagerRoundWhileABacklogDrains) {
-  SwimConfig config = eager_config_for("a");
-  Driver d(config);
-  d.know(pool_of(100));  // 100 queued alives: a join storm's backlog
+class TwoEagerRounds : public EagerRelay {
+ protected:
+  TwoEagerRounds() : EagerRelay(2) {}
+};
+
+TEST_F(TwoEagerRounds, EagerRoundsAreCappedPerGossipInterval) {
+  for (int news = 0; news < 3; ++news) {
+    const std::string name = "n" + std::to_string(3 + news);
+    d.receive("n1", {Alive{member(name, 1)}});
+    d.advance(milliseconds(10));
+    EXPECT_EQ(relayed_to(name, 1), news < 2 ? static_cast<size_t>(config.gossip_nodes) : 0u) << name;
+    drain();
+  }
+}
+
+class NoEagerRounds : public EagerRelay {
+ protected:
+  NoEagerRounds() : EagerRelay(0) {}
+};
+
+TEST_F(NoEagerRounds, NewsWaitsForTheRoundAsInMemberlist) {
+  d.receive("n1", {Alive{member("n3", 1)}});
   d.advance(seconds(1));
   EXPECT_TRUE(d.packets.empty());
 }
