@@ -178,6 +178,17 @@ bool GossipSim::view_matches(size_t observer, size_t subject) const {
   return (nodes_[observer].view[subject] == kLive) == truly_live(subject);
 }
 
+std::vector<std::pair<size_t, size_t>> GossipSim::wrong_views(size_t limit) const {
+  std::vector<std::pair<size_t, size_t>> wrong;
+  for (size_t o = 0; o < nodes_.size() && wrong.size() < limit && mismatches_ > 0; ++o) {
+    if (!nodes_[o].up) continue;
+    for (size_t s = 0; s < nodes_.size() && wrong.size() < limit; ++s) {
+      if (!view_matches(o, s)) wrong.emplace_back(o, s);
+    }
+  }
+  return wrong;
+}
+
 void GossipSim::recount_row(size_t observer, bool add) {
   for (size_t s = 0; s < nodes_.size(); ++s) {
     if (view_matches(observer, s)) continue;

@@ -109,6 +109,8 @@ class GossipSim {
   // Every up node holds every up node as a live member and no down node as alive.
   bool converged() const { return mismatches_ == 0; }
   size_t mismatches() const { return mismatches_; }
+  // Up to `limit` (observer, subject) pairs whose view is wrong.
+  std::vector<std::pair<size_t, size_t>> wrong_views(size_t limit) const;
   // Up nodes other than i that hold i as failed (or left).
   size_t observers_holding_failed(size_t i) const;
   size_t up_count() const;

@@ -129,6 +129,11 @@ int main(int argc, char** argv) {
       [&] {
         if (trace && sim.now() >= next_trace) {
           std::printf("  t=%.1f s after the last join: %zu views wrong\n", secs(sim.now() - last_join), sim.mismatches());
+          if (sim.mismatches() <= 10) {
+            for (auto [observer, subject] : sim.wrong_views(10)) {
+              std::printf("    %s's view of %s\n", sim.name(observer).c_str(), sim.name(subject).c_str());
+            }
+          }
           next_trace += std::chrono::seconds(1);
         }
         return sim.converged();
