@@ -244,7 +244,6 @@ void Swim::join(TimePoint now, const std::vector<std::string>& addresses) {
 
 void Swim::on_packet(TimePoint now, const std::string& from_address, const Packet& packet) {
   if (halted_) return;
-  const uint64_t queued_before = broadcasts_queued_;
   const bool was_quiet = broadcasts_.empty();
   for (const Message& message : packet.messages) {
     std::visit(
@@ -269,24 +268,22 @@ void Swim::on_packet(TimePoint now, const std::string& from_address, const Packe
         message);
     if (halted_) return;
   }
-  relay_news(now, queued_before, was_quiet);
+  relay_news(now, was_quiet);
 }
 
 PushPull Swim::on_push_pull(TimePoint now, const PushPull& remote) {
   PushPull reply = local_state(false);
   if (halted_) return reply;
   ++counters_.push_pulls_served;
-  const uint64_t queued_before = broadcasts_queued_;
   const bool was_quiet = broadcasts_.empty();
   merge_state(now, remote, Source::push_pull);
-  relay_news(now, queued_before, was_quiet);
+  relay_news(now, was_quiet);
   return reply;
 }
 
 void Swim::on_push_pull_reply(TimePoint now, const std::string& address, const PushPull& reply) {
   if (halted_) return;
   bool was_join = pending_joins_.erase(address) > 0;
-  const uint64_t queued_before = broadcasts_queued_;
   const bool was_quiet = broadcasts_.empty();
   merge_state(now, reply, was_join ? Source::join_reply : Source::push_pull);
   if (halted_) return;
@@ -294,7 +291,7 @@ void Swim::on_push_pull_reply(TimePoint now, const std::string& address, const P
   // start). Queued after the merge, it is the newest news and leaves first,
   // so the pool does not depend on the seed's rounds alone to hear of it.
   if (was_join && !left_) broadcast_alive(self().member());
-  relay_news(now, queued_before, was_quiet);
+  relay_news(now, was_quiet);
 }
 
 void Swim::on_push_pull_failed(TimePoint /*now*/, const std::string& address) { pending_joins_.erase(address); }
@@ -931,8 +928,8 @@ void Swim::gossip(TimePoint now, size_t burst, Copies copies) {
   }
 }
 
-void Swim::relay_news(TimePoint now, uint64_t queued_before, bool was_quiet) {
-  if (broadcasts_queued_ == queued_before || !was_quiet || !started_ || halted_ || eager_rounds_left_ <= 0) return;
+void Swim::relay_news(TimePoint now, bool was_quiet) {
+  if (!was_quiet || broadcasts_.empty() || !started_ || halted_ || eager_rounds_left_ <= 0) return;
   if (eager_gossip_at_ == TimePoint::max()) eager_gossip_at_ = now + config_.eager_gossip_delay;
 }
 

@@ -309,10 +309,10 @@ class Swim {
   // broadcasts' retransmissions, which the regular rounds still make.
   enum class Copies : bool { counted, extra };
   void gossip(TimePoint now, size_t burst = 1, Copies copies = Copies::counted);
-  // Schedules an extra gossip round if the input just handled queued news
-  // (broadcasts beyond `queued_before`) and the queue was empty before it
-  // (`was_quiet`); see SwimConfig::eager_gossip_rounds.
-  void relay_news(TimePoint now, uint64_t queued_before, bool was_quiet);
+  // Schedules an extra gossip round if the input just handled found the
+  // queue empty (`was_quiet`) and left news in it; see
+  // SwimConfig::eager_gossip_rounds.
+  void relay_news(TimePoint now, bool was_quiet);
   void start_push_pull(const std::string& address, PushPullReason reason, bool join);
   void push_pull_with_random_peer(PushPullReason reason);
   void reconnect();
@@ -320,10 +320,7 @@ class Swim {
 
   void send(const std::string& address, std::vector<Message> messages, Copies copies = Copies::counted);
   void broadcast_alive(const Member& member);
-  void broadcast(const std::string& name, Message message) {
-    broadcasts_.queue(name, std::move(message));
-    ++broadcasts_queued_;
-  }
+  void broadcast(const std::string& name, Message message) { broadcasts_.queue(name, std::move(message)); }
   void emit(MemberEventType type, const Member& member, std::string detail = {});
   Alive alive_for_datagram(const Member& member) const;
   PushPull local_state(bool join) const;
@@ -348,8 +345,7 @@ class Swim {
   std::set<std::pair<std::string, std::string>> reported_collisions_;  // (name, id)
 
   uint32_t sequence_ = 0;
-  uint64_t broadcasts_queued_ = 0;  // ever, so an input can tell whether it brought news
-  int eager_rounds_left_ = 0;       // in this gossip interval
+  int eager_rounds_left_ = 0;  // in this gossip interval
   std::optional<PendingProbe> probe_;
   std::map<uint32_t, Relay> relays_;  // our sequence -> whom we probe for
   std::map<uint32_t, std::string> final_checks_;  // sequence -> suspect's name
