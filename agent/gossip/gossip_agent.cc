@@ -438,7 +438,7 @@ Status GossipAgent::keyring_remove(const std::string& key) { return change_keyri
 
 KeyringReply GossipAgent::answer_keyring(const KeyringRequest& request) {
   KeyringReply reply;
-  reply.node = transport_->swim().local_member().name;
+  reply.node = transport_->swim().local_name();
   Status status;
   const std::string key = wire::encode_key(request.key);
   switch (request.op) {
@@ -472,7 +472,7 @@ Result<uint64_t> GossipAgent::start_keyring(agent::KeyringOperation op, const st
   }
   const uint64_t id = next_keyring_ticket_++;
   const Swim& swim = transport_->swim();
-  const std::vector<Member> peers = keyring_peers(swim.members(), swim.local_member().name);
+  const std::vector<Member> peers = keyring_peers(swim.members(), swim.local_name());
   KeyringTicket& ticket = keyring_tickets_[id];
   ticket.outcome.num_nodes = static_cast<int>(peers.size()) + 1;
   ticket.waiting = peers.size() + 1;
@@ -482,7 +482,7 @@ Result<uint64_t> GossipAgent::start_keyring(agent::KeyringOperation op, const st
   // The requests are sealed before this agent applies the change, so a
   // peer that lacks a key we are about to -use can still read the request
   // and say so. Their answers arrive after our own.
-  const std::string local_name = swim.local_member().name;
+  const std::string& local_name = swim.local_name();
   for (const Member& peer : peers) {
     transport_->keyring_request(peer.address, request,
                                 [this, id, node = peer.name](Result<KeyringReply> answer) {
@@ -525,7 +525,7 @@ std::optional<agent::KeyringOutcome> GossipAgent::take_keyring_outcome(uint64_t 
 
 std::vector<agent::MemberInfo> GossipAgent::members() const {
   std::vector<agent::MemberInfo> out;
-  const std::string local_name = transport_->swim().local_member().name;
+  const std::string& local_name = transport_->swim().local_name();
   for (const Member& member : transport_->swim().members()) {
     if (member.name == local_name) {
       out.push_back(local_member());

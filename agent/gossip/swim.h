@@ -204,7 +204,8 @@ class Swim {
 
   // --- queries ---
 
-  Member local_member() const;  // a copy; see local_incarnation() for the cheap part
+  Member local_member() const;  // a copy; local_name() and local_incarnation() are the cheap parts
+  const std::string& local_name() const { return config_.name; }
   Incarnation local_incarnation() const;
   std::optional<Member> member(const std::string& name) const;
   std::vector<Member> members() const;  // every known member, this node included

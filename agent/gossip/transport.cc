@@ -610,7 +610,7 @@ struct Transport::Impl : std::enable_shared_from_this<Transport::Impl> {
         return close(*connection);
       }
       KeyringReply answer;
-      answer.node = swim->local_member().name;
+      answer.node = swim->local_name();
       answer.error = "this agent does not serve keyring requests";
       if (callbacks.on_keyring_request) answer = callbacks.on_keyring_request(*asked);
       reply = wire::seal_keyring_reply(answer, keyring(), random);
@@ -707,7 +707,7 @@ Status Transport::set_tags(TagMap tags) {
 
 Status Transport::force_leave(const std::string& name) {
   Swim& swim = *impl_->swim;
-  if (name == swim.local_member().name) {
+  if (name == swim.local_name()) {
     return Status::invalid_argument("cannot force-leave this agent's own node; use `roster leave`");
   }
   auto member = swim.member(name);
