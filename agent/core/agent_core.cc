@@ -12,6 +12,7 @@
 #include "agent/checks/check_runner.h"
 #include "agent/core/membership.h"
 #include "common/duration.h"
+#include "common/one_shot_timer.h"
 #include "common/uuid.h"
 
 namespace roster::agent {
@@ -77,7 +78,10 @@ Status write_file_atomically(const std::filesystem::path& path, const std::strin
 struct AgentCore::Timers {
   explicit Timers(boost::asio::io_context& io) : anti_entropy(io) {}
   boost::asio::steady_timer anti_entropy;
-  std::map<std::string, std::unique_ptr<boost::asio::steady_timer>> sessions;
+  // One per session with a TTL. A renewal re-arms it, which also drops an
+  // expiry that asio had already queued: a renewed session is never destroyed
+  // by the deadline it replaced.
+  std::map<std::string, std::unique_ptr<OneShotTimer>> sessions;
 };
 
 AgentCore::AgentCore(boost::asio::io_context& io, const Clock& clock, CoreOptions options)
@@ -484,10 +488,9 @@ Result<catalog::Session> AgentCore::renew_session(const std::string& id) {
 
 void AgentCore::arm_session_timer(const std::string& id, std::chrono::nanoseconds ttl) {
   auto& timer = timers_->sessions[id];
-  if (!timer) timer = std::make_unique<boost::asio::steady_timer>(io_);
-  timer->expires_after(ttl * kSessionTtlMultiplier);
-  timer->async_wait([this, id](const boost::system::error_code& error) {
-    if (error || stopped_) return;
+  if (!timer) timer = std::make_unique<OneShotTimer>(io_);
+  timer->arm_after(ttl * kSessionTtlMultiplier, [this, id] {
+    if (stopped_) return;
     spdlog::info("session {} expired without renewal; invalidating it", id);
     Status status = destroy_session(id);
     if (!status.is_ok()) spdlog::warn("invalidating session {}: {}", id, status.to_string());

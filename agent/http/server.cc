@@ -3,7 +3,6 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -13,6 +12,7 @@
 #include <array>
 #include <cctype>
 #include <memory>
+#include <map>
 #include <optional>
 #include <string_view>
 #include <unordered_map>
@@ -20,6 +20,7 @@
 
 #include "agent/catalog/watch_hub.h"
 #include "agent/http/api.h"
+#include "common/one_shot_timer.h"
 
 namespace roster::http {
 
@@ -103,24 +104,53 @@ class WakeQueue {
   bool scheduled_ = false;
 };
 
+// What every session of one server shares. Held by each session, so it
+// outlives them all whatever order the server and its sessions end in.
+struct Shared {
+  Shared(asio::io_context& io, Api& api, catalog::WatchHub& watch_hub, ServerOptions options)
+      : io(io), api(api), watch_hub(watch_hub), options(std::move(options)), wakes(io) {}
+
+  // A session's hold on its client's connection slot.
+  void release_client_slot(const asio::ip::address& client) {
+    auto found = connections_per_client.find(client);
+    if (found == connections_per_client.end()) return;
+    if (--found->second == 0) connections_per_client.erase(found);
+  }
+
+  asio::io_context& io;
+  Api& api;
+  catalog::WatchHub& watch_hub;
+  const ServerOptions options;
+  ResponseCache cache;
+  WakeQueue wakes;
+  std::map<asio::ip::address, size_t> connections_per_client;
+  ServerStats stats;
+};
+
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket socket, Api& api, catalog::WatchHub& watch_hub, const ServerOptions& options,
-          ResponseCache& cache, WakeQueue& wakes)
-      : stream_(std::move(socket)), api_(api), watch_hub_(watch_hub), options_(options), cache_(cache),
-        wakes_(wakes), timer_(stream_.get_executor()) {}
+  Session(tcp::socket socket, asio::ip::address client, std::shared_ptr<Shared> shared)
+      : stream_(std::move(socket)), client_(std::move(client)), shared_(std::move(shared)), api_(shared_->api),
+        options_(shared_->options), deadline_(shared_->io) {
+    ++shared_->stats.open_connections;
+  }
+
+  ~Session() {
+    cancel_wait();
+    set_unsent(0);
+    shared_->release_client_slot(client_);
+    --shared_->stats.open_connections;
+  }
+
+  void start() { do_read(); }
 
   // Called by the WakeQueue after data this session's query read changed.
   void resume() {
-    if (!waiter_) return;  // already answered (the deadline won)
+    if (!waiter_) return;  // already answered: the deadline won, or the client left
     waiter_.reset();
-    timer_.cancel();
+    end_park();
     dispatch();
   }
-
-  ~Session() { cancel_wait(); }
-
-  void start() { do_read(); }
 
  private:
   void do_read() {
@@ -169,34 +199,83 @@ class Session : public std::enable_shared_from_this<Session> {
     bool cacheable = keep_alive_ && !head_request_ && request_.method == "GET" && request_.param("index") &&
                      is_cacheable_path(request_.path);
     if (cacheable) {
-      if (auto bytes = cache_.find(target_, api_.data_index())) return write_bytes(std::move(bytes));
+      if (auto bytes = shared_->cache.find(target_, api_.data_index())) return write_bytes(std::move(bytes), true);
     }
     HandleResult result = api_.handle(request_, blocking_);
     if (result.wait) return park(*result.wait);
     auto bytes = serialize(result.response, keep_alive_, http_version_, head_request_);
     // A response given because the wait expired is not what a fresh request
     // for the same target would get (it would block), so it is not shared.
-    if (cacheable && !blocking_.expired) cache_.put(target_, api_.data_index(), bytes);
-    write_bytes(std::move(bytes));
+    const bool shared = cacheable && !blocking_.expired;
+    if (shared) shared_->cache.put(target_, api_.data_index(), bytes);
+    write_bytes(std::move(bytes), shared);
   }
 
-  // Waits until a key the query read changes, or the deadline passes.
+  // Waits until a key the query read changes, the deadline passes, or the
+  // client goes away, whichever comes first. The other two are then called
+  // off for good: each way out goes through end_park(), and the deadline
+  // timer and the close watch both drop a completion that asio had already
+  // queued, so a parked request is answered exactly once.
   void park(const BlockingWait& wait) {
     std::weak_ptr<Session> weak = shared_from_this();
-    waiter_ = watch_hub_.wait(wait.watch_keys, [weak, &wakes = wakes_] { wakes.push(weak); });
-    timer_.expires_at(wait.deadline);
-    // The timer's handler holds the session alive while it is parked.
-    timer_.async_wait([self = shared_from_this()](beast::error_code error) {
-      if (error) return;
-      self->cancel_wait();
-      self->blocking_.expired = true;
-      self->dispatch();
-    });
+    waiter_ = shared_->watch_hub.wait(wait.watch_keys, [weak, &wakes = shared_->wakes] { wakes.push(weak); });
+    // The deadline's callback holds the session alive while it is parked.
+    deadline_.arm_at(wait.deadline, [self = shared_from_this()] { self->on_deadline(); });
+    watch_for_close();
+  }
+
+  void on_deadline() {
+    cancel_wait();
+    end_park();
+    blocking_.expired = true;
+    dispatch();
+  }
+
+  void end_park() {
+    deadline_.cancel();
+    ++close_watch_generation_;
+    beast::error_code ignored;
+    stream_.socket().cancel(ignored);
+  }
+
+  // A parked request has no read outstanding, so a client that resets or
+  // closes its connection would go unnoticed until the wait ends, holding its
+  // socket, descriptor and watcher. Watch the socket for readability instead:
+  // a close or reset ends the wait at once; bytes of a pipelined next request
+  // are moved into the read buffer, where the next read will find them.
+  void watch_for_close() {
+    const uint64_t generation = ++close_watch_generation_;
+    stream_.socket().async_wait(tcp::socket::wait_read,
+                                [self = shared_from_this(), generation](beast::error_code error) {
+                                  if (generation != self->close_watch_generation_ || !self->waiter_) return;
+                                  self->on_readable_while_parked(error);
+                                });
+  }
+
+  void on_readable_while_parked(beast::error_code error) {
+    auto& socket = stream_.socket();
+    size_t available = error ? 0 : socket.available(error);
+    if (error || available == 0) return abandon();  // readable with nothing to read: closed or reset
+    // A client that pipelines this much behind a parked request is left to
+    // wait in the kernel's buffer; the watch stops, the request stays parked.
+    if (buffer_.size() + available > options_.max_header_bytes + api_.max_body_bytes()) return;
+    // Does not block: the bytes are already here.
+    size_t taken = socket.read_some(buffer_.prepare(available), error);
+    if (error) return abandon();
+    buffer_.commit(taken);
+    watch_for_close();
+  }
+
+  void abandon() {
+    ++shared_->stats.abandoned_waits;
+    cancel_wait();
+    end_park();
+    close();
   }
 
   void cancel_wait() {
     if (waiter_) {
-      watch_hub_.cancel(*waiter_);
+      shared_->watch_hub.cancel(*waiter_);
       waiter_.reset();
     }
   }
@@ -204,7 +283,8 @@ class Session : public std::enable_shared_from_this<Session> {
   void write_error(int status, std::string message) {
     keep_alive_ = false;
     linger_ = true;
-    write(HttpResponse::error(status, std::move(message)));
+    write_bytes(serialize(HttpResponse::error(status, std::move(message)), keep_alive_, http_version_, head_request_),
+                false);
   }
 
   // After refusing a request whose body is still arriving, keep reading (and
@@ -221,11 +301,26 @@ class Session : public std::enable_shared_from_this<Session> {
     });
   }
 
-  void write(const HttpResponse& response) {
-    write_bytes(serialize(response, keep_alive_, http_version_, head_request_));
-  }
-
-  void write_bytes(std::shared_ptr<const std::string> bytes) {
+  // `shared_bytes`: the bytes are a cache entry that other sessions send too;
+  // they are bounded by the cache, not counted against this connection.
+  void write_bytes(std::shared_ptr<const std::string> bytes, bool shared_bytes) {
+    static constexpr size_t kAlwaysSent = 16 * 1024;
+    if (!shared_bytes && bytes->size() > kAlwaysSent &&
+        shared_->stats.unsent_response_bytes + bytes->size() > options_.max_unsent_response_bytes) {
+      ++shared_->stats.refused_unsent_limit;
+      if (shared_->stats.refused_unsent_limit == 1 || shared_->stats.refused_unsent_limit % 1000 == 0) {
+        spdlog::warn("HTTP: {} responses refused because clients are not reading {} bytes of earlier answers "
+                     "(limit {})",
+                     shared_->stats.refused_unsent_limit, shared_->stats.unsent_response_bytes,
+                     options_.max_unsent_response_bytes);
+      }
+      keep_alive_ = false;
+      HttpResponse busy = HttpResponse::error(503, "Too many unread responses held for slow clients; retry later");
+      busy.headers.emplace_back("Retry-After", "1");
+      bytes = serialize(busy, keep_alive_, http_version_, head_request_);
+    } else if (!shared_bytes) {
+      set_unsent(bytes->size());
+    }
     out_ = std::move(bytes);
     stream_.expires_after(std::chrono::seconds(30));
     asio::async_write(stream_, asio::buffer(*out_), [self = shared_from_this()](beast::error_code error, size_t) {
@@ -233,7 +328,14 @@ class Session : public std::enable_shared_from_this<Session> {
     });
   }
 
+  void set_unsent(size_t bytes) {
+    shared_->stats.unsent_response_bytes -= unsent_;
+    unsent_ = bytes;
+    shared_->stats.unsent_response_bytes += unsent_;
+  }
+
   void on_write(beast::error_code error) {
+    set_unsent(0);
     if (error) return close();
     if (linger_) return drain();
     if (!keep_alive_) return close();
@@ -243,25 +345,26 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void close() {
     cancel_wait();
-    timer_.cancel();
+    deadline_.cancel();
     beast::error_code ignored;
     stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
     stream_.socket().close(ignored);
   }
 
   beast::tcp_stream stream_;
+  const asio::ip::address client_;
+  const std::shared_ptr<Shared> shared_;
   Api& api_;
-  catalog::WatchHub& watch_hub_;
   const ServerOptions& options_;
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   std::shared_ptr<const std::string> out_;
-  ResponseCache& cache_;
-  WakeQueue& wakes_;
+  size_t unsent_ = 0;  // this session's share of ServerStats::unsent_response_bytes
   std::string target_;
   HttpRequest request_;
   BlockingState blocking_;
-  asio::steady_timer timer_;
+  OneShotTimer deadline_;
+  uint64_t close_watch_generation_ = 0;
   std::optional<catalog::WatchHub::WaiterId> waiter_;
   bool keep_alive_ = true;
   int http_version_ = 11;
@@ -290,33 +393,93 @@ void WakeQueue::drain() {
 
 }  // namespace
 
+// Consul answers a client over its connection limit this way (go-connlimit).
+constexpr std::string_view kTooManyConnections =
+    "HTTP/1.1 429 Too Many Requests\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 82\r\n"
+    "Connection: close\r\n\r\n"
+    "Your IP is issuing too many concurrent connections, please rate limit your calls\n\n";
+
+// Failures that more accepting cannot cure, only waiting: out of descriptors
+// or kernel memory. accept() fails at once on these, so re-accepting
+// straight away spins.
+bool is_resource_exhaustion(const beast::error_code& error) {
+  return error == asio::error::no_descriptors || error == asio::error::no_buffer_space ||
+         error == asio::error::no_memory || error == beast::errc::too_many_files_open_in_system;
+}
+
 struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   Impl(asio::io_context& io, Api& api, catalog::WatchHub& watch_hub, ServerOptions options)
-      : io(io), api(api), watch_hub(watch_hub), options(std::move(options)), wakes(io), acceptor(io) {}
+      : shared(std::make_shared<Shared>(io, api, watch_hub, std::move(options))), acceptor(io), retry(io) {}
 
   void accept() {
     acceptor.async_accept([self = shared_from_this()](beast::error_code error, tcp::socket socket) {
       if (error == asio::error::operation_aborted || !self->acceptor.is_open()) return;
-      if (!error) {
-        beast::error_code ignored;
-        socket.set_option(tcp::no_delay(true), ignored);
-        std::make_shared<Session>(std::move(socket), self->api, self->watch_hub, self->options, self->cache,
-                                  self->wakes)
-            ->start();
-      } else {
-        spdlog::warn("HTTP accept failed: {}", error.message());
-      }
+      if (error) return self->back_off(error);
+      self->retry_delay = std::chrono::milliseconds(0);
+      self->admit(std::move(socket));
       self->accept();
     });
   }
 
-  asio::io_context& io;
-  Api& api;
-  catalog::WatchHub& watch_hub;
-  ServerOptions options;
-  ResponseCache cache;
-  WakeQueue wakes;
+  // As Go's net/http does: wait 5 ms after a failed accept, doubling up to
+  // 1 s while it keeps failing, and say so once per kReportInterval.
+  void back_off(const beast::error_code& error) {
+    static constexpr auto kReportInterval = std::chrono::seconds(10);
+    ++shared->stats.accept_failures;
+    ++failures_since_report;
+    retry_delay = std::clamp(retry_delay * 2, std::chrono::milliseconds(5), std::chrono::milliseconds(1000));
+    const auto now = std::chrono::steady_clock::now();
+    if (!reported || now - last_report >= kReportInterval) {
+      spdlog::warn("HTTP accept failed: {}{}; retrying in {} ms{}", error.message(),
+                   is_resource_exhaustion(error) ? " (raise the open-files limit or lower http_max_conns_per_client)"
+                                                 : "",
+                   retry_delay.count(),
+                   failures_since_report > 1 ? fmt::format(" ({} failures since the last report)", failures_since_report)
+                                             : std::string(" (reported at most every 10 s)"));
+      reported = true;
+      last_report = now;
+      failures_since_report = 0;
+    }
+    retry.arm_after(retry_delay, [weak = weak_from_this()] {
+      if (auto self = weak.lock(); self && self->acceptor.is_open()) self->accept();
+    });
+  }
+
+  void admit(tcp::socket socket) {
+    beast::error_code error;
+    auto client = socket.remote_endpoint(error).address();
+    if (error) return;  // already gone
+    size_t& held = shared->connections_per_client[client];
+    if (shared->options.max_conns_per_client > 0 && held >= shared->options.max_conns_per_client) {
+      if (held == 0) shared->connections_per_client.erase(client);
+      return refuse_over_limit(std::move(socket), client);
+    }
+    ++held;
+    socket.set_option(tcp::no_delay(true), error);
+    std::make_shared<Session>(std::move(socket), client, shared)->start();
+  }
+
+  void refuse_over_limit(tcp::socket socket, const asio::ip::address& client) {
+    if (shared->stats.refused_per_client_limit++ % 1000 == 0) {
+      spdlog::warn("HTTP: refused a connection from {}: it already holds {} (http_max_conns_per_client); "
+                   "{} refused so far",
+                   client.to_string(), shared->options.max_conns_per_client, shared->stats.refused_per_client_limit);
+    }
+    auto refused = std::make_shared<tcp::socket>(std::move(socket));
+    asio::async_write(*refused, asio::buffer(kTooManyConnections), [refused](beast::error_code, size_t) {
+      beast::error_code ignored;
+      refused->shutdown(tcp::socket::shutdown_both, ignored);
+      refused->close(ignored);
+    });
+  }
+
+  std::shared_ptr<Shared> shared;
   tcp::acceptor acceptor;
+  OneShotTimer retry;
+  std::chrono::milliseconds retry_delay{0};
+  uint64_t failures_since_report = 0;
+  bool reported = false;
+  std::chrono::steady_clock::time_point last_report;
 };
 
 HttpServer::HttpServer(asio::io_context& io, Api& api, catalog::WatchHub& watch_hub, ServerOptions options)
@@ -325,11 +488,12 @@ HttpServer::HttpServer(asio::io_context& io, Api& api, catalog::WatchHub& watch_
 HttpServer::~HttpServer() { stop(); }
 
 Status HttpServer::start() {
-  const std::string where = impl_->options.address + ":" + std::to_string(impl_->options.port);
+  const ServerOptions& options = impl_->shared->options;
+  const std::string where = options.address + ":" + std::to_string(options.port);
   beast::error_code error;
-  auto address = asio::ip::make_address(impl_->options.address, error);
-  if (error) return Status::invalid_argument("invalid HTTP address \"" + impl_->options.address + "\"");
-  tcp::endpoint endpoint(address, impl_->options.port);
+  auto address = asio::ip::make_address(options.address, error);
+  if (error) return Status::invalid_argument("invalid HTTP address \"" + options.address + "\"");
+  tcp::endpoint endpoint(address, options.port);
   auto& acceptor = impl_->acceptor;
   acceptor.open(endpoint.protocol(), error);
   if (!error) acceptor.set_option(asio::socket_base::reuse_address(true), error);
@@ -348,7 +512,10 @@ uint16_t HttpServer::port() const {
 
 void HttpServer::stop() {
   beast::error_code ignored;
+  impl_->retry.cancel();
   if (impl_->acceptor.is_open()) impl_->acceptor.close(ignored);
 }
+
+ServerStats HttpServer::stats() const { return impl_->shared->stats; }
 
 }  // namespace roster::http

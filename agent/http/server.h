@@ -31,6 +31,24 @@ struct ServerOptions {
   uint16_t port = 8500;  // 0 picks a free port
   size_t max_header_bytes = 16 * 1024;
   int idle_timeout_seconds = 120;  // a keep-alive connection with no request
+  // Consul's http_max_conns_per_client: connections one client address may
+  // hold open at once; the next one is answered 429 and closed. 0: no limit.
+  size_t max_conns_per_client = 200;
+  // Bytes of responses written but not yet taken by their clients, across all
+  // connections. A response that would pass it is replaced by a 503, so
+  // clients that never read cannot make the agent hold their answers.
+  // Responses of 16 KiB or less (errors among them) are always sent.
+  size_t max_unsent_response_bytes = 64 * 1024 * 1024;
+};
+
+// What the adapter holds and has refused. Read on the server's thread.
+struct ServerStats {
+  size_t open_connections = 0;
+  size_t unsent_response_bytes = 0;
+  uint64_t refused_per_client_limit = 0;   // connections answered 429
+  uint64_t refused_unsent_limit = 0;       // responses replaced by a 503
+  uint64_t accept_failures = 0;            // failed accepts (EMFILE and the like)
+  uint64_t abandoned_waits = 0;            // parked requests whose client went away
 };
 
 class HttpServer {
@@ -44,6 +62,8 @@ class HttpServer {
   Status start();
   uint16_t port() const;  // the bound port, after start()
   void stop();
+  // REQUIRES: on the io_context's thread.
+  ServerStats stats() const;
 
  private:
   struct Impl;
