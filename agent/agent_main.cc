@@ -24,6 +24,7 @@
 #include "agent/http/api.h"
 #include "agent/http/server.h"
 #include "common/clock.h"
+#include "common/open_files_limit.h"
 #include "common/uuid.h"
 #include "common/version.h"
 
@@ -119,6 +120,11 @@ int run_agent(int argc, const char* const* argv) {
     node_id = roster::generate_uuid_v4();
   }
 
+  // Every HTTP connection and gossip stream holds a descriptor; the soft
+  // limit many systems start with (1024) is far below what is allowed.
+  auto files_limit = roster::raise_open_files_limit();
+  if (!files_limit.is_ok()) spdlog::warn("{}", files_limit.status().message());
+
   boost::asio::io_context io(1);
   roster::SystemClock clock;
   roster::agent::CoreOptions options;
@@ -143,11 +149,35 @@ int run_agent(int argc, const char* const* argv) {
 
   roster::http::ApiOptions api_options;
   api_options.version = kVersion;
+  roster::http::HttpServer* http_server = nullptr;
+  api_options.extra_stats = [&]() {
+    std::map<std::string, std::map<std::string, std::string>> sections;
+    auto& limits = sections["limits"];
+    if (auto now = roster::open_files_limit(); now.is_ok()) {
+      limits["open_files_soft"] = std::to_string(now->soft);
+      limits["open_files_hard"] = std::to_string(now->hard);
+    }
+    limits["http_max_conns_per_client"] = std::to_string(config.limits.http_max_conns_per_client);
+    limits["http_max_unsent_response_bytes"] = std::to_string(config.limits.http_max_unsent_response_bytes);
+    if (http_server != nullptr) {
+      const auto stats = http_server->stats();
+      limits["http_open_connections"] = std::to_string(stats.open_connections);
+      limits["http_unsent_response_bytes"] = std::to_string(stats.unsent_response_bytes);
+      limits["http_refused_per_client_limit"] = std::to_string(stats.refused_per_client_limit);
+      limits["http_refused_unsent_limit"] = std::to_string(stats.refused_unsent_limit);
+      limits["http_accept_failures"] = std::to_string(stats.accept_failures);
+      limits["http_abandoned_waits"] = std::to_string(stats.abandoned_waits);
+    }
+    return sections;
+  };
   roster::http::Api api(core, api_options);
   roster::http::ServerOptions server_options;
   server_options.address = config.client_addr;
   server_options.port = static_cast<uint16_t>(config.http_port);
+  server_options.max_conns_per_client = static_cast<size_t>(config.limits.http_max_conns_per_client);
+  server_options.max_unsent_response_bytes = config.limits.http_max_unsent_response_bytes;
   roster::http::HttpServer server(io, api, core.watch_hub(), server_options);
+  http_server = &server;
   if (auto status = server.start(); !status.is_ok()) {
     std::cerr << "roster agent: " << status.message() << "\n";
     return 1;

@@ -76,6 +76,10 @@ class Merger {
     if (fragment.gossip.push_pull_interval) config_.gossip.push_pull_interval = fragment.gossip.push_pull_interval;
     if (fragment.gossip.suspicion_mult) config_.gossip.suspicion_mult = fragment.gossip.suspicion_mult;
     if (fragment.gossip.retransmit_mult) config_.gossip.retransmit_mult = fragment.gossip.retransmit_mult;
+    if (fragment.http_max_conns_per_client) config_.limits.http_max_conns_per_client = *fragment.http_max_conns_per_client;
+    if (fragment.http_max_unsent_response_bytes) {
+      config_.limits.http_max_unsent_response_bytes = *fragment.http_max_unsent_response_bytes;
+    }
     if (fragment.log_level) config_.log_level = *fragment.log_level;
     if (fragment.enable_script_checks) config_.enable_script_checks = *fragment.enable_script_checks;
     for (const auto& [key, value] : fragment.tags) config_.tags[key] = value;

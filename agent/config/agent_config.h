@@ -29,6 +29,13 @@ struct GossipSettings {
   bool operator==(const GossipSettings&) const = default;
 };
 
+// Consul's `limits` block: what one agent lets its HTTP clients hold.
+struct LimitsSettings {
+  int http_max_conns_per_client = 200;  // 0: no limit
+  uint64_t http_max_unsent_response_bytes = 64ull * 1024 * 1024;
+  bool operator==(const LimitsSettings&) const = default;
+};
+
 struct AgentConfig {
   bool dev = false;
   std::string node_name;            // default: the hostname (filled by apply_defaults)
@@ -47,6 +54,7 @@ struct AgentConfig {
   bool leave_on_terminate = false;      // SIGTERM leaves gracefully (Consul's default for clients: no)
   bool skip_leave_on_interrupt = false; // SIGINT exits without leaving (default: it leaves)
   GossipSettings gossip;
+  LimitsSettings limits;
   std::string log_level = "info";   // one of trace, debug, info, warn, error, critical, off
   bool enable_script_checks = false;
   std::map<std::string, std::string> tags;  // image tags (the lowest tag layer)

@@ -64,8 +64,9 @@ const KeySpec kTopLevelKeys[] = {
     {"enable_script_checks"}, {"tags", {"node_meta"}}, {"services"}, {"service"},
     {"checks"},       {"check"},
     {"start_join"}, {"retry_join"}, {"retry_interval"}, {"retry_max"}, {"encrypt"},
-    {"leave_on_terminate"}, {"skip_leave_on_interrupt"}, {"gossip"},
+    {"leave_on_terminate"}, {"skip_leave_on_interrupt"}, {"gossip"}, {"limits"},
 };
+const KeySpec kLimitsKeys[] = {{"http_max_conns_per_client"}, {"http_max_unsent_response_bytes"}};
 const KeySpec kPortKeys[] = {{"http"}, {"serf_lan"}};
 const KeySpec kGossipKeys[] = {
     {"profile"}, {"probe_interval"}, {"probe_timeout"}, {"gossip_interval"},
@@ -599,6 +600,24 @@ void parse_document(Parser& parser, const YAML::Node& root, ConfigFragment& frag
           else if (name == "probe_timeout") fragment.gossip.probe_timeout = *value;
           else if (name == "gossip_interval") fragment.gossip.gossip_interval = *value;
           else fragment.gossip.push_pull_interval = *value;
+        }
+      }
+    } else if (key == "limits") {
+      for (const Entry& limits_entry : parser.entries(entry.value, kLimitsKeys, "limits")) {
+        std::optional<long long> value = parser.integer(limits_entry);
+        if (!value) continue;
+        if (limits_entry.key == "http_max_conns_per_client") {
+          if (*value < 0 || *value > 1000000) {
+            parser.error(limits_entry.value, "http_max_conns_per_client must be from 0 (no limit) to 1000000");
+            continue;
+          }
+          fragment.http_max_conns_per_client = static_cast<int>(*value);
+        } else {
+          if (*value < 1024 * 1024) {
+            parser.error(limits_entry.value, "http_max_unsent_response_bytes must be at least 1048576 (1 MiB)");
+            continue;
+          }
+          fragment.http_max_unsent_response_bytes = static_cast<uint64_t>(*value);
         }
       }
     } else if (key == "tags") {

@@ -37,6 +37,8 @@ struct ConfigFragment {
   std::optional<bool> skip_leave_on_interrupt;
   std::optional<std::string> gossip_profile;
   GossipSettings gossip;  // only the optional timing keys are used
+  std::optional<int> http_max_conns_per_client;
+  std::optional<uint64_t> http_max_unsent_response_bytes;
   std::optional<std::string> log_level;
   std::optional<bool> enable_script_checks;
   std::map<std::string, std::string> tags;

@@ -12,6 +12,8 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -30,6 +32,10 @@ struct ApiOptions {
   std::chrono::nanoseconds default_wait{std::chrono::minutes(5)};
   std::chrono::nanoseconds max_wait{std::chrono::minutes(10)};
   std::string version = "0.1.0";
+  // More sections for /v1/agent/self's Stats (and so `roster info`), such as
+  // the connection limits in force, from parts of the agent the API does not
+  // know. Called on the core's thread at each request.
+  std::function<std::map<std::string, std::map<std::string, std::string>>()> extra_stats;
 };
 
 // Carried across the calls of one blocking query.

@@ -187,6 +187,9 @@ HandleResult handle_agent_self(Context& context) {
   if (const agent::Membership* membership = context.core.membership(); membership != nullptr) {
     body["Stats"]["serf_lan"] = membership->stats();
   }
+  if (context.options.extra_stats) {
+    for (const auto& [section, values] : context.options.extra_stats()) body["Stats"][section] = values;
+  }
   return respond_json(body);
 }
 

@@ -6,6 +6,8 @@ and restarts, observed only through the HTTP API and the CLI's exit status.
 Standard library only (urllib); the process harness is shared with tests/clients.
 """
 
+import http.client
+import json
 import os
 import shutil
 import signal
@@ -273,6 +275,53 @@ class AgentProgramTest(unittest.TestCase):
         self.assertEqual(argv[1], b"agent")
         # Signals reach the agent itself: SIGTERM stops it cleanly.
         self.assertEqual(agent.stop(), 0, agent.log())
+
+    def test_info_states_the_connection_limits(self):
+        scratch = tempfile.mkdtemp(prefix="roster-limits-")
+        self.addCleanup(shutil.rmtree, scratch, True)
+        limits_path = os.path.join(scratch, "limits.yaml")
+        with open(limits_path, "w") as out:
+            out.write("limits:\n  http_max_conns_per_client: 7\n")
+        agent = RosterAgent(BINARY, node="limits-test", config_files=[limits_path])
+        self.addCleanup(agent.stop)
+        agent.start()
+        result = subprocess.run([BINARY, "info", "-http-addr", agent.address], capture_output=True, text=True,
+                                timeout=60)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        lines = dict(line.strip().split(" = ", 1) for line in result.stdout.splitlines() if " = " in line)
+        self.assertIn("limits:", result.stdout)
+        self.assertEqual(lines["http_max_conns_per_client"], "7")
+        self.assertEqual(lines["http_max_unsent_response_bytes"], str(64 * 1024 * 1024))
+        # The agent raised its soft open-files limit to the hard one.
+        self.assertEqual(lines["open_files_soft"], lines["open_files_hard"])
+        with open("/proc/%d/limits" % agent.process.pid) as limits:
+            row = next(line for line in limits if line.startswith("Max open files")).split()
+        hard = "18446744073709551615" if row[4] == "unlimited" else row[4]
+        self.assertEqual(lines["open_files_soft"], hard)
+
+        # One client over the limit is answered 429, as Consul does. The count is per client address,
+        # so the agent's own count is read from 127.0.0.2.
+        host, port = agent.address.rsplit(":", 1)
+
+        def open_connections():
+            other = http.client.HTTPConnection(host, int(port), timeout=10, source_address=("127.0.0.2", 0))
+            try:
+                other.request("GET", "/v1/agent/self")
+                return int(json.loads(other.getresponse().read())["Stats"]["limits"]["http_open_connections"])
+            finally:
+                other.close()
+
+        wait_for(lambda: open_connections() == 1, 10, "earlier connections closed")
+        held = []
+        self.addCleanup(lambda: [sock.close() for sock in held])
+        for _ in range(7):
+            sock = socket.create_connection((host, int(port)), timeout=10)
+            held.append(sock)
+            sock.sendall(b"GET /v1/status/leader HTTP/1.1\r\nHost: test\r\n\r\n")
+            self.assertTrue(sock.recv(4096).startswith(b"HTTP/1.1 200"))
+        over = socket.create_connection((host, int(port)), timeout=10)
+        held.append(over)
+        self.assertTrue(over.recv(4096).startswith(b"HTTP/1.1 429"))
 
     def test_agent_help_and_version_come_through(self):
         result = subprocess.run([BINARY, "agent", "-help"], capture_output=True, text=True, timeout=60)
