@@ -115,7 +115,7 @@ class GossipAgent final : public agent::Membership {
   void finish_ticket(uint64_t id, Ticket& ticket);
   void retry_join(std::vector<std::string> addresses, int attempt, bool from_snapshot);
   void schedule_snapshot();
-  void save_snapshot(bool forget_peers);
+  Status save_snapshot(bool forget_peers);
   void watch_leave();
   Status change_keyring(const std::string& base64_key, Status (Transport::*change)(const std::string&),
                         const char* verb);
