@@ -403,13 +403,50 @@ double seconds_to_failure_after(TcpProbeOutcome outcome) {
 
 TEST(SwimSuspicion, ARefusedFallbackEndsTheSuspicionSoon) {
   // A reset from the host: the agent's process is gone. Declared failed one
-  // probe window plus refused_suspicion_timeout after the probe, not after
-  // the Lifeguard timeout (at least 4 x log10(11) = 4.2 s).
+  // probe window plus refused_suspicion_timeout plus a final check of
+  // probe_timeout after the probe, not after the Lifeguard timeout (at
+  // least 4 x log10(11) = 4.2 s).
   double refused = seconds_to_failure_after(TcpProbeOutcome::refused);
-  EXPECT_GE(refused, 1.9);
-  EXPECT_LE(refused, 2.2);
+  EXPECT_GE(refused, 2.4);
+  EXPECT_LE(refused, 2.7);
   double timed_out = seconds_to_failure_after(TcpProbeOutcome::failed);
   EXPECT_GE(timed_out, 1.0 + 4.1);
+}
+
+TEST(SwimSuspicion, ALiveNodeWhoseTcpPortRefusesIsCheckedThroughPeersBeforeItFails) {
+  // A firewall that resets the gossip TCP port looks like a dead agent. The
+  // suspicion still ends early, but with a last check through other members
+  // (UDP lost both ways on the direct path): the node answers and is spared.
+  Driver d(config_for("a"));
+  d.know(pool_of(10));
+  std::string target;
+  for (int round = 0; round < 20 && target != "n3"; ++round) {
+    auto [to, ping] = d.next_ping();
+    target = name_at(to);
+    if (target != "n3") d.receive(target, {Ack{ping.sequence, target}});
+  }
+  ASSERT_EQ(target, "n3");
+  d.advance(milliseconds(510));
+  ASSERT_EQ(d.tcp_probes.size(), 1u);
+  d.swim.on_tcp_probe_result(d.now, d.tcp_probes.back().ping.sequence, TcpProbeOutcome::refused);
+  d.packets.clear();
+  d.advance(milliseconds(500));
+  ASSERT_EQ(d.swim.member("n3")->state, MemberState::suspect);
+  d.packets.clear();
+  d.advance(milliseconds(1000));  // past refused_suspicion_timeout
+  std::vector<std::pair<std::string, IndirectPing>> checks;
+  for (const auto& [to, request] : d.sent<IndirectPing>()) {
+    if (request.target == "n3") checks.emplace_back(to, request);
+  }
+  ASSERT_EQ(checks.size(), 3u);  // indirect_checks
+  ASSERT_NE(d.swim.member("n3")->state, MemberState::dead);
+  // One relay reaches n3 and forwards its ack.
+  d.receive(name_at(checks[1].first), {Ack{checks[1].second.sequence, name_at(checks[1].first)}});
+  d.advance(milliseconds(600));
+  EXPECT_EQ(d.swim.member("n3")->state, MemberState::suspect);
+  EXPECT_EQ(d.count_events(MemberEventType::failed, "n3"), 0u);
+  d.receive("n3", {Alive{member("n3", 1)}});
+  EXPECT_EQ(d.swim.member("n3")->state, MemberState::alive);
 }
 
 TEST(Suspicion, AGoneProcessCapsTheDeadlineForGood) {
