@@ -776,7 +776,8 @@ void Swim::suspicion_timed_out(TimePoint now, NodeState& node) {
   // too short for its refutation to spread (the simulator, 200 nodes, 5%
   // loss, TCP always refused: false failures; docs/BENCHMARKS.md). With no
   // TCP to fall back on, that check also goes through indirect_checks peers,
-  // and waits only probe_timeout, so a killed agent costs half a second more.
+  // and waits only probe_timeout: an unconfirmed killed agent costs half a
+  // second more (a confirmed one, the usual case in a pool, nothing).
   const bool gone = suspicion.is_process_gone();
   if (!node.final_check && !left_ && suspicion.confirmations() == 0 && (gone || expected_confirmations() > 0)) {
     node.final_check = true;

@@ -48,6 +48,10 @@ struct SwimConfig {
   // after the probe failed instead of after the Lifeguard minimum (6.8 s at
   // 50 members). A stalled member still accepts connections and a
   // partitioned one times out: neither refuses, and nor can a slow prober.
+  // A live member behind a firewall that resets its gossip TCP port refuses
+  // too: so when no other member has confirmed such a suspicion by then, a
+  // final check (direct and through indirect_checks peers, probe_timeout
+  // long) comes first, and a member that answers gets the full timeout.
   Duration refused_suspicion_timeout = std::chrono::seconds(1);
   // Lifeguard: the local health score is clamped to [0, awareness_max_multiplier - 1];
   // the probe interval (the whole window for an ack) is multiplied by score + 1.
