@@ -182,7 +182,10 @@ Status GossipAgent::start() {
   // Saved before it is advertised (the transport calls this before sending):
   // a restart starts above it, so it never reuses an incarnation whose tags
   // or address differed. The periodic save alone could lag by 10 s.
-  callbacks.persist_incarnation = [this](Incarnation) { return save_snapshot(false); };
+  callbacks.persist_incarnation = [this](Incarnation reserved) {
+    reserved_incarnation_ = std::max(reserved_incarnation_, reserved);
+    return save_snapshot(false);
+  };
   callbacks.on_halt = [this](const std::string& reason) {
     std::string fix = "this looks like a cloned image or a reused -node name; give this node another -node name";
     if (!options_.data_dir.empty()) fix += ", or delete " + path("node-id") + " if the ID is the duplicate";
@@ -348,7 +351,7 @@ void GossipAgent::schedule_snapshot() {
 Status GossipAgent::save_snapshot(bool forget_peers) {
   if (options_.data_dir.empty() || !transport_) return Status::ok();
   PeerSnapshot snapshot;
-  snapshot.incarnation = transport_->swim().local_incarnation();
+  snapshot.incarnation = std::max(transport_->swim().local_incarnation(), reserved_incarnation_);
   // After a graceful leave the node does not rejoin by itself (Consul's
   // rejoin_after_leave=false); an empty peer list records that.
   if (!forget_peers) {

@@ -138,6 +138,7 @@ class GossipAgent final : public agent::Membership {
   uint64_t next_keyring_ticket_ = 1;
   std::optional<PeerSnapshot> restored_;  // what the data dir held at start
   PeerSnapshot saved_;                    // what was written last
+  Incarnation reserved_incarnation_ = 0;  // the transport's reservation: never save less
   bool leaving_ = false;
   bool leave_done_ = false;
   bool stopped_ = false;

@@ -10,6 +10,7 @@
 
 #include <array>
 #include <charconv>
+#include <limits>
 #include <map>
 #include <optional>
 
@@ -36,6 +37,10 @@ constexpr auto kDropLogInterval = std::chrono::seconds(60);
 constexpr auto kAcceptBackoffFirst = std::chrono::milliseconds(50);
 constexpr auto kAcceptBackoffMax = std::chrono::seconds(1);
 constexpr auto kAcceptLogInterval = std::chrono::seconds(10);
+// Each save of the incarnation reserves this many: forged suspicions make a
+// node refute at packet rate, and each refutation would otherwise cost a
+// write and an fsync. A restart starts above the reservation.
+constexpr Incarnation kIncarnationsPerSave = 16;
 
 // What a full listener writes before it closes a connection it will not
 // serve, so the initiator can say so instead of guessing at a wrong key. The
@@ -302,11 +307,14 @@ struct Transport::Impl : std::enable_shared_from_this<Transport::Impl> {
   void persist_incarnation() {
     const Incarnation incarnation = swim->local_incarnation();
     if ((persisted_incarnation && incarnation <= *persisted_incarnation) || !callbacks.persist_incarnation) return;
-    if (Status saved = callbacks.persist_incarnation(incarnation); !saved.is_ok()) {
+    const Incarnation reserved = incarnation > std::numeric_limits<Incarnation>::max() - kIncarnationsPerSave
+                                     ? std::numeric_limits<Incarnation>::max()
+                                     : incarnation + kIncarnationsPerSave - 1;
+    if (Status saved = callbacks.persist_incarnation(reserved); !saved.is_ok()) {
       spdlog::error("gossip: cannot persist incarnation {}: {}; a restart may reuse it", incarnation, saved.message());
       return;
     }
-    persisted_incarnation = incarnation;
+    persisted_incarnation = reserved;
   }
 
   void arm_timer() {

@@ -93,12 +93,14 @@ struct TransportCallbacks {
   std::function<KeyringReply(const KeyringRequest&)> on_keyring_request;
   // Swim halted (a name or ID collision found on joining); `reason` is Swim's.
   std::function<void(const std::string& reason)> on_halt;
-  // Called with Swim's incarnation whenever it rises above the last one
-  // persisted (SwimConfig::initial_incarnation at start; with none, once at
-  // start), before anything that carries it is sent: a restarted node then
-  // never reuses one. Must be
-  // durable when it returns; an error is logged and retried at the next rise
-  // or send. Unset: nothing is persisted.
+  // Whenever Swim's incarnation rises above the last value persisted
+  // (SwimConfig::initial_incarnation at start; with none, once at start),
+  // and before anything that carries it is sent, called with a value to
+  // persist: the incarnation plus a reserve (16 in all), so a burst of
+  // refutations costs one save per 16. The adapter must never persist less
+  // afterwards, and a restart starts above it, so no incarnation is reused.
+  // Must be durable when it returns; an error is logged and retried at the
+  // next input. Unset: nothing is persisted.
   std::function<Status(Incarnation)> persist_incarnation;
 };
 

@@ -324,7 +324,7 @@ TEST_F(TransportTest, AFullListenerTellsTheJoinerItIsFullNotThatItsKeyIsWrong) {
 }
 
 TEST_F(TransportTest, TheIncarnationIsPersistedBeforeItIsAdvertised) {
-  std::vector<std::pair<Incarnation, uint64_t>> persisted;  // incarnation, UDP packets sent by then
+  std::vector<std::pair<Incarnation, uint64_t>> persisted;  // value saved, UDP packets sent by then
   std::unique_ptr<Transport> a;
   TransportCallbacks callbacks;
   callbacks.persist_incarnation = [&](Incarnation incarnation) {
@@ -335,16 +335,29 @@ TEST_F(TransportTest, TheIncarnationIsPersistedBeforeItIsAdvertised) {
   options.swim.initial_incarnation = 7;
   a = std::make_unique<Transport>(io_, clock_, std::move(options), std::move(callbacks));
   ASSERT_TRUE(a->start().is_ok());
+  // 8 and a reserve, before anything was sent.
   ASSERT_EQ(persisted.size(), 1u);
-  EXPECT_EQ(persisted[0], std::make_pair(Incarnation{8}, uint64_t{0}));
+  EXPECT_EQ(persisted[0], std::make_pair(Incarnation{8 + 15}, uint64_t{0}));
   auto b = make("node-b");
   b->join({a->address()});
   ASSERT_TRUE(run_until([&] { return knows_alive(*a, "node-b") && knows_alive(*b, "node-a"); }));
-  const uint64_t sent_before = a->counters().udp_packets_sent;
-  ASSERT_TRUE(a->set_tags({{"role", "web"}}).is_ok());
-  ASSERT_EQ(persisted.size(), 2u);
-  EXPECT_EQ(persisted[1], std::make_pair(Incarnation{9}, sent_before));
-  EXPECT_GT(a->counters().udp_packets_sent, sent_before);  // the new incarnation left after it was saved
+  // Every incarnation a advertises is covered by a save made before it left.
+  for (int i = 0; i < 20; ++i) {
+    const uint64_t sent_before = a->counters().udp_packets_sent;
+    const size_t saves_before = persisted.size();
+    ASSERT_TRUE(a->set_tags({{"round", std::to_string(i)}}).is_ok());
+    ASSERT_FALSE(persisted.empty());
+    EXPECT_GE(persisted.back().first, a->swim().local_incarnation());
+    if (persisted.size() > saves_before) {
+      EXPECT_EQ(persisted.back().second, sent_before);
+    }
+  }
+  EXPECT_EQ(a->swim().local_incarnation(), 28u);
+  ASSERT_TRUE(run_until([&] {
+    auto member = b->swim().member("node-a");
+    return member && member->incarnation == 28;
+  }));
+  EXPECT_EQ(persisted.size(), 2u);  // at 8 (reserving to 23) and at 24 (to 39)
 }
 
 TEST(GossipAgentTest, ARestartedAgentSavesItsNewIncarnationAtOnce) {
@@ -352,6 +365,10 @@ TEST(GossipAgentTest, ARestartedAgentSavesItsNewIncarnationAtOnce) {
   std::filesystem::create_directories(dir);
   const std::string peers_path = (dir / kPeersFileName).string();
   ASSERT_TRUE(save_peer_snapshot(peers_path, PeerSnapshot{7, {}}).is_ok());
+  auto saved_incarnation = [&] {
+    auto snapshot = load_peer_snapshot(peers_path);
+    return snapshot.is_ok() && snapshot->has_value() ? (*snapshot)->incarnation : Incarnation{0};
+  };
   boost::asio::io_context io{1};
   SystemClock clock;
   catalog::WatchHub watch_hub;
@@ -359,17 +376,21 @@ TEST(GossipAgentTest, ARestartedAgentSavesItsNewIncarnationAtOnce) {
   options.transport = local_options("node-a");
   options.data_dir = dir.string();
   options.snapshot_interval = std::chrono::hours(1);  // only the incarnation rule saves
-  GossipAgent agent(io, clock, watch_hub, options, {});
-  ASSERT_TRUE(agent.start().is_ok());
-  EXPECT_EQ(agent.transport().swim().local_incarnation(), 8u);
-  auto snapshot = load_peer_snapshot(peers_path);
-  ASSERT_TRUE(snapshot.is_ok() && snapshot->has_value());
-  EXPECT_EQ((*snapshot)->incarnation, 8u);
-  agent.set_local_tags({{"role", "web"}});
-  snapshot = load_peer_snapshot(peers_path);
-  ASSERT_TRUE(snapshot.is_ok() && snapshot->has_value());
-  EXPECT_EQ((*snapshot)->incarnation, 9u);
-  agent.stop();
+  {
+    GossipAgent agent(io, clock, watch_hub, options, {});
+    ASSERT_TRUE(agent.start().is_ok());
+    EXPECT_EQ(agent.transport().swim().local_incarnation(), 8u);
+    EXPECT_EQ(saved_incarnation(), 23u);  // 8 and the reserve, at once
+    agent.set_local_tags({{"role", "web"}});
+    EXPECT_EQ(agent.transport().swim().local_incarnation(), 9u);
+    agent.stop();
+    // The save at stop keeps the reservation.
+    EXPECT_EQ(saved_incarnation(), 23u);
+  }
+  GossipAgent restarted(io, clock, watch_hub, options, {});
+  ASSERT_TRUE(restarted.start().is_ok());
+  EXPECT_EQ(restarted.transport().swim().local_incarnation(), 24u);
+  restarted.stop();
   std::filesystem::remove_all(dir);
 }
 
