@@ -7,6 +7,8 @@
 // - -join (must succeed at start, as in Consul), -retry-join with exponential
 //   backoff, and, with neither, a rejoin from the peers it last saw
 //   (<data-dir>/gossip-peers.json, saved periodically and at stop);
+// - the incarnation, saved (with a reserve) before a new one is advertised,
+//   so a restart never reuses one;
 // - graceful leave, force-leave, keyring operations and statistics;
 // - a name or ID collision found on joining is fatal for this (new) node,
 //   with a message that says how to fix it.

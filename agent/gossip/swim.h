@@ -50,6 +50,14 @@
 //   its join reply: it gets a `collision` event with the reason and halts.
 //   Everyone else, the existing node included, keeps the existing member and
 //   reports the refused claim as a `collision` event.
+// - Roster: what peers (or forgers) can make Swim hold is bounded. A claim
+//   more than max_incarnation_jump above the incarnation held is refused, so
+//   a node can always refute; the table holds at most max_members, and a
+//   failed member that never answered our probes goes after
+//   reap_unconfirmed_after; a push-pull state stays within
+//   max_push_pull_bytes. Refusals are counted and reported as warnings.
+// - A restart starts one above SwimConfig::initial_incarnation; the adapter
+//   persists local_incarnation() before anything carrying it is sent.
 
 #include <cstdint>
 #include <map>
