@@ -143,7 +143,9 @@ struct SwimConfig {
   // Roster: members held at most, this node and failed or left ones
   // included. A new member beyond it is refused (SwimCounters::members_refused).
   // 20,000 is twice the largest simulated pool; at ~3 KB per member in the
-  // agent that is ~60 MB, against 310 MB for 110,000 forged members.
+  // agent that is ~60 MB, against 310 MB for 110,000 forged members. Keep it
+  // within wire::DecodeLimits::max_members (100,000), or peers refuse our
+  // push-pull states.
   size_t max_members = 20000;
   // Roster: a claim (alive, suspect or dead) whose incarnation is more than
   // this far above the one held for that member (0 for a member not yet

@@ -636,7 +636,9 @@ struct Transport::Impl : std::enable_shared_from_this<Transport::Impl> {
       return refuse(std::move(socket), peer,
                     "all " + std::to_string(options.max_tcp_connections) + " connection slots are taken");
     }
-    if (connections_per_ip[ip] >= options.max_tcp_connections_per_ip) {
+    if (auto held = connections_per_ip.find(ip);
+        held != connections_per_ip.end() ? held->second >= options.max_tcp_connections_per_ip
+                                         : options.max_tcp_connections_per_ip == 0) {
       return refuse(std::move(socket), peer,
                     ip + " already holds " + std::to_string(options.max_tcp_connections_per_ip) + " connections");
     }
