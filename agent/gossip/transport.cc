@@ -41,6 +41,7 @@ constexpr auto kAcceptLogInterval = std::chrono::seconds(10);
 // node refute at packet rate, and each refutation would otherwise cost a
 // write and an fsync. A restart starts above the reservation.
 constexpr Incarnation kIncarnationsPerSave = 16;
+constexpr auto kPersistRetryInterval = std::chrono::seconds(1);
 
 // What a full listener writes before it closes a connection it will not
 // serve, so the initiator can say so instead of guessing at a wrong key. The
@@ -307,13 +308,21 @@ struct Transport::Impl : std::enable_shared_from_this<Transport::Impl> {
   void persist_incarnation() {
     const Incarnation incarnation = swim->local_incarnation();
     if ((persisted_incarnation && incarnation <= *persisted_incarnation) || !callbacks.persist_incarnation) return;
+    // A failing disk is retried once a second, not at every packet.
+    const TimePoint now = clock.now();
+    if (last_persist_failure != TimePoint{} && now - last_persist_failure < kPersistRetryInterval) return;
     const Incarnation reserved = incarnation > std::numeric_limits<Incarnation>::max() - kIncarnationsPerSave
                                      ? std::numeric_limits<Incarnation>::max()
                                      : incarnation + kIncarnationsPerSave - 1;
     if (Status saved = callbacks.persist_incarnation(reserved); !saved.is_ok()) {
-      spdlog::error("gossip: cannot persist incarnation {}: {}; a restart may reuse it", incarnation, saved.message());
+      if (last_persist_failure == TimePoint{} || now - last_persist_failure >= kDropLogInterval) {
+        spdlog::error("gossip: cannot persist incarnation {}: {}; a restart may reuse it", incarnation,
+                      saved.message());
+      }
+      last_persist_failure = now;
       return;
     }
+    last_persist_failure = TimePoint{};
     persisted_incarnation = reserved;
   }
 
@@ -805,6 +814,7 @@ struct Transport::Impl : std::enable_shared_from_this<Transport::Impl> {
   uint64_t refused_unlogged = 0;
   std::map<std::string, size_t> connections_per_ip;
   std::optional<Incarnation> persisted_incarnation;
+  TimePoint last_persist_failure{};
   TimePoint armed_for = TimePoint::min();
   std::array<char, kUdpBufferBytes> udp_buffer{};
   udp::endpoint udp_sender;

@@ -99,8 +99,9 @@ struct TransportCallbacks {
   // persist: the incarnation plus a reserve (16 in all), so a burst of
   // refutations costs one save per 16. The adapter must never persist less
   // afterwards, and a restart starts above it, so no incarnation is reused.
-  // Must be durable when it returns; an error is logged and retried at the
-  // next input. Unset: nothing is persisted.
+  // Must be durable when it returns. On an error gossip goes on (logged once
+  // a minute; a restart may then reuse an incarnation) and the save is
+  // retried at most once a second. Unset: nothing is persisted.
   std::function<Status(Incarnation)> persist_incarnation;
 };
 
