@@ -176,9 +176,16 @@ Status GossipAgent::start() {
   // The first peer is worth saving at once: a node killed before the first
   // periodic save could not rejoin by itself otherwise.
   callbacks.on_event = [this](const MemberEvent& event) {
-    if (event.type == MemberEventType::join && saved_.peers.empty() && !leaving_) save_snapshot(false);
+    if (event.type == MemberEventType::join && saved_.peers.empty() && !leaving_) (void)save_snapshot(false);
   };
   callbacks.on_keyring_request = [this](const KeyringRequest& request) { return answer_keyring(request); };
+  // Saved before it is advertised (the transport calls this before sending):
+  // a restart starts above it, so it never reuses an incarnation whose tags
+  // or address differed. The periodic save alone could lag by 10 s.
+  callbacks.persist_incarnation = [this](Incarnation reserved) {
+    reserved_incarnation_ = std::max(reserved_incarnation_, reserved);
+    return save_snapshot(false);
+  };
   callbacks.on_halt = [this](const std::string& reason) {
     std::string fix = "this looks like a cloned image or a reused -node name; give this node another -node name";
     if (!options_.data_dir.empty()) fix += ", or delete " + path("node-id") + " if the ID is the duplicate";
@@ -218,7 +225,7 @@ Status GossipAgent::start() {
 void GossipAgent::stop() {
   if (stopped_ || !transport_) return;
   stopped_ = true;
-  save_snapshot(leave_done_);
+  (void)save_snapshot(leave_done_);
   timers_->retry.cancel();
   timers_->snapshot.cancel();
   timers_->leave.cancel();
@@ -336,15 +343,15 @@ void GossipAgent::schedule_snapshot() {
   timers_->snapshot.expires_after(options_.snapshot_interval);
   timers_->snapshot.async_wait([this](const boost::system::error_code& error) {
     if (error || stopped_) return;
-    save_snapshot(false);
+    (void)save_snapshot(false);
     schedule_snapshot();
   });
 }
 
-void GossipAgent::save_snapshot(bool forget_peers) {
-  if (options_.data_dir.empty() || !transport_) return;
+Status GossipAgent::save_snapshot(bool forget_peers) {
+  if (options_.data_dir.empty() || !transport_) return Status::ok();
   PeerSnapshot snapshot;
-  snapshot.incarnation = transport_->swim().local_incarnation();
+  snapshot.incarnation = std::max(transport_->swim().local_incarnation(), reserved_incarnation_);
   // After a graceful leave the node does not rejoin by itself (Consul's
   // rejoin_after_leave=false); an empty peer list records that.
   if (!forget_peers) {
@@ -354,12 +361,13 @@ void GossipAgent::save_snapshot(bool forget_peers) {
     // so it can still rejoin by itself.
     if (snapshot.peers.empty()) snapshot.peers = saved_.peers.empty() && restored_ ? restored_->peers : saved_.peers;
   }
-  if (snapshot == saved_) return;
+  if (snapshot == saved_) return Status::ok();
   if (Status status = save_peer_snapshot(path(kPeersFileName), snapshot); !status.is_ok()) {
     spdlog::warn("gossip: cannot save the peer list: {}", status.message());
-    return;
+    return status;
   }
   saved_ = std::move(snapshot);
+  return Status::ok();
 }
 
 // ---- leave ----
@@ -379,7 +387,7 @@ void GossipAgent::watch_leave() {
   if (transport_->leave_propagated() || clock_.now() >= leave_deadline_) {
     if (!transport_->leave_propagated()) spdlog::warn("gossip: the leave did not reach every peer in time");
     leave_done_ = true;
-    save_snapshot(true);
+    (void)save_snapshot(true);
     watch_hub_.notify({agent::kLeaveWatchKey});
     spdlog::info("gossip: left the pool");
     if (callbacks_.on_left) callbacks_.on_left();
@@ -576,12 +584,17 @@ std::map<std::string, std::string> GossipAgent::stats() const {
   out["refutations"] = std::to_string(counters.refutations);
   out["push_pulls"] = std::to_string(counters.push_pulls_started + counters.push_pulls_served);
   out["collisions"] = std::to_string(counters.collisions);
+  out["incarnations_refused"] = std::to_string(counters.incarnations_refused);
+  out["members_refused"] = std::to_string(counters.members_refused);
+  out["unconfirmed_reaped"] = std::to_string(counters.unconfirmed_reaped);
   const TransportCounters& transport = transport_->counters();
   out["udp_packets_sent"] = std::to_string(transport.udp_packets_sent);
   out["udp_bytes_sent"] = std::to_string(transport.udp_bytes_sent);
   out["udp_packets_received"] = std::to_string(transport.udp_packets_received);
   out["udp_bytes_received"] = std::to_string(transport.udp_bytes_received);
   out["tcp_refused"] = std::to_string(transport.tcp_refused);
+  out["tcp_first_frame_timeouts"] = std::to_string(transport.tcp_first_frame_timeouts);
+  out["tcp_accept_errors"] = std::to_string(transport.tcp_accept_errors);
   return out;
 }
 

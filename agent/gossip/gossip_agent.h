@@ -7,6 +7,8 @@
 // - -join (must succeed at start, as in Consul), -retry-join with exponential
 //   backoff, and, with neither, a rejoin from the peers it last saw
 //   (<data-dir>/gossip-peers.json, saved periodically and at stop);
+// - the incarnation, saved (with a reserve) before a new one is advertised,
+//   so a restart never reuses one;
 // - graceful leave, force-leave, keyring operations and statistics;
 // - a name or ID collision found on joining is fatal for this (new) node,
 //   with a message that says how to fix it.
@@ -115,7 +117,7 @@ class GossipAgent final : public agent::Membership {
   void finish_ticket(uint64_t id, Ticket& ticket);
   void retry_join(std::vector<std::string> addresses, int attempt, bool from_snapshot);
   void schedule_snapshot();
-  void save_snapshot(bool forget_peers);
+  Status save_snapshot(bool forget_peers);
   void watch_leave();
   Status change_keyring(const std::string& base64_key, Status (Transport::*change)(const std::string&),
                         const char* verb);
@@ -138,6 +140,7 @@ class GossipAgent final : public agent::Membership {
   uint64_t next_keyring_ticket_ = 1;
   std::optional<PeerSnapshot> restored_;  // what the data dir held at start
   PeerSnapshot saved_;                    // what was written last
+  Incarnation reserved_incarnation_ = 0;  // the transport's reservation: never save less
   bool leaving_ = false;
   bool leave_done_ = false;
   bool stopped_ = false;

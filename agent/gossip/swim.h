@@ -50,6 +50,14 @@
 //   its join reply: it gets a `collision` event with the reason and halts.
 //   Everyone else, the existing node included, keeps the existing member and
 //   reports the refused claim as a `collision` event.
+// - Roster: what peers (or forgers) can make Swim hold is bounded. A claim
+//   more than max_incarnation_jump above the incarnation held is refused, so
+//   a node can always refute; the table holds at most max_members, and a
+//   failed member that never answered our probes goes after
+//   reap_unconfirmed_after; a push-pull state stays within
+//   max_push_pull_bytes. Refusals are counted and reported as warnings.
+// - A restart starts one above SwimConfig::initial_incarnation; the adapter
+//   persists local_incarnation() before anything carrying it is sent.
 
 #include <cstdint>
 #include <map>
@@ -126,12 +134,23 @@ enum class TcpProbeOutcome : uint8_t {
   refused,  // the connection was refused: the host is up, nothing listens there
 };
 
+// Something a person should hear about (a refused forged claim, a full
+// member table). `kind` is a fixed word ("incarnation", "member-cap"), so the
+// adapter can log at most one line per kind per interval.
+struct SwimWarning {
+  const char* kind = "";
+  std::string text;
+};
+
 struct SwimOutput {
   std::vector<OutgoingPacket> packets;
   std::vector<PushPullRequest> push_pulls;
   std::vector<TcpProbeRequest> tcp_probes;
   std::vector<MemberEvent> events;
-  bool empty() const { return packets.empty() && push_pulls.empty() && tcp_probes.empty() && events.empty(); }
+  std::vector<SwimWarning> warnings;
+  bool empty() const {
+    return packets.empty() && push_pulls.empty() && tcp_probes.empty() && events.empty() && warnings.empty();
+  }
 };
 
 struct SwimCounters {
@@ -148,6 +167,9 @@ struct SwimCounters {
   uint64_t push_pulls_served = 0;
   uint64_t collisions = 0;
   uint64_t misdirected_pings = 0;  // pings for another node name
+  uint64_t incarnations_refused = 0;  // claims over SwimConfig::max_incarnation_jump ahead
+  uint64_t members_refused = 0;       // new members over SwimConfig::max_members
+  uint64_t unconfirmed_reaped = 0;    // failed members that never answered us, reaped early
 };
 
 class Swim {
@@ -216,6 +238,8 @@ class Swim {
   int health_score() const { return awareness_.score(); }
   const SwimCounters& counters() const { return counters_; }
   size_t queued_broadcasts() const { return broadcasts_.size(); }
+  // Refused (name, ID) claims remembered for reporting once (bounded).
+  size_t remembered_collisions() const { return reported_collisions_.size(); }
   // After a collision found on joining, Swim stops: it sends nothing and
   // ignores its inputs. halt_reason() says why.
   bool halted() const { return halted_; }
@@ -235,6 +259,7 @@ class Swim {
     MemberState state = MemberState::dead;  // not live until set_state(); keeps live_count_ honest
     bool tags_stale = false;   // we saw a stub with a newer incarnation than our tags
     bool final_check = false;  // the suspicion timed out; a last probe is out
+    bool answered = false;     // it has answered a probe of ours (see reap_unconfirmed_after)
 
     const std::string& name() const { return record->name; }
     const std::string& id() const { return record->id; }
@@ -295,6 +320,10 @@ class Swim {
   void handle_dead(TimePoint now, const Dead& dead);
   void merge_state(TimePoint now, const PushPull& remote, Source source);
   bool refuse_collision(const Member& claimant, Source source);
+  // A claim about `name` at `claimed` jumps implausibly far ahead of `known`
+  // (see SwimConfig::max_incarnation_jump): counts and warns, returns true.
+  bool refuse_incarnation(const std::string& name, const char* what, Incarnation known, Incarnation claimed);
+  void warn(const char* kind, std::string text) { output_.warnings.push_back(SwimWarning{kind, std::move(text)}); }
   void refute(TimePoint now, Incarnation accused);
   void suspicion_timed_out(TimePoint now, NodeState& node);
   int expected_confirmations() const;

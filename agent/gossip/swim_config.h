@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -28,8 +29,12 @@ struct SwimConfig {
   std::string address;  // "ip:port" of this node's gossip port (UDP and TCP)
   TagMap tags;
   // A restarted node passes the incarnation it last used (persisted by the
-  // adapter); it starts one above, so its own incarnation never goes back.
-  Incarnation initial_incarnation = 0;
+  // adapter); it starts one above, so it never advertises an incarnation of a
+  // previous life, whose tags or address may differ. A new node (nothing
+  // persisted) passes nothing and starts at 0. The adapter must persist
+  // local_incarnation() before it sends anything that carries it (see
+  // TransportCallbacks::persist_incarnation).
+  std::optional<Incarnation> initial_incarnation;
   uint64_t seed = 1;  // all of Swim's randomness comes from this
 
   // --- probing (memberlist LAN) ---
@@ -43,6 +48,10 @@ struct SwimConfig {
   // after the probe failed instead of after the Lifeguard minimum (6.8 s at
   // 50 members). A stalled member still accepts connections and a
   // partitioned one times out: neither refuses, and nor can a slow prober.
+  // A live member behind a firewall that resets its gossip TCP port refuses
+  // too: so when no other member has confirmed such a suspicion by then, a
+  // final check (direct and through indirect_checks peers, probe_timeout
+  // long) comes first, and a member that answers gets the full timeout.
   Duration refused_suspicion_timeout = std::chrono::seconds(1);
   // Lifeguard: the local health score is clamped to [0, awareness_max_multiplier - 1];
   // the probe interval (the whole window for an ack) is multiplied by score + 1.
@@ -123,6 +132,39 @@ struct SwimConfig {
   Duration reap_failed_after = std::chrono::hours(24);
   Duration reap_left_after = std::chrono::hours(24);
   Duration reap_check_interval = std::chrono::seconds(15);
+  // Roster: a failed member that never answered a probe of ours (no ack,
+  // direct, indirect or over TCP) is forgotten this long after it failed
+  // instead of after reap_failed_after. Forged alives name members that
+  // never answer; they would otherwise hold table slots for a day. A real
+  // member of a pool older than N probe intervals has answered each of us.
+  Duration reap_unconfirmed_after = std::chrono::minutes(2);
+
+  // --- bounds on what untrusted peers can make us hold ---
+  // Roster: members held at most, this node and failed or left ones
+  // included. A new member beyond it is refused (SwimCounters::members_refused).
+  // 20,000 is twice the largest simulated pool; at ~3 KB per member in the
+  // agent that is ~60 MB, against 310 MB for 110,000 forged members. Keep it
+  // within wire::DecodeLimits::max_members (100,000), or peers refuse our
+  // push-pull states.
+  size_t max_members = 20000;
+  // Roster: a claim (alive, suspect or dead) whose incarnation is more than
+  // this far above the one held for that member (0 for a member not yet
+  // known) is refused and counted (SwimCounters::incarnations_refused). A
+  // node's incarnation grows by one per refutation, tag or address change
+  // and restart, so real jumps are tiny; without a bound one forged
+  // 2^64 - 1 would mark a node failed or left for good (nothing refutes it)
+  // or pin forged tags on it. 2^32 keeps a refutation from ever overflowing.
+  Incarnation max_incarnation_jump = Incarnation{1} << 32;
+  // The encoded size a push-pull state may take: Roster's receivers refuse
+  // more (wire::DecodeLimits::max_push_pull_bytes, which the transport passes
+  // here). A larger table goes out live members first, then failed and left
+  // ones, with large tags as stubs (fetched from their owner) when the full
+  // tags no longer fit, so a join through a crowded node still succeeds.
+  size_t max_push_pull_bytes = 8 * 1024 * 1024;
+  // Distinct refused (name, ID) claims remembered so each is reported once;
+  // beyond this the memory is cleared, so a flood of forged claims costs
+  // bounded memory and a repeat is reported again.
+  size_t max_reported_collisions = 1024;
 };
 
 }  // namespace roster::gossip

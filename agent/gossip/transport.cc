@@ -10,6 +10,7 @@
 
 #include <array>
 #include <charconv>
+#include <limits>
 #include <map>
 #include <optional>
 
@@ -31,6 +32,27 @@ namespace {
 constexpr size_t kUdpBufferBytes = 65536;
 constexpr size_t kTcpReadBytes = 16 * 1024;
 constexpr auto kDropLogInterval = std::chrono::seconds(60);
+// accept() out of descriptors or memory: retry after this, doubling up to the
+// cap, instead of at once (which spins a core and floods the log).
+constexpr auto kAcceptBackoffFirst = std::chrono::milliseconds(50);
+constexpr auto kAcceptBackoffMax = std::chrono::seconds(1);
+constexpr auto kAcceptLogInterval = std::chrono::seconds(10);
+// Each save of the incarnation reserves this many: forged suspicions make a
+// node refute at packet rate, and each refutation would otherwise cost a
+// write and an fsync. A restart starts above the reservation.
+constexpr Incarnation kIncarnationsPerSave = 16;
+constexpr auto kPersistRetryInterval = std::chrono::seconds(1);
+
+// What a full listener writes before it closes a connection it will not
+// serve, so the initiator can say so instead of guessing at a wrong key. The
+// first byte is no envelope kind, so no peer mistakes it for gossip.
+constexpr std::string_view kListenerFullNotice = "\xff" "gossip listener full";
+
+bool out_of_resources(const error_code& error) {
+  if (error.category() != boost::system::system_category()) return false;
+  const int value = error.value();
+  return value == EMFILE || value == ENFILE || value == ENOBUFS || value == ENOMEM;
+}
 
 // "ip:port" or "[ipv6]:port" -> an address and a port.
 std::optional<std::pair<asio::ip::address, uint16_t>> split_address(const std::string& text) {
@@ -139,6 +161,11 @@ class TcpExchange : public std::enable_shared_from_this<TcpExchange> {
       }
       auto frame = self->reader_.next();
       if (!frame.is_ok()) return self->finish(frame.status());
+      if (frame->has_value() && **frame == kListenerFullNotice) {
+        return self->finish(Status::unavailable(
+            "the remote node's gossip listener is full (too many TCP connections, or too many from this address); "
+            "it may be flooded with idle connections"));
+      }
       if (frame->has_value()) return self->finish(std::move(**frame));
       self->read();
     });
@@ -168,7 +195,7 @@ class TcpExchange : public std::enable_shared_from_this<TcpExchange> {
 struct Transport::Impl : std::enable_shared_from_this<Transport::Impl> {
   Impl(asio::io_context& io, const Clock& clock, TransportOptions options, TransportCallbacks callbacks)
       : io(io), clock(clock), options(std::move(options)), callbacks(std::move(callbacks)), udp_socket(io),
-        acceptor(io), timer(io) {}
+        acceptor(io), timer(io), accept_timer(io) {}
 
   // ---- setup ----
 
@@ -219,6 +246,11 @@ struct Transport::Impl : std::enable_shared_from_this<Transport::Impl> {
   Status start() {
     if (Status bound = bind(); !bound.is_ok()) return bound;
     options.swim.address = address;
+    // Our state must fit what peers accept, or every push-pull with us fails.
+    options.swim.max_push_pull_bytes = std::min(options.swim.max_push_pull_bytes, options.limits.max_push_pull_bytes);
+    // Nothing persisted yet: even incarnation 0 must be saved before it is
+    // advertised, or a restart would start at 0 again.
+    persisted_incarnation = options.swim.initial_incarnation;
     if (Status valid = Swim::validate(options.swim); !valid.is_ok()) {
       stop();
       return valid;
@@ -238,6 +270,7 @@ struct Transport::Impl : std::enable_shared_from_this<Transport::Impl> {
     udp_socket.close(ignored);
     acceptor.close(ignored);
     timer.cancel();
+    accept_timer.cancel();
   }
 
   const wire::Keyring* keyring() const { return options.keyring.empty() ? nullptr : &options.keyring; }
@@ -256,6 +289,8 @@ struct Transport::Impl : std::enable_shared_from_this<Transport::Impl> {
     do {
       pump_again = false;
       SwimOutput output = swim->take_output();
+      persist_incarnation();
+      for (const SwimWarning& warning : output.warnings) spdlog::warn("gossip: {}", warning.text);
       for (const OutgoingPacket& packet : output.packets) send_packet(packet);
       for (PushPullRequest& request : output.push_pulls) start_push_pull(std::move(request));
       for (const TcpProbeRequest& request : output.tcp_probes) start_tcp_probe(request);
@@ -267,6 +302,28 @@ struct Transport::Impl : std::enable_shared_from_this<Transport::Impl> {
     } while (pump_again);
     pumping = false;
     arm_timer();
+  }
+
+  // Before anything that carries Swim's incarnation leaves.
+  void persist_incarnation() {
+    const Incarnation incarnation = swim->local_incarnation();
+    if ((persisted_incarnation && incarnation <= *persisted_incarnation) || !callbacks.persist_incarnation) return;
+    // A failing disk is retried once a second, not at every packet.
+    const TimePoint now = clock.now();
+    if (last_persist_failure != TimePoint{} && now - last_persist_failure < kPersistRetryInterval) return;
+    const Incarnation reserved = incarnation > std::numeric_limits<Incarnation>::max() - kIncarnationsPerSave
+                                     ? std::numeric_limits<Incarnation>::max()
+                                     : incarnation + kIncarnationsPerSave - 1;
+    if (Status saved = callbacks.persist_incarnation(reserved); !saved.is_ok()) {
+      if (last_persist_failure == TimePoint{} || now - last_persist_failure >= kDropLogInterval) {
+        spdlog::error("gossip: cannot persist incarnation {}: {}; a restart may reuse it", incarnation,
+                      saved.message());
+      }
+      last_persist_failure = now;
+      return;
+    }
+    last_persist_failure = TimePoint{};
+    persisted_incarnation = reserved;
   }
 
   void arm_timer() {
@@ -528,8 +585,40 @@ struct Transport::Impl : std::enable_shared_from_this<Transport::Impl> {
     if (stopped) return;
     acceptor.async_accept([self = shared_from_this()](const error_code& error, tcp::socket socket) {
       if (self->stopped || error == asio::error::operation_aborted) return;
-      if (!error) self->serve(std::move(socket));
+      if (!error) {
+        self->accept_backoff = Duration::zero();
+        self->serve(std::move(socket));
+      } else {
+        ++self->counters.tcp_accept_errors;
+        if (out_of_resources(error)) return self->accept_later(error);
+      }
       self->accept_tcp();
+    });
+  }
+
+  // The pending connection stays in the backlog; retrying at once would fail
+  // the same way, thousands of times a second.
+  void accept_later(const error_code& error) {
+    accept_backoff = accept_backoff == Duration::zero()
+                         ? Duration(kAcceptBackoffFirst)
+                         : std::min<Duration>(accept_backoff * 2, Duration(kAcceptBackoffMax));
+    const TimePoint now = clock.now();
+    if (last_accept_log == TimePoint{} || now - last_accept_log >= kAcceptLogInterval) {
+      spdlog::error("gossip: cannot accept TCP connections on port {}: {}; retrying with backoff (now {} ms){}",
+                    bound_port, error.message(),
+                    std::chrono::duration_cast<std::chrono::milliseconds>(accept_backoff).count(),
+                    accept_errors_unlogged > 0
+                        ? " (" + std::to_string(accept_errors_unlogged) + " more such errors since the last report)"
+                        : std::string());
+      last_accept_log = now;
+      accept_errors_unlogged = 0;
+    } else {
+      ++accept_errors_unlogged;
+    }
+    accept_timer.expires_after(accept_backoff);
+    accept_timer.async_wait([weak = weak_from_this()](const error_code& timer_error) {
+      if (timer_error) return;
+      if (auto self = weak.lock()) self->accept_tcp();
     });
   }
 
@@ -542,34 +631,86 @@ struct Transport::Impl : std::enable_shared_from_this<Transport::Impl> {
     std::array<char, kTcpReadBytes> buffer{};
     std::string reply;
     std::string peer;
+    std::string ip;  // key of connections_per_ip
     bool closed = false;
+    bool first_frame = false;  // has arrived whole
   };
 
   void serve(tcp::socket socket) {
+    error_code error;
+    auto remote = socket.remote_endpoint(error);
+    const std::string ip = error ? "?" : remote.address().to_string();
+    const std::string peer = error ? "?" : join_host_port(remote.address(), remote.port());
     if (active_connections >= options.max_tcp_connections) {
-      ++counters.tcp_refused;
-      error_code ignored;
-      socket.close(ignored);
-      return;
+      return refuse(std::move(socket), peer,
+                    "all " + std::to_string(options.max_tcp_connections) + " connection slots are taken");
+    }
+    if (auto held = connections_per_ip.find(ip);
+        held != connections_per_ip.end() ? held->second >= options.max_tcp_connections_per_ip
+                                         : options.max_tcp_connections_per_ip == 0) {
+      return refuse(std::move(socket), peer,
+                    ip + " already holds " + std::to_string(options.max_tcp_connections_per_ip) + " connections");
     }
     ++counters.tcp_accepted;
     ++active_connections;
+    ++connections_per_ip[ip];
     auto connection = std::make_shared<Connection>(std::move(socket), max_frame_bytes());
-    error_code error;
-    auto remote = connection->socket.remote_endpoint(error);
-    connection->peer = error ? "?" : join_host_port(remote.address(), remote.port());
-    connection->timer.expires_after(options.tcp_timeout);
+    connection->peer = peer;
+    connection->ip = ip;
+    // Until its first frame is in, a connection has proved nothing (nor, in
+    // an encrypted pool, that it holds the key): it gets a short deadline.
+    connection->timer.expires_after(std::min(options.tcp_first_frame_timeout, options.tcp_timeout));
     connection->timer.async_wait([weak = weak_from_this(), connection](const error_code& timer_error) {
       if (timer_error) return;
-      if (auto self = weak.lock()) self->close(*connection);
+      auto self = weak.lock();
+      if (!self || connection->closed) return;
+      if (!connection->first_frame) {
+        ++self->counters.tcp_first_frame_timeouts;
+        spdlog::debug("gossip: closed a TCP connection from {}: no complete frame within {} ms", connection->peer,
+                      self->options.tcp_first_frame_timeout.count());
+      }
+      self->close(*connection);
     });
     read_request(connection);
+  }
+
+  // Tells the initiator the listener is full (best effort: the socket is
+  // non-blocking and the notice tiny), then closes. What it already sent is
+  // drained first, so the close is a FIN, not a reset that would discard the
+  // notice on its side.
+  void refuse(tcp::socket socket, const std::string& peer, const std::string& why) {
+    ++counters.tcp_refused;
+    error_code ignored;
+    socket.non_blocking(true, ignored);
+    std::array<char, kTcpReadBytes> scratch{};
+    for (int reads = 0; reads < 64; ++reads) {
+      error_code read_error;
+      socket.read_some(asio::buffer(scratch), read_error);
+      if (read_error) break;
+    }
+    const std::string notice = wire::frame(kListenerFullNotice);
+    socket.write_some(asio::buffer(notice), ignored);
+    socket.shutdown(tcp::socket::shutdown_both, ignored);
+    socket.close(ignored);
+    const TimePoint now = clock.now();
+    if (last_full_log == TimePoint{} || now - last_full_log >= kDropLogInterval) {
+      spdlog::warn("gossip: TCP listener full: refused a connection from {}: {}{}", peer, why,
+                   refused_unlogged > 0 ? " (" + std::to_string(refused_unlogged) + " more refused since the last report)"
+                                        : std::string());
+      last_full_log = now;
+      refused_unlogged = 0;
+    } else {
+      ++refused_unlogged;
+    }
   }
 
   void close(Connection& connection) {
     if (connection.closed) return;
     connection.closed = true;
     --active_connections;
+    if (auto it = connections_per_ip.find(connection.ip); it != connections_per_ip.end() && --it->second == 0) {
+      connections_per_ip.erase(it);
+    }
     connection.timer.cancel();
     error_code ignored;
     connection.socket.close(ignored);
@@ -590,6 +731,13 @@ struct Transport::Impl : std::enable_shared_from_this<Transport::Impl> {
             return self->close(*connection);
           }
           if (!frame->has_value()) return self->read_request(connection);
+          // The rest of the exchange (our answer) gets the full timeout.
+          connection->first_frame = true;
+          connection->timer.expires_after(self->options.tcp_timeout);
+          connection->timer.async_wait([weak, connection](const error_code& timer_error) {
+            if (timer_error) return;
+            if (auto owner = weak.lock()) owner->close(*connection);
+          });
           self->answer(connection, **frame);
         });
   }
@@ -658,6 +806,15 @@ struct Transport::Impl : std::enable_shared_from_this<Transport::Impl> {
   udp::socket udp_socket;
   tcp::acceptor acceptor;
   asio::steady_timer timer;
+  asio::steady_timer accept_timer;
+  Duration accept_backoff = Duration::zero();
+  TimePoint last_accept_log{};
+  uint64_t accept_errors_unlogged = 0;
+  TimePoint last_full_log{};
+  uint64_t refused_unlogged = 0;
+  std::map<std::string, size_t> connections_per_ip;
+  std::optional<Incarnation> persisted_incarnation;
+  TimePoint last_persist_failure{};
   TimePoint armed_for = TimePoint::min();
   std::array<char, kUdpBufferBytes> udp_buffer{};
   udp::endpoint udp_sender;

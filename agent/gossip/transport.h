@@ -12,8 +12,12 @@
 // - TCP probes: a framed Ping over TCP, answered by a framed Ack;
 // - keyring requests (encrypted only): a framed request, a framed reply.
 // The TCP listener serves the other side of both, with a bounded frame size,
-// a read timeout and a cap on concurrent connections. A steady timer fires
-// Swim's tick() at next_deadline().
+// a deadline for the first frame, a read timeout and caps on concurrent
+// connections (in all and per IP); a refused connection is told that the
+// listener is full, and the initiator reports that, not a wrong key. When
+// accept() runs out of descriptors or memory, the listener backs off (50 ms
+// doubling to 1 s) and logs once per interval. A steady timer fires Swim's
+// tick() at next_deadline().
 //
 // Member events are logged ("node web-7 joined", "node web-7 failed") and
 // passed to the caller.
@@ -54,7 +58,16 @@ struct TransportOptions {
   wire::Keyring keyring;                // empty: no encryption
   wire::DecodeLimits limits;
   std::chrono::milliseconds tcp_timeout{10000};  // connect + exchange, both directions
-  size_t max_tcp_connections = 128;              // served at once; more are closed at accept
+  size_t max_tcp_connections = 128;              // served at once; more are refused at accept
+  // An incoming connection must deliver its whole first frame within this,
+  // or it is closed: idle connections cannot hold the slots above for the
+  // whole tcp_timeout before anyone is authenticated. A LAN moves even the
+  // largest state (8 MB) in well under it.
+  std::chrono::milliseconds tcp_first_frame_timeout{3000};
+  // Connections served at once from one IP address; more are refused at
+  // accept. A peer needs one or two (a push-pull, a TCP probe); 16 leaves
+  // room for several agents behind one address.
+  size_t max_tcp_connections_per_ip = 16;
 };
 
 // What the transport itself counts (the wire's drop counters are separate).
@@ -64,7 +77,9 @@ struct TransportCounters {
   uint64_t udp_packets_received = 0;
   uint64_t udp_bytes_received = 0;
   uint64_t tcp_accepted = 0;
-  uint64_t tcp_refused = 0;  // over max_tcp_connections
+  uint64_t tcp_refused = 0;  // over max_tcp_connections or max_tcp_connections_per_ip
+  uint64_t tcp_first_frame_timeouts = 0;  // closed: no complete first frame in time
+  uint64_t tcp_accept_errors = 0;  // accept() failed; out of descriptors or memory, it is retried with backoff
   uint64_t tcp_failed = 0;   // outgoing exchanges that failed or timed out
   uint64_t send_errors = 0;
 };
@@ -78,6 +93,16 @@ struct TransportCallbacks {
   std::function<KeyringReply(const KeyringRequest&)> on_keyring_request;
   // Swim halted (a name or ID collision found on joining); `reason` is Swim's.
   std::function<void(const std::string& reason)> on_halt;
+  // Whenever Swim's incarnation rises above the last value persisted
+  // (SwimConfig::initial_incarnation at start; with none, once at start),
+  // and before anything that carries it is sent, called with a value to
+  // persist: the incarnation plus a reserve (16 in all), so a burst of
+  // refutations costs one save per 16. The adapter must never persist less
+  // afterwards, and a restart starts above it, so no incarnation is reused.
+  // Must be durable when it returns. On an error gossip goes on (logged once
+  // a minute; a restart may then reuse an incarnation) and the save is
+  // retried at most once a second. Unset: nothing is persisted.
+  std::function<Status(Incarnation)> persist_incarnation;
 };
 
 class Transport {

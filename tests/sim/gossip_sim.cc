@@ -76,9 +76,14 @@ void GossipSim::boot(size_t i, const std::vector<std::string>& join_addresses) {
   Node& node = nodes_[i];
   ++node.life;
   gossip::SwimConfig config = config_for(i);
-  config.initial_incarnation = node.incarnation;
+  // The data dir holds an incarnation from the first life on.
+  if (node.life > 1) config.initial_incarnation = node.incarnation;
   config.tags = node.tags;
   node.swim = std::make_unique<Swim>(config);
+  if (config.initial_incarnation && node.swim->local_incarnation() <= *config.initial_incarnation) {
+    violation(name(i) + " restarted at incarnation " + std::to_string(node.swim->local_incarnation()) +
+              ", which its previous life already used");
+  }
   node.view.assign(nodes_.size(), kUnknown);
   node.view[i] = kLive;
   node.up = true;
@@ -302,7 +307,7 @@ void GossipSim::drain(size_t i) {
     event.life = node.life;
     event.address = request.address;
     auto to = node_at(request.address);
-    if (to && nodes_[*to].up && reachable(i, *to)) {
+    if (to && nodes_[*to].up && reachable(i, *to) && !tcp_refused_) {
       event.at = now_ + tcp_latency();
       event.node = static_cast<uint32_t>(*to);
       event.payload = std::move(request.state);
@@ -323,10 +328,10 @@ void GossipSim::drain(size_t i) {
     event.deadline = probe.deadline;
     event.payload = probe.ping;
     auto to = node_at(probe.address);
-    if (to && nodes_[*to].up && reachable(i, *to)) {
+    if (to && nodes_[*to].up && reachable(i, *to) && !tcp_refused_) {
       event.at = now_ + tcp_latency();
       event.node = static_cast<uint32_t>(*to);
-    } else if (to && !nodes_[*to].up && !nodes_[*to].host_down && reachable(i, *to)) {
+    } else if (to && (tcp_refused_ || (!nodes_[*to].up && !nodes_[*to].host_down)) && reachable(i, *to)) {
       // The host answers the connection with a reset: nothing listens.
       event.kind = Kind::tcp_probe_result;
       event.node = static_cast<uint32_t>(i);

@@ -79,6 +79,10 @@ class GossipSim {
   void partition(std::vector<int> group);
   void heal();
   void set_loss(double loss) { options_.loss = loss; }
+  // From now on every TCP connection to a node is refused, live or not (a
+  // firewall that resets the gossip TCP port): push-pulls fail and TCP
+  // fallback probes report `refused`.
+  void set_tcp_refused(bool refused) { tcp_refused_ = refused; }
   // Node i takes `time` per input from now on (a slow, overloaded member);
   // the larger of this and options.processing_time applies.
   void set_processing_time(size_t i, Duration time) { nodes_.at(i).processing_time = time; }
@@ -205,6 +209,7 @@ class GossipSim {
   // One copy of each member record for all the nodes' member tables.
   std::shared_ptr<gossip::MemberRecordPool> record_pool_ = std::make_shared<gossip::MemberRecordPool>();
   uint64_t next_order_ = 0;
+  bool tcp_refused_ = false;
 
   size_t mismatches_ = 0;
   TimePoint last_partition_change_;

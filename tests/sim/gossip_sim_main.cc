@@ -56,6 +56,7 @@ int main(int argc, char** argv) {
   int slow_stall_ms = 0;
   int slow_stall_every_ms = 10000;
   bool no_lifeguard = false;
+  bool steady_tcp_refused = false;
   int confirmed_suspicion_mult = roster::gossip::SwimConfig{}.confirmed_suspicion_mult;
   bool trace = false;
   std::string trace_subject;
@@ -80,6 +81,9 @@ int main(int argc, char** argv) {
   app.add_option("--slow-stall-every-ms", slow_stall_every_ms, "... once per this period (default 10 s)");
   app.add_option("--confirmed-suspicion-mult", confirmed_suspicion_mult,
                  "floor of a fully confirmed suspicion (memberlist: the suspicion multiplier, 4)");
+  app.add_flag("--steady-tcp-refused", steady_tcp_refused,
+               "in the steady phase, every TCP connection is refused, to live nodes too (a firewall that resets "
+               "the gossip TCP port): push-pulls fail and TCP fallback probes come back refused");
   app.add_flag("--no-lifeguard", no_lifeguard, "plain SWIM: no health multiplier, fixed suspicion timeout, no buddy");
   app.add_option("--trace-subject", trace_subject, "print every event about this node name to stderr");
   app.add_flag("--trace", trace, "print the views still wrong every second while joining");
@@ -101,12 +105,13 @@ int main(int argc, char** argv) {
 
   std::printf("gossip_sim --nodes=%zu --seed=%llu --join-loss=%.3f --steady-loss=%.3f --steady-seconds=%.0f "
               "--join-pace-ms=%d --processing-us=%d --max-latency-ms=%d --slow-nodes=%zu --slow-processing-ms=%d "
-              "--slow-stall-ms=%d --slow-stall-every-ms=%d --confirmed-suspicion-mult=%d --preformed=%zu%s%s%s\n",
+              "--slow-stall-ms=%d --slow-stall-every-ms=%d --confirmed-suspicion-mult=%d --preformed=%zu%s%s%s%s\n",
               nodes, static_cast<unsigned long long>(seed), join_loss, steady_loss, steady_seconds, join_pace_ms,
               processing_us, max_latency_ms, slow_nodes, slow_processing_ms, slow_stall_ms, slow_stall_every_ms,
               confirmed_suspicion_mult, preformed,
               skip_failure ? " --skip-failure" : "",
               crash_host_down ? " --crash-host-down" : "",
+              steady_tcp_refused ? " --steady-tcp-refused" : "",
               no_lifeguard ? " --no-lifeguard" : "");
   std::printf("timing: memberlist/Serf LAN defaults (probe 1 s/500 ms, gossip 200 ms x 3, suspicion mult 4)\n");
 
@@ -173,6 +178,7 @@ int main(int argc, char** argv) {
   // --- steady ---
   if (steady_seconds > 0) {
     sim.set_loss(steady_loss);
+    sim.set_tcp_refused(steady_tcp_refused);
     const size_t slow = std::min(slow_nodes, nodes);
     for (size_t i = nodes - slow; i < nodes; ++i) {
       sim.set_processing_time(i, std::chrono::milliseconds(slow_processing_ms));

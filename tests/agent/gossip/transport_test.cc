@@ -7,12 +7,17 @@
 #include <gtest/gtest.h>
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ip/udp.hpp>
+#include <boost/asio/write.hpp>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
 #include <functional>
 
+#include "agent/catalog/watch_hub.h"
 #include "agent/gossip/gossip_agent.h"
 #include "agent/gossip/persisted_state.h"
 #include "common/clock.h"
@@ -195,6 +200,198 @@ TEST_F(TransportTest, AStoppedPeerIsDeclaredFailedOnceItsPortRefuses) {
     return member && member->state == MemberState::dead;
   }));
   EXPECT_LT(std::chrono::steady_clock::now() - stopped, 2s);
+}
+
+using boost::asio::ip::tcp;
+
+tcp::endpoint endpoint_of(const Transport& transport) {
+  return tcp::endpoint(boost::asio::ip::make_address("127.0.0.1"), transport.port());
+}
+
+// A raw TCP client from `source_ip` that reads until the other side closes.
+struct RawClient {
+  RawClient(boost::asio::io_context& io, const std::string& source_ip, const tcp::endpoint& to) : socket(io) {
+    socket.open(tcp::v4());
+    socket.bind(tcp::endpoint(boost::asio::ip::make_address(source_ip), 0));
+    socket.connect(to);
+  }
+  void read_until_closed() {
+    socket.async_read_some(boost::asio::buffer(buffer), [this](const boost::system::error_code& error, size_t n) {
+      received.append(buffer.data(), n);
+      if (error) {
+        closed = true;
+        return;
+      }
+      read_until_closed();
+    });
+  }
+  tcp::socket socket;
+  std::array<char, 256> buffer{};
+  std::string received;
+  bool closed = false;
+};
+
+TEST_F(TransportTest, AcceptBacksOffWhenOutOfDescriptors) {
+  auto a = make("node-a");
+  tcp::socket client(io_);
+  client.open(tcp::v4());
+  // Use up this process's descriptors, then leave a connection in the backlog.
+  rlimit saved{};
+  ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &saved), 0);
+  rlimit lowered = saved;
+  lowered.rlim_cur = std::min<rlim_t>(saved.rlim_cur, 256);
+  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &lowered), 0);
+  std::vector<int> filler;
+  for (int fd = ::dup(client.native_handle()); fd >= 0; fd = ::dup(client.native_handle())) filler.push_back(fd);
+  client.connect(endpoint_of(*a));
+  // Without backoff, the accept loop fails thousands of times in this window.
+  const uint64_t before = a->counters().tcp_accept_errors;
+  io_.run_for(500ms);
+  io_.restart();
+  const uint64_t errors = a->counters().tcp_accept_errors - before;
+  for (int fd : filler) ::close(fd);
+  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &saved), 0);
+  EXPECT_GE(errors, 1u);
+  EXPECT_LE(errors, 6u);  // 50, 100, 200 ms... apart
+  // With descriptors back, the waiting connection is served.
+  EXPECT_TRUE(run_until([&] { return a->counters().tcp_accepted >= 1; }));
+}
+
+TEST_F(TransportTest, AConnectionWithoutAFirstFrameIsClosedSoon) {
+  tweak_ = [](TransportOptions& options) {
+    options.tcp_timeout = 60s;
+    options.tcp_first_frame_timeout = 200ms;
+  };
+  auto a = make("node-a", kKeyA);
+  RawClient idle(io_, "127.0.0.1", endpoint_of(*a));
+  RawClient partial(io_, "127.0.0.1", endpoint_of(*a));
+  boost::asio::write(partial.socket, boost::asio::buffer(std::string("\0\0\1\0\2", 5)));
+  idle.read_until_closed();
+  partial.read_until_closed();
+  // Well before tcp_timeout (and run_until's 10 s).
+  ASSERT_TRUE(run_until([&] { return idle.closed && partial.closed; }));
+  EXPECT_EQ(a->counters().tcp_first_frame_timeouts, 2u);
+  // A peer with a frame to send still gets its answer.
+  auto b = make("node-b", kKeyA);
+  b->join({a->address()});
+  ASSERT_TRUE(run_until([&] { return knows_alive(*a, "node-b") && knows_alive(*b, "node-a"); }));
+}
+
+TEST_F(TransportTest, OneAddressCannotTakeEverySlot) {
+  tweak_ = [](TransportOptions& options) {
+    options.tcp_timeout = 60s;
+    options.tcp_first_frame_timeout = 60s;
+    options.max_tcp_connections = 4;
+    options.max_tcp_connections_per_ip = 2;
+  };
+  auto a = make("node-a");
+  std::vector<std::unique_ptr<RawClient>> idle;
+  for (int i = 0; i < 3; ++i) {
+    idle.push_back(std::make_unique<RawClient>(io_, "127.0.0.2", endpoint_of(*a)));
+    idle.back()->read_until_closed();
+  }
+  ASSERT_TRUE(run_until([&] { return a->counters().tcp_accepted + a->counters().tcp_refused == 3; }));
+  EXPECT_EQ(a->counters().tcp_accepted, 2u);
+  EXPECT_EQ(a->counters().tcp_refused, 1u);
+  // The refused one is told why.
+  ASSERT_TRUE(run_until([&] { return idle[2]->closed; }));
+  EXPECT_NE(idle[2]->received.find("gossip listener full"), std::string::npos);
+  // Another address still gets in.
+  JoinResult result;
+  auto b = make("node-b", "", &result);
+  b->join({a->address()});
+  ASSERT_TRUE(run_until([&] { return result.reported; }));
+  EXPECT_TRUE(result.ok) << result.error;
+}
+
+TEST_F(TransportTest, AFullListenerTellsTheJoinerItIsFullNotThatItsKeyIsWrong) {
+  tweak_ = [](TransportOptions& options) {
+    options.tcp_timeout = 60s;
+    options.tcp_first_frame_timeout = 60s;
+    options.max_tcp_connections = 1;
+  };
+  auto a = make("node-a", kKeyA);
+  RawClient idle(io_, "127.0.0.2", endpoint_of(*a));
+  ASSERT_TRUE(run_until([&] { return a->counters().tcp_accepted == 1; }));
+  JoinResult result;
+  auto b = make("node-b", kKeyA, &result);
+  b->join({a->address()});
+  ASSERT_TRUE(run_until([&] { return result.reported; }));
+  EXPECT_FALSE(result.ok);
+  EXPECT_NE(result.error.find("listener is full"), std::string::npos) << result.error;
+  EXPECT_EQ(result.error.find("-encrypt"), std::string::npos) << result.error;
+  EXPECT_EQ(a->counters().tcp_refused, 1u);
+}
+
+TEST_F(TransportTest, TheIncarnationIsPersistedBeforeItIsAdvertised) {
+  std::vector<std::pair<Incarnation, uint64_t>> persisted;  // value saved, UDP packets sent by then
+  std::unique_ptr<Transport> a;
+  TransportCallbacks callbacks;
+  callbacks.persist_incarnation = [&](Incarnation incarnation) {
+    persisted.emplace_back(incarnation, a ? a->counters().udp_packets_sent : 0);
+    return Status::ok();
+  };
+  TransportOptions options = local_options("node-a");
+  options.swim.initial_incarnation = 7;
+  a = std::make_unique<Transport>(io_, clock_, std::move(options), std::move(callbacks));
+  ASSERT_TRUE(a->start().is_ok());
+  // 8 and a reserve, before anything was sent.
+  ASSERT_EQ(persisted.size(), 1u);
+  EXPECT_EQ(persisted[0], std::make_pair(Incarnation{8 + 15}, uint64_t{0}));
+  auto b = make("node-b");
+  b->join({a->address()});
+  ASSERT_TRUE(run_until([&] { return knows_alive(*a, "node-b") && knows_alive(*b, "node-a"); }));
+  // Every incarnation a advertises is covered by a save made before it left.
+  for (int i = 0; i < 20; ++i) {
+    const uint64_t sent_before = a->counters().udp_packets_sent;
+    const size_t saves_before = persisted.size();
+    ASSERT_TRUE(a->set_tags({{"round", std::to_string(i)}}).is_ok());
+    ASSERT_FALSE(persisted.empty());
+    EXPECT_GE(persisted.back().first, a->swim().local_incarnation());
+    if (persisted.size() > saves_before) {
+      EXPECT_EQ(persisted.back().second, sent_before);
+    }
+  }
+  EXPECT_EQ(a->swim().local_incarnation(), 28u);
+  ASSERT_TRUE(run_until([&] {
+    auto member = b->swim().member("node-a");
+    return member && member->incarnation == 28;
+  }));
+  EXPECT_EQ(persisted.size(), 2u);  // at 8 (reserving to 23) and at 24 (to 39)
+}
+
+TEST(GossipAgentTest, ARestartedAgentSavesItsNewIncarnationAtOnce) {
+  auto dir = std::filesystem::temp_directory_path() / ("roster-restart-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const std::string peers_path = (dir / kPeersFileName).string();
+  ASSERT_TRUE(save_peer_snapshot(peers_path, PeerSnapshot{7, {}}).is_ok());
+  auto saved_incarnation = [&] {
+    auto snapshot = load_peer_snapshot(peers_path);
+    return snapshot.is_ok() && snapshot->has_value() ? (*snapshot)->incarnation : Incarnation{0};
+  };
+  boost::asio::io_context io{1};
+  SystemClock clock;
+  catalog::WatchHub watch_hub;
+  GossipAgentOptions options;
+  options.transport = local_options("node-a");
+  options.data_dir = dir.string();
+  options.snapshot_interval = std::chrono::hours(1);  // only the incarnation rule saves
+  {
+    GossipAgent agent(io, clock, watch_hub, options, {});
+    ASSERT_TRUE(agent.start().is_ok());
+    EXPECT_EQ(agent.transport().swim().local_incarnation(), 8u);
+    EXPECT_EQ(saved_incarnation(), 23u);  // 8 and the reserve, at once
+    agent.set_local_tags({{"role", "web"}});
+    EXPECT_EQ(agent.transport().swim().local_incarnation(), 9u);
+    agent.stop();
+    // The save at stop keeps the reservation.
+    EXPECT_EQ(saved_incarnation(), 23u);
+  }
+  GossipAgent restarted(io, clock, watch_hub, options, {});
+  ASSERT_TRUE(restarted.start().is_ok());
+  EXPECT_EQ(restarted.transport().swim().local_incarnation(), 24u);
+  restarted.stop();
+  std::filesystem::remove_all(dir);
 }
 
 TEST_F(TransportTest, KeyringChangesNeedEncryptionOn) {

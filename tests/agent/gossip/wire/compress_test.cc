@@ -76,7 +76,9 @@ TEST(CompressTest, RandomMutationsNeverCrash) {
       mutated[random() % mutated.size()] = static_cast<char>(random());
     }
     auto result = decompress(mutated, 1 << 20);
-    if (result.is_ok()) EXPECT_LE(result->size(), size_t{1} << 20);
+    if (result.is_ok()) {
+      EXPECT_LE(result->size(), size_t{1} << 20);
+    }
   }
 }
 
