@@ -150,9 +150,11 @@ int run_agent(int argc, const char* const* argv) {
   roster::http::ApiOptions api_options;
   api_options.version = kVersion;
   roster::http::HttpServer* http_server = nullptr;
+  std::map<std::string, std::string> gossip_limits;  // filled once the gossip options are made
   api_options.extra_stats = [&]() {
     std::map<std::string, std::map<std::string, std::string>> sections;
     auto& limits = sections["limits"];
+    limits = gossip_limits;
     if (auto now = roster::open_files_limit(); now.is_ok()) {
       limits["open_files_soft"] = std::to_string(now->soft);
       limits["open_files_hard"] = std::to_string(now->hard);
@@ -208,8 +210,14 @@ int run_agent(int argc, const char* const* argv) {
     exit_timer.expires_after(std::chrono::milliseconds(200));
     exit_timer.async_wait([&](const boost::system::error_code&) { shutdown(0); });
   };
-  gossip = std::make_unique<roster::gossip::GossipAgent>(io, clock, core.watch_hub(),
-                                                         gossip_options(config, node_id, core.merged_tags()),
+  const auto gossip_settings = gossip_options(config, node_id, core.merged_tags());
+  gossip_limits = {
+      {"gossip_max_tcp_connections", std::to_string(gossip_settings.transport.max_tcp_connections)},
+      {"gossip_max_tcp_connections_per_ip", std::to_string(gossip_settings.transport.max_tcp_connections_per_ip)},
+      {"gossip_tcp_first_frame_timeout_ms", std::to_string(gossip_settings.transport.tcp_first_frame_timeout.count())},
+      {"gossip_max_members", std::to_string(gossip_settings.transport.swim.max_members)},
+  };
+  gossip = std::make_unique<roster::gossip::GossipAgent>(io, clock, core.watch_hub(), gossip_settings,
                                                          std::move(gossip_callbacks));
   if (auto status = gossip->start(); !status.is_ok()) {
     std::cerr << "roster agent: " << status.message() << "\n";

@@ -292,6 +292,8 @@ class AgentProgramTest(unittest.TestCase):
         self.assertIn("limits:", result.stdout)
         self.assertEqual(lines["http_max_conns_per_client"], "7")
         self.assertEqual(lines["http_max_unsent_response_bytes"], str(64 * 1024 * 1024))
+        self.assertEqual(lines["gossip_max_tcp_connections"], "128")
+        self.assertEqual(lines["gossip_max_tcp_connections_per_ip"], "16")
         # The agent raised its soft open-files limit to the hard one.
         self.assertEqual(lines["open_files_soft"], lines["open_files_hard"])
         with open("/proc/%d/limits" % agent.process.pid) as limits:
