@@ -33,6 +33,7 @@ class ApiTest : public ::testing::Test {
   HandleResult call(const std::string& method, const std::string& target, const std::string& body = "") {
     HttpRequest request;
     request.method = method;
+    request.headers["host"] = "127.0.0.1:8500";
     EXPECT_TRUE(parse_target(target, request.path, request.query)) << target;
     request.body = body;
     BlockingState blocking;
@@ -150,6 +151,7 @@ TEST_F(ApiTest, EveryReadCarriesIndexHeaders) {
 
 TEST_F(ApiTest, TokensAreAcceptedInHeaderAndQuery) {
   HttpRequest request;
+  request.headers["host"] = "127.0.0.1:8500";
   request.method = "PUT";
   ASSERT_TRUE(parse_target("/v1/kv/with-token?token=secret", request.path, request.query));
   request.headers["x-consul-token"] = "secret";
@@ -157,6 +159,39 @@ TEST_F(ApiTest, TokensAreAcceptedInHeaderAndQuery) {
   BlockingState blocking;
   EXPECT_EQ(api_.handle(request, blocking).response.body, "true");
   EXPECT_EQ(respond("GET", "/v1/kv/with-token?raw&token=secret").body, "v");
+}
+
+// Go's server answers an HTTP/1.1 request without Host with a 400 before
+// Consul sees it; HTTP/1.0 needs no Host, and an empty one is allowed.
+TEST_F(ApiTest, Http11RequestWithoutHostIsRefused) {
+  HttpRequest request;
+  request.method = "PUT";
+  ASSERT_TRUE(parse_target("/v1/kv/no-host", request.path, request.query));
+  request.body = "v";
+  BlockingState blocking;
+  HttpResponse refused = api_.handle(request, blocking).response;
+  EXPECT_EQ(refused.status, 400);
+  EXPECT_NE(refused.body.find("Host"), std::string::npos) << refused.body;
+  EXPECT_EQ(respond("GET", "/v1/kv/no-host").status, 404);  // the write did not happen
+
+  request.version = 10;
+  EXPECT_EQ(api_.handle(request, blocking).response.body, "true");
+  request.version = 11;
+  request.headers["host"] = "";
+  request.body = "w";
+  EXPECT_EQ(api_.handle(request, blocking).response.body, "true");
+  EXPECT_EQ(respond("GET", "/v1/kv/no-host?raw").body, "w");
+}
+
+// Go's time.ParseDuration, which Consul applies to ?wait=, wants a unit.
+TEST_F(ApiTest, WaitWithoutAUnitIsA400) {
+  ASSERT_EQ(respond("PUT", "/v1/kv/wait-unit", "v").body, "true");
+  for (const char* target : {"/v1/kv/wait-unit?wait=5", "/v1/kv/wait-unit?index=1000000&wait=5"}) {
+    HttpResponse response = respond("GET", target);
+    EXPECT_EQ(response.status, 400) << target;
+  }
+  EXPECT_EQ(respond("GET", "/v1/kv/wait-unit?wait=5s").status, 200);
+  EXPECT_EQ(respond("GET", "/v1/kv/wait-unit?wait=0").status, 200);
 }
 
 TEST_F(ApiTest, UnknownPathsAndMethods) {
@@ -320,6 +355,7 @@ TEST_F(ApiTest, ExpiredWaitAnswersWithTheSameIndex) {
   ASSERT_EQ(respond("PUT", "/v1/kv/a", "1").body, "true");
   std::string index = header(respond("GET", "/v1/kv/a"), "X-Consul-Index");
   HttpRequest request;
+  request.headers["host"] = "127.0.0.1:8500";
   request.method = "GET";
   ASSERT_TRUE(parse_target("/v1/kv/a?index=" + index + "&wait=60000ms", request.path, request.query));
   BlockingState blocking;
