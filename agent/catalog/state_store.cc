@@ -1,6 +1,7 @@
 #include "agent/catalog/state_store.h"
 
 #include <algorithm>
+#include <limits>
 #include <utility>
 
 namespace roster::catalog {
@@ -31,6 +32,14 @@ bool contains(const std::vector<std::string>& list, const std::string& value) {
 }
 
 Index at_least_one(Index index) { return std::max<Index>(index, 1); }
+
+// time_ns + the delay, capped and saturating: a session from an older
+// snapshot may carry any delay, and a command any time.
+int64_t lock_delay_deadline(int64_t time_ns, int64_t lock_delay_ns) {
+  const int64_t delay = std::clamp<int64_t>(lock_delay_ns, 0, kMaxLockDelayNs);
+  if (time_ns > std::numeric_limits<int64_t>::max() - delay) return std::numeric_limits<int64_t>::max();
+  return time_ns + delay;
+}
 
 }  // namespace
 
@@ -472,6 +481,7 @@ Status StateStore::apply_command(Index index, int64_t, const CreateSession& comm
   }
   if (session.ttl_ns < 0) return Status::invalid_argument("session TTL must not be negative");
   if (session.lock_delay_ns < 0) return Status::invalid_argument("session lock delay must not be negative");
+  session.lock_delay_ns = std::min(session.lock_delay_ns, kMaxLockDelayNs);
   for (const auto* list : {&session.node_checks, &session.service_checks}) {
     for (const auto& check_id : *list) {
       const Check* check = find_check(session.node, check_id);
@@ -517,7 +527,7 @@ void StateStore::destroy_session(Index index, int64_t time_ns, const std::string
       entry.session.clear();
       write_kv(index, std::move(entry));
     }
-    if (session.lock_delay_ns > 0) data_.kv_lock_delays[key] = time_ns + session.lock_delay_ns;
+    if (session.lock_delay_ns > 0) data_.kv_lock_delays[key] = lock_delay_deadline(time_ns, session.lock_delay_ns);
   }
   touch_table(kSessionsTable, watch_key::kSessions, index);
   mark(watch_key::session(id));

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <limits>
 
 namespace roster::catalog {
 namespace {
@@ -453,6 +454,30 @@ TEST_F(StateStoreTest, LockDelayBlocksNewHoldersAfterInvalidation) {
   must(kv(KvOp::lock, "leader", "two", 0, "s2"), 211 * kSecond);
   EXPECT_EQ(store_.kv_get("leader").value->session, "s2");
   EXPECT_EQ(store_.kv_get("leader").value->lock_index, 2u);
+}
+
+// Consul's MaxLockDelay: no session locks a key away for longer than 60 s,
+// and no delay, however large, overflows the deadline.
+TEST_F(StateStoreTest, LockDelayIsCappedAtSixtySecondsWithoutOverflow) {
+  must(node_command("n1"));
+  must(CreateSession{make_session("huge", "n1", {}, "release", std::numeric_limits<int64_t>::max())});
+  EXPECT_EQ(store_.session("huge").value->lock_delay_ns, kMaxLockDelayNs);
+  must(CreateSession{make_session("s2", "n1")});
+  must(kv(KvOp::lock, "leader", "one", 0, "huge"), 100 * kSecond);
+  must(DestroySession{"huge"}, 200 * kSecond);
+  EXPECT_EQ(store_.snapshot().kv_lock_delays.at("leader"), 260 * kSecond);
+  EXPECT_EQ(apply(kv(KvOp::lock, "leader", "two", 0, "s2"), 259 * kSecond).code(), StatusCode::conflict);
+  must(kv(KvOp::lock, "leader", "two", 0, "s2"), 260 * kSecond);
+
+  // A session restored from an older snapshot may carry any delay.
+  StoreData data = store_.snapshot();
+  Session old = make_session("old", "n1", {}, "release", std::numeric_limits<int64_t>::max());
+  data.sessions["old"] = old;
+  data.kvs["leader"].session = "old";
+  store_.restore(data);
+  index_ = store_.last_index();
+  must(DestroySession{"old"}, std::numeric_limits<int64_t>::max() - kSecond);
+  EXPECT_EQ(store_.snapshot().kv_lock_delays.at("leader"), std::numeric_limits<int64_t>::max());
 }
 
 // --- sessions --------------------------------------------------------------

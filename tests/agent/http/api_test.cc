@@ -407,6 +407,27 @@ TEST_F(ApiTest, SessionLockAcquireRelease) {
   EXPECT_EQ(respond("PUT", "/v1/session/renew/nonexistent").status, 404);
 }
 
+// Consul reads a numeric LockDelay as nanoseconds (what its Go client sends
+// for a time.Duration), below 1000 as seconds, and caps it at 60 s.
+TEST_F(ApiTest, SessionLockDelayIsReadAsConsulReadsIt) {
+  auto lock_delay_of = [&](const std::string& body) -> json {
+    HttpResponse created = respond("PUT", "/v1/session/create", body);
+    EXPECT_EQ(created.status, 200) << body << ": " << created.body;
+    if (created.status != 200) return json();
+    std::string id = json::parse(created.body)["ID"];
+    return json::parse(respond("GET", "/v1/session/info/" + id).body)[0]["LockDelay"];
+  };
+  EXPECT_EQ(lock_delay_of(R"({"LockDelay": 15})"), 15'000'000'000LL);
+  EXPECT_EQ(lock_delay_of(R"({"LockDelay": 999})"), 60'000'000'000LL);  // 999 s, capped
+  EXPECT_EQ(lock_delay_of(R"({"LockDelay": 500000000})"), 500'000'000LL);  // Go's 500*time.Millisecond
+  EXPECT_EQ(lock_delay_of(R"({"LockDelay": 1000})"), 1000LL);
+  EXPECT_EQ(lock_delay_of(R"({"LockDelay": 0})"), 0LL);
+  EXPECT_EQ(lock_delay_of(R"({"LockDelay": "250ms"})"), 250'000'000LL);
+  EXPECT_EQ(lock_delay_of(R"({"LockDelay": "2h"})"), 60'000'000'000LL);
+  EXPECT_EQ(lock_delay_of(R"({"LockDelay": 9223372036854775807})"), 60'000'000'000LL);
+  EXPECT_EQ(lock_delay_of(R"({"LockDelay": "1000000h"})"), 60'000'000'000LL);
+}
+
 TEST_F(ApiTest, ServiceMaintenanceTakesOnlyThatServiceOut) {
   ASSERT_EQ(respond("PUT", "/v1/agent/service/register", R"({"Name": "web", "Check": {"TTL": "30s", "Status": "passing"}})").status, 200);
   ASSERT_EQ(json::parse(respond("GET", "/v1/health/service/web?passing").body).size(), 1u);
