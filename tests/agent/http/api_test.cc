@@ -335,6 +335,30 @@ TEST_F(ApiTest, BlockingNodeQueryWakesOnlyForThatNode) {
   EXPECT_TRUE(*fired);
 }
 
+// The agent's thread must not stall when a recursive delete of thousands of
+// 2 KB keys wakes a parked prefix watcher: matching each key against the
+// watched prefixes costs their depth, not the key's length.
+TEST_F(ApiTest, RecursiveDeleteOfManyLongKeysWakesPrefixWatchersCheaply) {
+  constexpr size_t kKeys = 5000;
+  const std::string tail(2000, 'x');
+  for (size_t i = 0; i < kKeys; ++i) {
+    catalog::KvCommand put;
+    put.key = "big/" + std::to_string(i) + tail;
+    put.value = "v";
+    ASSERT_TRUE(core_.submit(put).is_ok());
+  }
+  // A watcher of big/0..., parked (its own listing is one key, to keep the test quick).
+  std::string index = header(respond("GET", "/v1/kv/big/0?keys"), "X-Consul-Index");
+  HandleResult parked = call("GET", "/v1/kv/big/0?recurse&index=" + index);
+  ASSERT_TRUE(parked.wait.has_value());
+  auto fired = watch(*parked.wait);
+  const uint64_t steps_before = core_.watch_hub().prefix_match_steps();
+  EXPECT_EQ(respond("DELETE", "/v1/kv/big/?recurse").body, "true");
+  EXPECT_TRUE(*fired);
+  EXPECT_LE(core_.watch_hub().prefix_match_steps() - steps_before, kKeys * 4);
+  EXPECT_EQ(respond("GET", "/v1/kv/big/?recurse").status, 404);
+}
+
 TEST_F(ApiTest, WatchersOfTheSameDataShareOneEntry) {
   ASSERT_EQ(respond("PUT", "/v1/kv/hot", "1").body, "true");
   std::string index = header(respond("GET", "/v1/kv/hot"), "X-Consul-Index");
