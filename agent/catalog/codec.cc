@@ -241,6 +241,7 @@ std::string encode_snapshot(const StoreData& data) {
   put_indexes(data.table_indexes, out.mutable_table_indexes());
   put_indexes(data.service_indexes, out.mutable_service_indexes());
   put_indexes(data.service_health_indexes, out.mutable_service_health_indexes());
+  put_indexes(data.node_indexes, out.mutable_node_indexes());
   return out.SerializeAsString();
 }
 
@@ -290,7 +291,8 @@ Result<StoreData> decode_snapshot(std::string_view bytes) {
                   [](const pb::CatalogTimeEntry& entry) { return int64_t{entry.time_ns()}; }, "KV lock delays"),
         get_keyed(in.table_indexes(), data.table_indexes, index_of, "table indexes"),
         get_keyed(in.service_indexes(), data.service_indexes, index_of, "service indexes"),
-        get_keyed(in.service_health_indexes(), data.service_health_indexes, index_of, "service health indexes")}) {
+        get_keyed(in.service_health_indexes(), data.service_health_indexes, index_of, "service health indexes"),
+        get_keyed(in.node_indexes(), data.node_indexes, index_of, "node indexes")}) {
     if (!status.is_ok()) return status;
   }
   return data;

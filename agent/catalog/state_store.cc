@@ -176,7 +176,7 @@ void StateStore::store_node_change(Index index, Node node) {
   const std::string name = node.name;
   data_.nodes[name] = std::move(node);
   touch_table(kNodesTable, watch_key::kNodes, index);
-  mark(watch_key::node(name));
+  touch_node(name, index);
   // Instance listings embed the node, so its services' readers must wake too.
   for (const Service* service : services_on(name)) touch_service(service->name, index);
 }
@@ -305,6 +305,7 @@ void StateStore::remove_node(Index index, int64_t time_ns, const std::string& no
   for (const auto& id : check_ids) remove_check(index, time_ns, node, id);
 
   data_.nodes.erase(node);
+  data_.node_indexes.erase(node);
   touch_table(kNodesTable, watch_key::kNodes, index);
   mark(watch_key::node(node));
 }
@@ -554,8 +555,7 @@ void StateStore::touch_table(const char* table, const char* watch_key, Index ind
 }
 
 void StateStore::touch_node(const std::string& node, Index index) {
-  auto it = data_.nodes.find(node);
-  if (it != data_.nodes.end()) it->second.modify_index = index;
+  if (data_.nodes.count(node) != 0) data_.node_indexes[node] = index;
   mark(watch_key::node(node));
 }
 
@@ -620,7 +620,9 @@ Index StateStore::table_index(const char* table) const {
 
 Index StateStore::node_index(const std::string& node) const {
   const Node* found = find_node(node);
-  return found ? at_least_one(found->modify_index) : table_index(kNodesTable);
+  if (found == nullptr) return table_index(kNodesTable);
+  auto it = data_.node_indexes.find(node);
+  return at_least_one(std::max(found->modify_index, it == data_.node_indexes.end() ? 0 : it->second));
 }
 
 Index StateStore::service_index(const std::string& service) const {

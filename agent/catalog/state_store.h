@@ -73,6 +73,10 @@ struct NodeServices {  // /v1/catalog/node/<n>
 struct StoreData {
   Index last_index = 0;
   std::map<std::string, Node> nodes;                                      // by name
+  // Node name -> last change to the node, its services or its checks: the
+  // index of /v1/catalog/node/<n>. Node::modify_index moves only when the node
+  // itself changes, as in Consul, so it never passes the nodes table index.
+  std::map<std::string, Index> node_indexes;
   std::map<std::pair<std::string, std::string>, Service> services;        // (node, service id)
   std::map<std::pair<std::string, std::string>, Check> checks;            // (node, check id)
   std::map<std::string, KvEntry> kvs;                                     // by key

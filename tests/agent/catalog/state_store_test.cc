@@ -220,6 +220,37 @@ TEST_F(StateStoreTest, ChangedServiceBumpsOnlyWhatChanged) {
   EXPECT_THAT(changed, Not(Contains(std::string(watch_key::kChecks))));
 }
 
+// As in Consul, a node's ModifyIndex moves only when the node changes, so
+// /v1/catalog/nodes never lists a ModifyIndex above its own index; the node's
+// own query index still covers its services and checks.
+TEST_F(StateStoreTest, ServiceAndCheckWritesLeaveTheNodesModifyIndexAlone) {
+  Index registered = must(node_command("n1"));
+  RegisterNode service = node_command("n1");
+  service.skip_node_update = true;
+  service.service = make_service("web");
+  must(service);
+  RegisterNode check = node_command("n1");
+  check.skip_node_update = true;
+  check.checks.push_back(make_check("alive", kPassing, "web"));
+  Index check_at = must(check);
+
+  auto nodes = store_.nodes();
+  ASSERT_EQ(nodes.value.size(), 1u);
+  EXPECT_EQ(nodes.index, registered);
+  EXPECT_EQ(nodes.value[0].modify_index, registered);
+  EXPECT_LE(nodes.value[0].modify_index, nodes.index);
+  EXPECT_EQ(store_.node("n1").index, check_at);
+  EXPECT_EQ(store_.node_checks("n1").index, check_at);
+
+  Index removed = must(DeregisterNode{"n1", "web", ""});
+  EXPECT_EQ(store_.node("n1").index, removed);
+  EXPECT_EQ(store_.find_node("n1")->modify_index, registered);
+  Index moved = must(node_command("n1", "10.0.0.2"));
+  EXPECT_EQ(store_.find_node("n1")->modify_index, moved);
+  EXPECT_EQ(store_.nodes().index, moved);
+  EXPECT_EQ(store_.node("n1").index, moved);
+}
+
 TEST_F(StateStoreTest, DeregisterServiceRemovesItsChecks) {
   register_web("n1");
   Index at = must(DeregisterNode{"n1", "web", ""});

@@ -359,6 +359,18 @@ TEST_F(ApiTest, RecursiveDeleteOfManyLongKeysWakesPrefixWatchersCheaply) {
   EXPECT_EQ(respond("GET", "/v1/kv/big/?recurse").status, 404);
 }
 
+TEST_F(ApiTest, CatalogNodesNeverShowAModifyIndexAboveTheirIndex) {
+  ASSERT_EQ(respond("PUT", "/v1/agent/service/register", R"({"Name": "web", "Check": {"TTL": "30s"}})").status, 200);
+  ASSERT_EQ(respond("PUT", "/v1/agent/check/pass/service:web").status, 200);
+  HttpResponse nodes = respond("GET", "/v1/catalog/nodes");
+  json body = json::parse(nodes.body);
+  ASSERT_EQ(body.size(), 1u);
+  EXPECT_LE(body[0]["ModifyIndex"].get<uint64_t>(), std::stoull(header(nodes, "X-Consul-Index")));
+  // The node's own listing still moves with its services.
+  EXPECT_EQ(header(respond("GET", "/v1/catalog/node/node-1"), "X-Consul-Index"),
+            std::to_string(core_.store().last_index()));
+}
+
 TEST_F(ApiTest, WatchersOfTheSameDataShareOneEntry) {
   ASSERT_EQ(respond("PUT", "/v1/kv/hot", "1").body, "true");
   std::string index = header(respond("GET", "/v1/kv/hot"), "X-Consul-Index");
