@@ -33,6 +33,12 @@ bool contains(const std::vector<std::string>& list, const std::string& value) {
 
 Index at_least_one(Index index) { return std::max<Index>(index, 1); }
 
+// "a/b/" for "a/b/c", "" for "abc": where a reaped key's floor is kept.
+std::string kv_directory(const std::string& key) {
+  const size_t slash = key.rfind('/');
+  return slash == std::string::npos ? std::string() : key.substr(0, slash + 1);
+}
+
 // time_ns + the delay, capped and saturating: a session from an older
 // snapshot may carry any delay, and a command any time.
 int64_t lock_delay_deadline(int64_t time_ns, int64_t lock_delay_ns) {
@@ -464,6 +470,26 @@ void StateStore::delete_kv(Index index, const std::string& key) {
   mark(watch_key::kv(key));
 }
 
+Status StateStore::apply_command(Index, int64_t, const ReapKvTombstones& command) {
+  // Nothing a reader sees changes, so no watcher wakes; only the indexes that
+  // the tombstones held move into their directories' floors.
+  for (auto it = data_.kv_tombstones.begin(); it != data_.kv_tombstones.end();) {
+    if (it->second > command.up_to) {
+      ++it;
+      continue;
+    }
+    Index& floor = data_.kv_reaped_floors[kv_directory(it->first)];
+    floor = std::max(floor, it->second);
+    it = data_.kv_tombstones.erase(it);
+  }
+  return Status::ok();
+}
+
+bool StateStore::has_kv_tombstones_through(Index index) const {
+  return std::any_of(data_.kv_tombstones.begin(), data_.kv_tombstones.end(),
+                     [index](const auto& tombstone) { return tombstone.second <= index; });
+}
+
 // --- Sessions --------------------------------------------------------------
 
 Status StateStore::apply_command(Index index, int64_t, const CreateSession& command) {
@@ -643,7 +669,20 @@ Index StateStore::kv_prefix_index(const std::string& prefix) const {
        it != data_.kv_tombstones.end() && has_prefix(it->first, prefix); ++it) {
     index = std::max(index, it->second);
   }
-  return at_least_one(index);
+  return at_least_one(std::max(index, kv_reaped_floor(prefix)));
+}
+
+Index StateStore::kv_reaped_floor(const std::string& prefix) const {
+  const auto& floors = data_.kv_reaped_floors;
+  if (floors.empty()) return 0;
+  // A reaped key under `prefix` had its directory under `prefix` too, unless
+  // `prefix` ends inside the key's last segment: then both share a directory.
+  Index floor = 0;
+  for (auto it = floors.lower_bound(prefix); it != floors.end() && has_prefix(it->first, prefix); ++it) {
+    floor = std::max(floor, it->second);
+  }
+  if (auto it = floors.find(kv_directory(prefix)); it != floors.end()) floor = std::max(floor, it->second);
+  return floor;
 }
 
 std::vector<Check> StateStore::health_checks_for(const Service& service) const {
@@ -773,6 +812,8 @@ Query<std::optional<KvEntry>> StateStore::kv_get(const std::string& key, WatchKe
     result.index = at_least_one(it->second.modify_index);
   } else if (auto tomb = data_.kv_tombstones.find(key); tomb != data_.kv_tombstones.end()) {
     result.index = at_least_one(tomb->second);
+  } else {
+    result.index = at_least_one(kv_reaped_floor(key));
   }
   return result;
 }

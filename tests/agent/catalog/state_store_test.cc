@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <limits>
 
+#include "agent/catalog/codec.h"
+
 namespace roster::catalog {
 namespace {
 
@@ -509,6 +511,54 @@ TEST_F(StateStoreTest, LockDelayIsCappedAtSixtySecondsWithoutOverflow) {
   index_ = store_.last_index();
   must(DestroySession{"old"}, std::numeric_limits<int64_t>::max() - kSecond);
   EXPECT_EQ(store_.snapshot().kv_lock_delays.at("leader"), std::numeric_limits<int64_t>::max());
+}
+
+// Consul's graveyard: tombstones go once reaped, from memory and snapshots,
+// and no KV index goes backwards for it.
+TEST_F(StateStoreTest, ReapedTombstonesLeaveAFloorSoNoIndexGoesBackwards) {
+  must(kv(KvOp::set, "app/keep"));
+  must(kv(KvOp::set, "app/old"));
+  must(kv(KvOp::set, "app/sub/deep"));
+  Index deep_deleted = must(kv(KvOp::delete_key, "app/sub/deep"));
+  Index old_deleted = must(kv(KvOp::delete_key, "app/old"));
+  must(kv(KvOp::set, "app/young"));
+  Index young_deleted = must(kv(KvOp::delete_key, "app/young"));
+  must(kv(KvOp::set, "other"));
+  must(kv(KvOp::delete_key, "other"));
+  ASSERT_EQ(store_.kv_list("app/").index, young_deleted);
+  ASSERT_EQ(store_.kv_get("app/old").index, old_deleted);
+
+  (void)store_.take_changed_watch_keys();
+  must(ReapKvTombstones{old_deleted});
+  EXPECT_THAT(store_.take_changed_watch_keys(), IsEmpty());  // nothing a reader sees changed
+  const StoreData& data = store_.snapshot();
+  EXPECT_EQ(data.kv_tombstones.count("app/old"), 0u);
+  EXPECT_EQ(data.kv_tombstones.count("app/sub/deep"), 0u);
+  EXPECT_EQ(data.kv_tombstones.count("app/young"), 1u);  // newer than up_to
+  EXPECT_EQ(data.kv_tombstones.count("other"), 1u);
+  EXPECT_EQ(store_.kv_list("app/").index, young_deleted);
+  EXPECT_GE(store_.kv_get("app/old").index, old_deleted);
+  EXPECT_GE(store_.kv_list("app/o").index, old_deleted);   // a prefix ending inside the key
+  EXPECT_GE(store_.kv_keys("app/s", "/").index, deep_deleted);
+  EXPECT_GE(store_.kv_list("app/sub/").index, deep_deleted);
+  EXPECT_EQ(store_.kv_list("db/").index, 1u);  // floors stay in their directories
+
+  must(ReapKvTombstones{store_.last_index()});
+  EXPECT_TRUE(store_.snapshot().kv_tombstones.empty());
+  // The newest change under app/ was a reaped delete: its index stays.
+  EXPECT_EQ(store_.kv_list("app/").index, young_deleted);
+  EXPECT_EQ(store_.kv_keys("app/", "").index, young_deleted);
+  EXPECT_GE(store_.kv_get("app/young").index, young_deleted);
+  EXPECT_GE(store_.kv_list("").index, young_deleted);
+
+  // Snapshots carry the floors, not the reaped keys.
+  auto decoded = decode_snapshot(encode_snapshot(store_.snapshot()));
+  ASSERT_TRUE(decoded.is_ok()) << decoded.status().to_string();
+  EXPECT_TRUE(decoded->kv_tombstones.empty());
+  StateStore restored;
+  restored.restore(std::move(decoded).value());
+  EXPECT_EQ(restored.kv_list("app/").index, young_deleted);
+  EXPECT_TRUE(restored.snapshot() == store_.snapshot());
 }
 
 // --- sessions --------------------------------------------------------------
