@@ -39,6 +39,7 @@ struct ConfigFragment {
   GossipSettings gossip;  // only the optional timing keys are used
   std::optional<std::string> log_level;
   std::optional<bool> enable_script_checks;
+  std::optional<std::chrono::nanoseconds> tombstone_ttl;
   std::map<std::string, std::string> tags;
   std::vector<local::ServiceDefinition> services;
   std::vector<SourceLocation> service_locations;  // parallel to services
