@@ -20,6 +20,7 @@
 #include "agent/config/flags.h"
 #include "agent/config/node_id.h"
 #include "agent/core/agent_core.h"
+#include "agent/core/tombstone_reaper.h"
 #include "agent/gossip/gossip_agent.h"
 #include "agent/http/api.h"
 #include "agent/http/server.h"
@@ -146,6 +147,8 @@ int run_agent(int argc, const char* const* argv) {
     std::cerr << "roster agent: " << status.message() << "\n";
     return 1;
   }
+  roster::agent::TombstoneReaper tombstone_reaper(io, clock, core, {.ttl = config.tombstone_ttl});
+  tombstone_reaper.start();
 
   roster::http::ApiOptions api_options;
   api_options.version = kVersion;
@@ -196,6 +199,7 @@ int run_agent(int argc, const char* const* argv) {
     server.stop();
     core.set_membership(nullptr);
     if (gossip) gossip->stop();
+    tombstone_reaper.stop();
     core.stop();
     io.stop();
   };

@@ -27,11 +27,6 @@ Result<Nanoseconds> parse_go_duration(std::string_view text) {
   if (text.front() == '+') text.remove_prefix(1);
   if (text == "0") return Nanoseconds(0);
 
-  bool bare_number = true;
-  for (char c : text) {
-    if (!((c >= '0' && c <= '9') || c == '.')) bare_number = false;
-  }
-
   double total = 0;
   while (!text.empty()) {
     size_t digits = 0;
@@ -49,11 +44,7 @@ Result<Nanoseconds> parse_go_duration(std::string_view text) {
       return Status::invalid_argument("invalid duration \"" + original + "\"");
     }
     text.remove_prefix(digits);
-    if (text.empty()) {
-      if (!bare_number) return Status::invalid_argument("missing unit in duration \"" + original + "\"");
-      total += number * 1e9;
-      break;
-    }
+    if (text.empty()) return Status::invalid_argument("missing unit in duration \"" + original + "\"");
     const Unit* matched = nullptr;
     for (const Unit& unit : kUnits) {
       if (text.substr(0, unit.name.size()) == unit.name &&

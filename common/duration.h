@@ -13,8 +13,10 @@ namespace roster {
 
 using Nanoseconds = std::chrono::nanoseconds;
 
-// Parses a Go duration. A bare number is taken as seconds, as Consul's
-// agent does for ?wait=. Negative and overflowing values are rejected.
+// Parses a Go duration exactly as Go's time.ParseDuration accepts it, which
+// is what Consul applies to ?wait=: every number needs a unit ("5" is an
+// error; only "0" may stand alone). Negative and overflowing values are
+// rejected.
 Result<Nanoseconds> parse_go_duration(std::string_view text);
 
 // Formats like Go's time.Duration.String(): "1m30s", "10s", "1.5s", "250ms", "0s".

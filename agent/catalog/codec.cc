@@ -241,6 +241,8 @@ std::string encode_snapshot(const StoreData& data) {
   put_indexes(data.table_indexes, out.mutable_table_indexes());
   put_indexes(data.service_indexes, out.mutable_service_indexes());
   put_indexes(data.service_health_indexes, out.mutable_service_health_indexes());
+  put_indexes(data.node_indexes, out.mutable_node_indexes());
+  put_indexes(data.kv_reaped_floors, out.mutable_kv_reaped_floors());
   return out.SerializeAsString();
 }
 
@@ -290,7 +292,9 @@ Result<StoreData> decode_snapshot(std::string_view bytes) {
                   [](const pb::CatalogTimeEntry& entry) { return int64_t{entry.time_ns()}; }, "KV lock delays"),
         get_keyed(in.table_indexes(), data.table_indexes, index_of, "table indexes"),
         get_keyed(in.service_indexes(), data.service_indexes, index_of, "service indexes"),
-        get_keyed(in.service_health_indexes(), data.service_health_indexes, index_of, "service health indexes")}) {
+        get_keyed(in.service_health_indexes(), data.service_health_indexes, index_of, "service health indexes"),
+        get_keyed(in.node_indexes(), data.node_indexes, index_of, "node indexes"),
+        get_keyed(in.kv_reaped_floors(), data.kv_reaped_floors, index_of, "KV reaped floors")}) {
     if (!status.is_ok()) return status;
   }
   return data;
@@ -348,6 +352,7 @@ std::string encode_command(const Command& command) {
       put_session(body.session, out.mutable_create_session()->mutable_session());
     }
     void operator()(const DestroySession& body) const { out.mutable_destroy_session()->set_id(body.id); }
+    void operator()(const ReapKvTombstones& body) const { out.mutable_reap_kv_tombstones()->set_up_to(body.up_to); }
   };
   std::visit(Encoder{out}, command.body);
   return out.SerializeAsString();
@@ -437,6 +442,9 @@ Result<Command> decode_command(std::string_view bytes) {
       break;
     case pb::CatalogCommand::kDestroySession:
       command.body = DestroySession{in.destroy_session().id()};
+      break;
+    case pb::CatalogCommand::kReapKvTombstones:
+      command.body = ReapKvTombstones{in.reap_kv_tombstones().up_to()};
       break;
     case pb::CatalogCommand::BODY_NOT_SET:
       return Status::invalid_argument("catalog command has no body");

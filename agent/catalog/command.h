@@ -76,8 +76,17 @@ struct DestroySession {
   bool operator==(const DestroySession&) const = default;
 };
 
+// Forgets every KV tombstone at or below up_to, as Consul's tombstone reap.
+// The agent's TombstoneReaper picks up_to so that only tombstones older than
+// tombstone_ttl go; the store keeps their indexes as floors, so no query's
+// index goes backwards.
+struct ReapKvTombstones {
+  Index up_to = 0;
+  bool operator==(const ReapKvTombstones&) const = default;
+};
+
 using CommandBody = std::variant<RegisterNode, DeregisterNode, UpdateTags, UpdateCheck, KvCommand,
-                                 CreateSession, DestroySession>;
+                                 CreateSession, DestroySession, ReapKvTombstones>;
 
 struct Command {
   // Wall-clock time of the submitter, nanoseconds since the Unix epoch. The

@@ -1,6 +1,7 @@
 #include "agent/catalog/state_store.h"
 
 #include <algorithm>
+#include <limits>
 #include <utility>
 
 namespace roster::catalog {
@@ -31,6 +32,20 @@ bool contains(const std::vector<std::string>& list, const std::string& value) {
 }
 
 Index at_least_one(Index index) { return std::max<Index>(index, 1); }
+
+// "a/b/" for "a/b/c", "" for "abc": where a reaped key's floor is kept.
+std::string kv_directory(const std::string& key) {
+  const size_t slash = key.rfind('/');
+  return slash == std::string::npos ? std::string() : key.substr(0, slash + 1);
+}
+
+// time_ns + the delay, capped and saturating: a session from an older
+// snapshot may carry any delay, and a command any time.
+int64_t lock_delay_deadline(int64_t time_ns, int64_t lock_delay_ns) {
+  const int64_t delay = std::clamp<int64_t>(lock_delay_ns, 0, kMaxLockDelayNs);
+  if (time_ns > std::numeric_limits<int64_t>::max() - delay) return std::numeric_limits<int64_t>::max();
+  return time_ns + delay;
+}
 
 }  // namespace
 
@@ -167,7 +182,7 @@ void StateStore::store_node_change(Index index, Node node) {
   const std::string name = node.name;
   data_.nodes[name] = std::move(node);
   touch_table(kNodesTable, watch_key::kNodes, index);
-  mark(watch_key::node(name));
+  touch_node(name, index);
   // Instance listings embed the node, so its services' readers must wake too.
   for (const Service* service : services_on(name)) touch_service(service->name, index);
 }
@@ -296,6 +311,7 @@ void StateStore::remove_node(Index index, int64_t time_ns, const std::string& no
   for (const auto& id : check_ids) remove_check(index, time_ns, node, id);
 
   data_.nodes.erase(node);
+  data_.node_indexes.erase(node);
   touch_table(kNodesTable, watch_key::kNodes, index);
   mark(watch_key::node(node));
 }
@@ -454,6 +470,26 @@ void StateStore::delete_kv(Index index, const std::string& key) {
   mark(watch_key::kv(key));
 }
 
+Status StateStore::apply_command(Index, int64_t, const ReapKvTombstones& command) {
+  // Nothing a reader sees changes, so no watcher wakes; only the indexes that
+  // the tombstones held move into their directories' floors.
+  for (auto it = data_.kv_tombstones.begin(); it != data_.kv_tombstones.end();) {
+    if (it->second > command.up_to) {
+      ++it;
+      continue;
+    }
+    Index& floor = data_.kv_reaped_floors[kv_directory(it->first)];
+    floor = std::max(floor, it->second);
+    it = data_.kv_tombstones.erase(it);
+  }
+  return Status::ok();
+}
+
+bool StateStore::has_kv_tombstones_through(Index index) const {
+  return std::any_of(data_.kv_tombstones.begin(), data_.kv_tombstones.end(),
+                     [index](const auto& tombstone) { return tombstone.second <= index; });
+}
+
 // --- Sessions --------------------------------------------------------------
 
 Status StateStore::apply_command(Index index, int64_t, const CreateSession& command) {
@@ -472,6 +508,7 @@ Status StateStore::apply_command(Index index, int64_t, const CreateSession& comm
   }
   if (session.ttl_ns < 0) return Status::invalid_argument("session TTL must not be negative");
   if (session.lock_delay_ns < 0) return Status::invalid_argument("session lock delay must not be negative");
+  session.lock_delay_ns = std::min(session.lock_delay_ns, kMaxLockDelayNs);
   for (const auto* list : {&session.node_checks, &session.service_checks}) {
     for (const auto& check_id : *list) {
       const Check* check = find_check(session.node, check_id);
@@ -517,7 +554,7 @@ void StateStore::destroy_session(Index index, int64_t time_ns, const std::string
       entry.session.clear();
       write_kv(index, std::move(entry));
     }
-    if (session.lock_delay_ns > 0) data_.kv_lock_delays[key] = time_ns + session.lock_delay_ns;
+    if (session.lock_delay_ns > 0) data_.kv_lock_delays[key] = lock_delay_deadline(time_ns, session.lock_delay_ns);
   }
   touch_table(kSessionsTable, watch_key::kSessions, index);
   mark(watch_key::session(id));
@@ -544,8 +581,7 @@ void StateStore::touch_table(const char* table, const char* watch_key, Index ind
 }
 
 void StateStore::touch_node(const std::string& node, Index index) {
-  auto it = data_.nodes.find(node);
-  if (it != data_.nodes.end()) it->second.modify_index = index;
+  if (data_.nodes.count(node) != 0) data_.node_indexes[node] = index;
   mark(watch_key::node(node));
 }
 
@@ -610,7 +646,9 @@ Index StateStore::table_index(const char* table) const {
 
 Index StateStore::node_index(const std::string& node) const {
   const Node* found = find_node(node);
-  return found ? at_least_one(found->modify_index) : table_index(kNodesTable);
+  if (found == nullptr) return table_index(kNodesTable);
+  auto it = data_.node_indexes.find(node);
+  return at_least_one(std::max(found->modify_index, it == data_.node_indexes.end() ? 0 : it->second));
 }
 
 Index StateStore::service_index(const std::string& service) const {
@@ -631,7 +669,20 @@ Index StateStore::kv_prefix_index(const std::string& prefix) const {
        it != data_.kv_tombstones.end() && has_prefix(it->first, prefix); ++it) {
     index = std::max(index, it->second);
   }
-  return at_least_one(index);
+  return at_least_one(std::max(index, kv_reaped_floor(prefix)));
+}
+
+Index StateStore::kv_reaped_floor(const std::string& prefix) const {
+  const auto& floors = data_.kv_reaped_floors;
+  if (floors.empty()) return 0;
+  // A reaped key under `prefix` had its directory under `prefix` too, unless
+  // `prefix` ends inside the key's last segment: then both share a directory.
+  Index floor = 0;
+  for (auto it = floors.lower_bound(prefix); it != floors.end() && has_prefix(it->first, prefix); ++it) {
+    floor = std::max(floor, it->second);
+  }
+  if (auto it = floors.find(kv_directory(prefix)); it != floors.end()) floor = std::max(floor, it->second);
+  return floor;
 }
 
 std::vector<Check> StateStore::health_checks_for(const Service& service) const {
@@ -761,6 +812,8 @@ Query<std::optional<KvEntry>> StateStore::kv_get(const std::string& key, WatchKe
     result.index = at_least_one(it->second.modify_index);
   } else if (auto tomb = data_.kv_tombstones.find(key); tomb != data_.kv_tombstones.end()) {
     result.index = at_least_one(tomb->second);
+  } else {
+    result.index = at_least_one(kv_reaped_floor(key));
   }
   return result;
 }

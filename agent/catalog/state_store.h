@@ -73,10 +73,18 @@ struct NodeServices {  // /v1/catalog/node/<n>
 struct StoreData {
   Index last_index = 0;
   std::map<std::string, Node> nodes;                                      // by name
+  // Node name -> last change to the node, its services or its checks: the
+  // index of /v1/catalog/node/<n>. Node::modify_index moves only when the node
+  // itself changes, as in Consul, so it never passes the nodes table index.
+  std::map<std::string, Index> node_indexes;
   std::map<std::pair<std::string, std::string>, Service> services;        // (node, service id)
   std::map<std::pair<std::string, std::string>, Check> checks;            // (node, check id)
   std::map<std::string, KvEntry> kvs;                                     // by key
   std::map<std::string, Index> kv_tombstones;                             // deleted key -> delete index
+  // Directory of a reaped tombstone's key (up to its last '/', "" for none)
+  // -> the highest reaped delete index there. A KV query's index is at least
+  // the floor of every directory its keys could have been in.
+  std::map<std::string, Index> kv_reaped_floors;
   std::map<std::string, int64_t> kv_lock_delays;                          // key -> unix ns until which acquire fails
   std::map<std::string, Session> sessions;                                // by id
   std::map<std::string, Index> table_indexes;                             // "nodes", "services", "checks", "kvs", "sessions"
@@ -95,6 +103,10 @@ class StateStore {
   // nothing but last_index(). A failed CAS or lock returns StatusCode::conflict.
   Status apply(Index index, const Command& command);
   Index last_index() const { return data_.last_index; }
+
+  // Whether a KV tombstone at or below `index` exists (ReapKvTombstones
+  // would change something). O(tombstones).
+  bool has_kv_tombstones_through(Index index) const;
 
   // Watch keys touched since the last call.
   std::vector<std::string> take_changed_watch_keys();
@@ -142,6 +154,7 @@ class StateStore {
   Status apply_command(Index index, int64_t time_ns, const KvCommand& command);
   Status apply_command(Index index, int64_t time_ns, const CreateSession& command);
   Status apply_command(Index index, int64_t time_ns, const DestroySession& command);
+  Status apply_command(Index index, int64_t time_ns, const ReapKvTombstones& command);
 
   // Mutations below assume the command was validated; each bumps only what changed.
   void upsert_node(Index index, const RegisterNode& command);
@@ -170,6 +183,7 @@ class StateStore {
   Index node_index(const std::string& node) const;
   Index service_index(const std::string& service) const;
   Index kv_prefix_index(const std::string& prefix) const;
+  Index kv_reaped_floor(const std::string& prefix) const;
   std::vector<Check> health_checks_for(const Service& service) const;
 
   StoreData data_;

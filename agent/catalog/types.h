@@ -92,6 +92,10 @@ struct KvEntry {
   bool operator==(const KvEntry&) const = default;
 };
 
+// The longest lock-delay a session gets, as Consul's structs.MaxLockDelay: a
+// longer one is cut to this, so no client can lock a key away for years.
+inline constexpr int64_t kMaxLockDelayNs = 60'000'000'000;
+
 struct Session {
   std::string id;
   std::string name;
@@ -99,7 +103,7 @@ struct Session {
   std::vector<std::string> node_checks;  // invalidate the session when one goes critical
   std::vector<std::string> service_checks;
   std::string behavior = "release";      // "release" or "delete"
-  int64_t lock_delay_ns = 15'000'000'000;
+  int64_t lock_delay_ns = 15'000'000'000;  // at most kMaxLockDelayNs once stored
   int64_t ttl_ns = 0;                    // 0: no TTL
   Index create_index = 0;
   Index modify_index = 0;

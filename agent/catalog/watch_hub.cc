@@ -34,7 +34,9 @@ WatchHub::WaiterId WatchHub::wait(const std::vector<std::string>& keys, Callback
   waiter.callback = std::move(callback);
   for (const auto& key : waiter.keys) {
     auto [it, inserted] = by_key_.try_emplace(key);
-    if (inserted && starts_with(key, kKvTreePrefix)) ++prefix_waiter_keys_;
+    if (inserted && starts_with(key, kKvTreePrefix)) {
+      add_prefix(std::string_view(key).substr(kKvTreePrefix.size()), &it->second);
+    }
     it->second.push_back(id);
   }
   waiters_.emplace(id, std::move(waiter));
@@ -49,10 +51,7 @@ void WatchHub::cancel(WaiterId id) {
     if (entry == by_key_.end()) continue;
     auto& ids = entry->second;
     ids.erase(std::remove(ids.begin(), ids.end(), id), ids.end());
-    if (ids.empty()) {
-      if (starts_with(key, kKvTreePrefix)) --prefix_waiter_keys_;
-      by_key_.erase(entry);
-    }
+    if (ids.empty()) erase_key(entry);
   }
   waiters_.erase(it);
 }
@@ -63,21 +62,101 @@ void WatchHub::collect(const std::string& key, std::vector<WaiterId>& fired) {
   fired.insert(fired.end(), it->second.begin(), it->second.end());
 }
 
+// A change to kv:a/b/c wakes recurse waiters on "", "a", "a/", ... "a/b/c":
+// every watched prefix on the tree's path along the key.
+void WatchHub::collect_prefixes_of(std::string_view kv_key, std::vector<WaiterId>& fired) {
+  const PrefixNode* node = &prefix_root_;
+  ++prefix_match_steps_;
+  if (node->waiters) fired.insert(fired.end(), node->waiters->begin(), node->waiters->end());
+  size_t position = 0;
+  while (position < kv_key.size()) {
+    auto child = node->children.find(kv_key[position]);
+    if (child == node->children.end()) return;
+    node = child->second.get();
+    ++prefix_match_steps_;
+    if (kv_key.compare(position, node->label.size(), node->label) != 0) return;
+    position += node->label.size();
+    if (node->waiters) fired.insert(fired.end(), node->waiters->begin(), node->waiters->end());
+  }
+}
+
+void WatchHub::add_prefix(std::string_view prefix, std::vector<WaiterId>* waiters) {
+  PrefixNode* node = &prefix_root_;
+  size_t position = 0;
+  while (position < prefix.size()) {
+    auto child = node->children.find(prefix[position]);
+    if (child == node->children.end()) {
+      auto leaf = std::make_unique<PrefixNode>();
+      leaf->label = std::string(prefix.substr(position));
+      leaf->waiters = waiters;
+      node->children.emplace(prefix[position], std::move(leaf));
+      return;
+    }
+    const std::string& label = child->second->label;
+    const std::string_view rest = prefix.substr(position);
+    size_t common = 0;
+    while (common < label.size() && common < rest.size() && label[common] == rest[common]) ++common;
+    if (common < label.size()) {
+      // The new prefix ends or branches inside this label: split it.
+      auto middle = std::make_unique<PrefixNode>();
+      middle->label = label.substr(0, common);
+      std::unique_ptr<PrefixNode> lower = std::move(child->second);
+      lower->label.erase(0, common);
+      const char lower_first = lower->label.front();
+      middle->children.emplace(lower_first, std::move(lower));
+      child->second = std::move(middle);
+    }
+    node = child->second.get();
+    position += common;
+  }
+  node->waiters = waiters;
+}
+
+void WatchHub::remove_prefix(std::string_view prefix) {
+  // The path from the root, as (parent, first byte of the child's label).
+  std::vector<std::pair<PrefixNode*, char>> path;
+  PrefixNode* node = &prefix_root_;
+  size_t position = 0;
+  while (position < prefix.size()) {
+    auto child = node->children.find(prefix[position]);
+    if (child == node->children.end()) return;
+    const std::string& label = child->second->label;
+    if (prefix.compare(position, label.size(), label) != 0) return;
+    path.emplace_back(node, prefix[position]);
+    node = child->second.get();
+    position += label.size();
+  }
+  node->waiters = nullptr;
+  // Prune nodes that neither hold waiters nor join branches, so the tree
+  // only ever holds what is watched now.
+  while (!path.empty()) {
+    auto [parent, first] = path.back();
+    std::unique_ptr<PrefixNode>& slot = parent->children[first];
+    if (slot->waiters != nullptr || slot->children.size() > 1) return;
+    if (slot->children.empty()) {
+      parent->children.erase(first);
+      path.pop_back();
+      continue;
+    }
+    std::unique_ptr<PrefixNode> only = std::move(slot->children.begin()->second);
+    only->label.insert(0, slot->label);
+    slot = std::move(only);
+    return;
+  }
+}
+
+void WatchHub::erase_key(std::unordered_map<std::string, std::vector<WaiterId>>::iterator entry) {
+  if (starts_with(entry->first, kKvTreePrefix)) {
+    remove_prefix(std::string_view(entry->first).substr(kKvTreePrefix.size()));
+  }
+  by_key_.erase(entry);
+}
+
 void WatchHub::notify(const std::vector<std::string>& changed_keys) {
   std::vector<WaiterId> fired;
   for (const auto& key : changed_keys) {
     collect(key, fired);
-    if (prefix_waiter_keys_ > 0 && starts_with(key, kKvPrefix)) {
-      // A change to kv:a/b/c wakes recurse waiters on "", "a", "a/", ... "a/b/c".
-      const std::string_view kv_key = std::string_view(key).substr(kKvPrefix.size());
-      std::string probe(kKvTreePrefix);
-      probe.reserve(kKvTreePrefix.size() + kv_key.size());
-      collect(probe, fired);
-      for (char c : kv_key) {
-        probe.push_back(c);
-        collect(probe, fired);
-      }
-    }
+    if (starts_with(key, kKvPrefix)) collect_prefixes_of(std::string_view(key).substr(kKvPrefix.size()), fired);
   }
   if (fired.empty()) return;
   std::sort(fired.begin(), fired.end());
@@ -106,10 +185,7 @@ void WatchHub::notify(const std::vector<std::string>& changed_keys) {
     ids.erase(std::remove_if(ids.begin(), ids.end(),
                              [&fired](WaiterId id) { return std::binary_search(fired.begin(), fired.end(), id); }),
               ids.end());
-    if (ids.empty()) {
-      if (starts_with(key, kKvTreePrefix)) --prefix_waiter_keys_;
-      by_key_.erase(entry);
-    }
+    if (ids.empty()) erase_key(entry);
   }
   for (auto& callback : callbacks) {
     if (callback) callback();

@@ -105,6 +105,14 @@ class CheckRunner::Impl : public std::enable_shared_from_this<CheckRunner::Impl>
 
     auto state = std::make_shared<CheckState>(io_);
     state->definition = check;
+    if (!check.ttl && check.interval < options_.min_interval) {
+      if (options_.logger) {
+        options_.logger->warn("check \"{}\" has interval {}, below the minimum of {}; running it every {}", check.id,
+                              format_go_duration(check.interval), format_go_duration(options_.min_interval),
+                              format_go_duration(options_.min_interval));
+      }
+      state->definition.interval = options_.min_interval;
+    }
     state->result = {check.status.empty() ? kCritical : check.status, ""};
     checks_.emplace(check.id, state);
     track_critical(state);

@@ -5,6 +5,7 @@
 // Reports only changes, and asks for a service to be removed once one of its
 // checks has been critical for longer than DeregisterCriticalServiceAfter.
 
+#include <chrono>
 #include <cstddef>
 #include <functional>
 #include <memory>
@@ -31,6 +32,10 @@ struct RunnerOptions {
   bool enable_script_checks = false;
   // Longest output kept per check (Consul's default is 4 KiB).
   size_t max_output_bytes = 4096;
+  // Periodic checks run at most this often; a shorter interval is raised to
+  // it, as Consul's checks.MinInterval does, so "1ns" cannot spin a core.
+  // Tests lower it to run many checks quickly.
+  std::chrono::nanoseconds min_interval = std::chrono::seconds(1);
   // Measures how long a check has been critical. Null means the system
   // clock. Not owned; must outlive the runner.
   const Clock* clock = nullptr;
@@ -62,7 +67,8 @@ class CheckRunner {
 
   // Starts running `check`, replacing any check with the same id. The status
   // starts as check.status, or critical when empty. Periodic checks run at
-  // once, then every interval; TTL checks go critical ("TTL expired") unless
+  // once, then every interval (at least options.min_interval); TTL checks go
+  // critical ("TTL expired") unless
   // updated within their TTL.
   // Errors: invalid_argument (no id, no kind or several, bad URL, address,
   // status or interval), permission_denied (a script check while script

@@ -66,6 +66,7 @@ class Merger {
     config_.retry_join.insert(config_.retry_join.end(), fragment.retry_join.begin(), fragment.retry_join.end());
     if (fragment.retry_interval) config_.retry_interval = *fragment.retry_interval;
     if (fragment.retry_max) config_.retry_max = *fragment.retry_max;
+    if (fragment.tombstone_ttl) config_.tombstone_ttl = *fragment.tombstone_ttl;
     if (fragment.encrypt) config_.encrypt = *fragment.encrypt;
     if (fragment.leave_on_terminate) config_.leave_on_terminate = *fragment.leave_on_terminate;
     if (fragment.skip_leave_on_interrupt) config_.skip_leave_on_interrupt = *fragment.skip_leave_on_interrupt;

@@ -57,6 +57,8 @@ struct AgentConfig {
   LimitsSettings limits;
   std::string log_level = "info";   // one of trace, debug, info, warn, error, critical, off
   bool enable_script_checks = false;
+  // How long a deleted KV key's tombstone is kept (Consul's tombstone TTL).
+  std::chrono::nanoseconds tombstone_ttl{std::chrono::minutes(15)};
   std::map<std::string, std::string> tags;  // image tags (the lowest tag layer)
   std::vector<local::ServiceDefinition> services;
   std::vector<local::CheckDefinition> checks;  // node-level and service-referencing checks

@@ -65,6 +65,7 @@ const KeySpec kTopLevelKeys[] = {
     {"checks"},       {"check"},
     {"start_join"}, {"retry_join"}, {"retry_interval"}, {"retry_max"}, {"encrypt"},
     {"leave_on_terminate"}, {"skip_leave_on_interrupt"}, {"gossip"}, {"limits"},
+    {"tombstone_ttl"},
 };
 const KeySpec kLimitsKeys[] = {{"http_max_conns_per_client"}, {"http_max_unsent_response_bytes"}};
 const KeySpec kPortKeys[] = {{"http"}, {"serf_lan"}};
@@ -557,6 +558,8 @@ void parse_document(Parser& parser, const YAML::Node& root, ConfigFragment& frag
       if (ok) (key == "start_join" ? fragment.start_join : fragment.retry_join) = *value;
     } else if (key == "retry_interval") {
       if (std::optional<Nanoseconds> value = parser.duration(entry)) fragment.retry_interval = *value;
+    } else if (key == "tombstone_ttl") {
+      if (std::optional<Nanoseconds> value = parser.duration(entry)) fragment.tombstone_ttl = *value;
     } else if (key == "retry_max") {
       std::optional<long long> value = parser.integer(entry);
       if (!value) continue;

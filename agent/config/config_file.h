@@ -41,6 +41,7 @@ struct ConfigFragment {
   std::optional<uint64_t> http_max_unsent_response_bytes;
   std::optional<std::string> log_level;
   std::optional<bool> enable_script_checks;
+  std::optional<std::chrono::nanoseconds> tombstone_ttl;
   std::map<std::string, std::string> tags;
   std::vector<local::ServiceDefinition> services;
   std::vector<SourceLocation> service_locations;  // parallel to services

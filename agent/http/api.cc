@@ -79,6 +79,12 @@ Api::Api(agent::AgentCore& core, ApiOptions options) : core_(core), options_(std
 uint64_t Api::data_index() const { return core_.store().last_index(); }
 
 HandleResult Api::handle(const HttpRequest& request, BlockingState& blocking) {
+  // RFC 9112 3.2 requires Host on HTTP/1.1, and Go's server (so Consul)
+  // refuses a request without one before any handler sees it. An empty value
+  // is allowed.
+  if (request.version >= 11 && request.headers.find("host") == request.headers.end()) {
+    return respond_error(400, "missing required Host header");
+  }
   const Route* matched = nullptr;
   for (const Route& route : kRoutes) {
     bool matches = route.takes_suffix ? request.path.starts_with(route.prefix) : request.path == route.prefix;

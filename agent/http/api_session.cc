@@ -65,8 +65,12 @@ HandleResult handle_session_create(Context& context) {
   auto ttl = duration_field(*body, "TTL", std::chrono::nanoseconds(0));
   if (!lock_delay.is_ok()) return respond_status(lock_delay.status());
   if (!ttl.is_ok()) return respond_status(ttl.status());
-  // A bare number below one second is taken as seconds, as Consul does.
-  if (const json* raw = field(*body, "LockDelay"); raw != nullptr && raw->is_number() && lock_delay->count() < 1000000000) {
+  // A number is nanoseconds, which is how Consul's Go client sends a
+  // time.Duration, except that one below 1000 means seconds (Consul's
+  // lockDelayMinThreshold), so {"LockDelay": 15} is 15 s. The store caps the
+  // result at kMaxLockDelayNs.
+  constexpr int64_t kSecondsBelow = 1000;
+  if (const json* raw = field(*body, "LockDelay"); raw != nullptr && raw->is_number() && lock_delay->count() < kSecondsBelow) {
     *lock_delay = std::chrono::seconds(lock_delay->count());
   }
   session.lock_delay_ns = lock_delay->count();

@@ -15,6 +15,7 @@ namespace roster::http {
 
 struct HttpRequest {
   std::string method;  // "GET", "PUT", ...
+  int version = 11;    // HTTP version as major*10+minor: 10 or 11; set by the transport
   std::string path;    // percent-decoded, without the query
   std::vector<std::pair<std::string, std::string>> query;  // decoded, in order
   std::map<std::string, std::string> headers;              // names lower-cased

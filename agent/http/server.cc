@@ -179,6 +179,7 @@ class Session : public std::enable_shared_from_this<Session> {
     head_request_ = message.method() == bhttp::verb::head;
     request_ = HttpRequest{};
     request_.method = std::string(message.method_string());
+    request_.version = http_version_;
     target_.assign(message.target().data(), message.target().size());
     if (!parse_target(target_, request_.path, request_.query)) {
       return write_error(400, "Bad request: malformed percent-escape in URL");

@@ -14,7 +14,16 @@ TEST(GoDurationTest, ParsesConsulWaitForms) {
   EXPECT_EQ(*parse_go_duration("5m"), seconds(300));
   EXPECT_EQ(*parse_go_duration("1h2m3s"), seconds(3723));
   EXPECT_EQ(*parse_go_duration("250us"), std::chrono::microseconds(250));
-  EXPECT_EQ(*parse_go_duration("10"), seconds(10));
+  EXPECT_EQ(*parse_go_duration("0"), seconds(0));
+}
+
+// Go's time.ParseDuration("5") fails with "missing unit"; Consul answers
+// ?wait=5 with a 400 because of it.
+TEST(GoDurationTest, ABareNumberOtherThanZeroNeedsAUnit) {
+  for (const char* text : {"5", "10", "0.5", "1s5"}) {
+    auto parsed = parse_go_duration(text);
+    EXPECT_FALSE(parsed.is_ok()) << text;
+  }
   EXPECT_EQ(*parse_go_duration("0"), seconds(0));
 }
 

@@ -203,6 +203,7 @@ std::vector<Command> one_of_each_command() {
       {7, UpdateCheck{"web-1", "c1", kCritical, "boom"}},
       {8, CreateSession{session}},
       {9, DestroySession{"s"}},
+      {10, ReapKvTombstones{42}},
       {-5, UpdateTags{"web-1", TagLayer::operator_layer, {}, {"x"}}},
   };
   int64_t time = 100;

@@ -4,6 +4,9 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <limits>
+
+#include "agent/catalog/codec.h"
 
 namespace roster::catalog {
 namespace {
@@ -217,6 +220,37 @@ TEST_F(StateStoreTest, ChangedServiceBumpsOnlyWhatChanged) {
   EXPECT_THAT(changed, Contains(std::string(watch_key::kServices)));
   EXPECT_THAT(changed, Not(Contains(std::string(watch_key::kNodes))));
   EXPECT_THAT(changed, Not(Contains(std::string(watch_key::kChecks))));
+}
+
+// As in Consul, a node's ModifyIndex moves only when the node changes, so
+// /v1/catalog/nodes never lists a ModifyIndex above its own index; the node's
+// own query index still covers its services and checks.
+TEST_F(StateStoreTest, ServiceAndCheckWritesLeaveTheNodesModifyIndexAlone) {
+  Index registered = must(node_command("n1"));
+  RegisterNode service = node_command("n1");
+  service.skip_node_update = true;
+  service.service = make_service("web");
+  must(service);
+  RegisterNode check = node_command("n1");
+  check.skip_node_update = true;
+  check.checks.push_back(make_check("alive", kPassing, "web"));
+  Index check_at = must(check);
+
+  auto nodes = store_.nodes();
+  ASSERT_EQ(nodes.value.size(), 1u);
+  EXPECT_EQ(nodes.index, registered);
+  EXPECT_EQ(nodes.value[0].modify_index, registered);
+  EXPECT_LE(nodes.value[0].modify_index, nodes.index);
+  EXPECT_EQ(store_.node("n1").index, check_at);
+  EXPECT_EQ(store_.node_checks("n1").index, check_at);
+
+  Index removed = must(DeregisterNode{"n1", "web", ""});
+  EXPECT_EQ(store_.node("n1").index, removed);
+  EXPECT_EQ(store_.find_node("n1")->modify_index, registered);
+  Index moved = must(node_command("n1", "10.0.0.2"));
+  EXPECT_EQ(store_.find_node("n1")->modify_index, moved);
+  EXPECT_EQ(store_.nodes().index, moved);
+  EXPECT_EQ(store_.node("n1").index, moved);
 }
 
 TEST_F(StateStoreTest, DeregisterServiceRemovesItsChecks) {
@@ -453,6 +487,78 @@ TEST_F(StateStoreTest, LockDelayBlocksNewHoldersAfterInvalidation) {
   must(kv(KvOp::lock, "leader", "two", 0, "s2"), 211 * kSecond);
   EXPECT_EQ(store_.kv_get("leader").value->session, "s2");
   EXPECT_EQ(store_.kv_get("leader").value->lock_index, 2u);
+}
+
+// Consul's MaxLockDelay: no session locks a key away for longer than 60 s,
+// and no delay, however large, overflows the deadline.
+TEST_F(StateStoreTest, LockDelayIsCappedAtSixtySecondsWithoutOverflow) {
+  must(node_command("n1"));
+  must(CreateSession{make_session("huge", "n1", {}, "release", std::numeric_limits<int64_t>::max())});
+  EXPECT_EQ(store_.session("huge").value->lock_delay_ns, kMaxLockDelayNs);
+  must(CreateSession{make_session("s2", "n1")});
+  must(kv(KvOp::lock, "leader", "one", 0, "huge"), 100 * kSecond);
+  must(DestroySession{"huge"}, 200 * kSecond);
+  EXPECT_EQ(store_.snapshot().kv_lock_delays.at("leader"), 260 * kSecond);
+  EXPECT_EQ(apply(kv(KvOp::lock, "leader", "two", 0, "s2"), 259 * kSecond).code(), StatusCode::conflict);
+  must(kv(KvOp::lock, "leader", "two", 0, "s2"), 260 * kSecond);
+
+  // A session restored from an older snapshot may carry any delay.
+  StoreData data = store_.snapshot();
+  Session old = make_session("old", "n1", {}, "release", std::numeric_limits<int64_t>::max());
+  data.sessions["old"] = old;
+  data.kvs["leader"].session = "old";
+  store_.restore(data);
+  index_ = store_.last_index();
+  must(DestroySession{"old"}, std::numeric_limits<int64_t>::max() - kSecond);
+  EXPECT_EQ(store_.snapshot().kv_lock_delays.at("leader"), std::numeric_limits<int64_t>::max());
+}
+
+// Consul's graveyard: tombstones go once reaped, from memory and snapshots,
+// and no KV index goes backwards for it.
+TEST_F(StateStoreTest, ReapedTombstonesLeaveAFloorSoNoIndexGoesBackwards) {
+  must(kv(KvOp::set, "app/keep"));
+  must(kv(KvOp::set, "app/old"));
+  must(kv(KvOp::set, "app/sub/deep"));
+  Index deep_deleted = must(kv(KvOp::delete_key, "app/sub/deep"));
+  Index old_deleted = must(kv(KvOp::delete_key, "app/old"));
+  must(kv(KvOp::set, "app/young"));
+  Index young_deleted = must(kv(KvOp::delete_key, "app/young"));
+  must(kv(KvOp::set, "other"));
+  must(kv(KvOp::delete_key, "other"));
+  ASSERT_EQ(store_.kv_list("app/").index, young_deleted);
+  ASSERT_EQ(store_.kv_get("app/old").index, old_deleted);
+
+  (void)store_.take_changed_watch_keys();
+  must(ReapKvTombstones{old_deleted});
+  EXPECT_THAT(store_.take_changed_watch_keys(), IsEmpty());  // nothing a reader sees changed
+  const StoreData& data = store_.snapshot();
+  EXPECT_EQ(data.kv_tombstones.count("app/old"), 0u);
+  EXPECT_EQ(data.kv_tombstones.count("app/sub/deep"), 0u);
+  EXPECT_EQ(data.kv_tombstones.count("app/young"), 1u);  // newer than up_to
+  EXPECT_EQ(data.kv_tombstones.count("other"), 1u);
+  EXPECT_EQ(store_.kv_list("app/").index, young_deleted);
+  EXPECT_GE(store_.kv_get("app/old").index, old_deleted);
+  EXPECT_GE(store_.kv_list("app/o").index, old_deleted);   // a prefix ending inside the key
+  EXPECT_GE(store_.kv_keys("app/s", "/").index, deep_deleted);
+  EXPECT_GE(store_.kv_list("app/sub/").index, deep_deleted);
+  EXPECT_EQ(store_.kv_list("db/").index, 1u);  // floors stay in their directories
+
+  must(ReapKvTombstones{store_.last_index()});
+  EXPECT_TRUE(store_.snapshot().kv_tombstones.empty());
+  // The newest change under app/ was a reaped delete: its index stays.
+  EXPECT_EQ(store_.kv_list("app/").index, young_deleted);
+  EXPECT_EQ(store_.kv_keys("app/", "").index, young_deleted);
+  EXPECT_GE(store_.kv_get("app/young").index, young_deleted);
+  EXPECT_GE(store_.kv_list("").index, young_deleted);
+
+  // Snapshots carry the floors, not the reaped keys.
+  auto decoded = decode_snapshot(encode_snapshot(store_.snapshot()));
+  ASSERT_TRUE(decoded.is_ok()) << decoded.status().to_string();
+  EXPECT_TRUE(decoded->kv_tombstones.empty());
+  StateStore restored;
+  restored.restore(std::move(decoded).value());
+  EXPECT_EQ(restored.kv_list("app/").index, young_deleted);
+  EXPECT_TRUE(restored.snapshot() == store_.snapshot());
 }
 
 // --- sessions --------------------------------------------------------------

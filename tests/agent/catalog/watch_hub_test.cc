@@ -49,6 +49,51 @@ TEST(WatchHubTest, KvChangeWakesEveryEnclosingPrefix) {
   EXPECT_EQ(hub.waiter_count(), 1u);
 }
 
+// A recursive delete of many long keys under a watched prefix: matching a
+// changed key against the prefix waiters costs O(depth of the watched
+// prefixes), not O(key length) lookups each hashing O(key length) bytes.
+TEST(WatchHubTest, WakingPrefixWaitersCostsTheDepthOfThePrefixNotTheKeyLength) {
+  WatchHub hub;
+  int big = 0, parked = 0;
+  hub.wait({watch_key::kv_prefix("big/")}, [&] { ++big; });
+  hub.wait({watch_key::kv_prefix("big/zz")}, [&] { ++parked; });
+  constexpr size_t kKeys = 5000;
+  std::vector<std::string> changed;
+  changed.reserve(kKeys);
+  const std::string tail(2048, 'x');
+  for (size_t i = 0; i < kKeys; ++i) changed.push_back(watch_key::kv("big/" + std::to_string(i) + tail));
+  hub.notify(changed);
+  EXPECT_EQ(big, 1);
+  EXPECT_EQ(parked, 0);
+  // Each key walks "big/" and one more byte at most: the deepest watched
+  // prefix it could share ("big/zz") stops at its first differing byte.
+  EXPECT_LE(hub.prefix_match_steps(), kKeys * (std::string("big/").size() + 2));
+  hub.notify({watch_key::kv("big/zz/top")});
+  EXPECT_EQ(parked, 1);
+}
+
+TEST(WatchHubTest, PrefixWaitersStayRightAsPrefixesComeAndGo) {
+  WatchHub hub;
+  int ab = 0, abc = 0, abd = 0, a = 0;
+  auto id_abc = hub.wait({watch_key::kv_prefix("abc")}, [&] { ++abc; });
+  hub.wait({watch_key::kv_prefix("abd")}, [&] { ++abd; });
+  auto id_ab = hub.wait({watch_key::kv_prefix("ab")}, [&] { ++ab; });
+  hub.cancel(id_abc);
+  hub.cancel(id_ab);
+  hub.notify({watch_key::kv("abc"), watch_key::kv("ab"), watch_key::kv("abx")});
+  EXPECT_EQ(abc + ab + abd, 0);
+  hub.wait({watch_key::kv_prefix("a")}, [&] { ++a; });
+  hub.notify({watch_key::kv("abdz")});
+  EXPECT_EQ(abd, 1);
+  EXPECT_EQ(a, 1);
+  EXPECT_EQ(hub.key_count(), 0u);
+  hub.wait({watch_key::kv_prefix("abd")}, [&] { ++abd; });
+  hub.notify({watch_key::kv("ab")});
+  EXPECT_EQ(abd, 1);
+  hub.notify({watch_key::kv("abd")});
+  EXPECT_EQ(abd, 2);
+}
+
 TEST(WatchHubTest, WaiterOnManyKeysFiresOnceAndLeavesEveryKey) {
   WatchHub hub;
   int fired = 0;

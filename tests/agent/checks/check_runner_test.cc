@@ -115,7 +115,14 @@ bool process_gone(pid_t pid) {
 
 class CheckRunnerTest : public ::testing::Test {
  protected:
-  void SetUp() override { make_runner({}); }
+  void SetUp() override { make_runner(fast_options()); }
+
+  // The tests' checks run every 50-100 ms, below the 1 s production minimum.
+  static RunnerOptions fast_options() {
+    RunnerOptions options;
+    options.min_interval = 1ms;
+    return options;
+  }
 
   void make_runner(RunnerOptions options) {
     runner_.reset();
@@ -359,6 +366,22 @@ TEST_F(CheckRunnerTest, HttpStatusCodesMapToCheckStatuses) {
   EXPECT_EQ(runner_->current("web")->status, "passing");
 }
 
+// Consul raises an interval below checks.MinInterval (1 s) to 1 s; "1ns"
+// must not run the probe back to back.
+TEST_F(CheckRunnerTest, IntervalBelowOneSecondIsRaisedToOneSecond) {
+  make_runner(RunnerOptions{});
+  local::CheckDefinition check = http_check("spin", server_.url());
+  check.interval = std::chrono::nanoseconds(1);
+  ASSERT_TRUE(runner_->add(check).is_ok());
+  ASSERT_TRUE(run_until([&] { return server_.requests >= 1; }));
+  auto first = std::chrono::steady_clock::now();
+  ASSERT_TRUE(run_until([&] { return server_.requests >= 2; }, 5s));
+  auto gap = std::chrono::steady_clock::now() - first;
+  EXPECT_GE(gap, 900ms) << "second run after "
+                        << std::chrono::duration_cast<std::chrono::milliseconds>(gap).count() << " ms";
+  EXPECT_EQ(server_.requests, 2);
+}
+
 TEST_F(CheckRunnerTest, OnlyChangesAreReported) {
   ASSERT_TRUE(runner_->add(http_check("web", server_.url())).is_ok());
   ASSERT_TRUE(run_until([&] { return server_.requests >= 6; }));
@@ -403,7 +426,7 @@ TEST_F(CheckRunnerTest, HttpConnectionRefusedIsCritical) {
 }
 
 TEST_F(CheckRunnerTest, HttpOutputIsTruncated) {
-  RunnerOptions options;
+  RunnerOptions options = fast_options();
   options.max_output_bytes = 100;
   make_runner(options);
   server_.body = std::string(10000, 'x');
@@ -447,7 +470,7 @@ TEST_F(CheckRunnerTest, TcpCheckPassesWhenThePortIsOpen) {
 class ScriptCheckTest : public CheckRunnerTest {
  protected:
   void SetUp() override {
-    RunnerOptions options;
+    RunnerOptions options = fast_options();
     options.enable_script_checks = true;
     make_runner(options);
   }
@@ -500,7 +523,7 @@ TEST_F(ScriptCheckTest, TimeoutKillsTheWholeProcessGroup) {
 }
 
 TEST_F(ScriptCheckTest, OutputIsTruncated) {
-  RunnerOptions options;
+  RunnerOptions options = fast_options();
   options.enable_script_checks = true;
   options.max_output_bytes = 64;
   make_runner(options);

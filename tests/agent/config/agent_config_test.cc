@@ -278,6 +278,18 @@ tags: {zone: a}
   EXPECT_EQ(config.checks[0].ttl, seconds(20));
 }
 
+TEST(AgentConfigTest, TombstoneTtlDefaultsToFifteenMinutesAndIsADuration) {
+  EXPECT_EQ(AgentConfig{}.tombstone_ttl, std::chrono::minutes(15));
+  TempDir dir;
+  LoadResult set = load_config_sources({dir.write("ttl.yaml", "tombstone_ttl: 2m\n")}, {});
+  ASSERT_TRUE(set.ok()) << describe(set.errors);
+  EXPECT_EQ(set.config.tombstone_ttl, seconds(120));
+  for (const char* bad : {"tombstone_ttl: 0s\n", "tombstone_ttl: 5\n", "tombstone_ttl: [1m]\n"}) {
+    LoadResult result = load_config_sources({dir.write("bad.yaml", bad)}, {});
+    EXPECT_FALSE(result.ok()) << bad;
+  }
+}
+
 TEST(AgentConfigTest, EmptyDirLoadsNothing) {
   TempDir dir;
   std::filesystem::create_directories(dir.path("empty.d"));

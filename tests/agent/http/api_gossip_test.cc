@@ -44,6 +44,7 @@ class ApiGossipTest : public ::testing::Test {
   HttpRequest request(const std::string& method, const std::string& target, const std::string& body = "") {
     HttpRequest out;
     out.method = method;
+    out.headers["host"] = "127.0.0.1:8500";
     EXPECT_TRUE(parse_target(target, out.path, out.query)) << target;
     out.body = body;
     return out;
@@ -201,6 +202,7 @@ TEST(ApiWithoutGossipTest, EndpointsSayGossipIsOff) {
   Api api(core);
   HttpRequest request;
   request.method = "PUT";
+  request.headers["host"] = "127.0.0.1:8500";
   request.path = "/v1/agent/join/10.0.0.1";
   BlockingState blocking;
   EXPECT_EQ(api.handle(request, blocking).response.status, 503);

@@ -33,6 +33,7 @@ class ApiTest : public ::testing::Test {
   HandleResult call(const std::string& method, const std::string& target, const std::string& body = "") {
     HttpRequest request;
     request.method = method;
+    request.headers["host"] = "127.0.0.1:8500";
     EXPECT_TRUE(parse_target(target, request.path, request.query)) << target;
     request.body = body;
     BlockingState blocking;
@@ -150,6 +151,7 @@ TEST_F(ApiTest, EveryReadCarriesIndexHeaders) {
 
 TEST_F(ApiTest, TokensAreAcceptedInHeaderAndQuery) {
   HttpRequest request;
+  request.headers["host"] = "127.0.0.1:8500";
   request.method = "PUT";
   ASSERT_TRUE(parse_target("/v1/kv/with-token?token=secret", request.path, request.query));
   request.headers["x-consul-token"] = "secret";
@@ -157,6 +159,39 @@ TEST_F(ApiTest, TokensAreAcceptedInHeaderAndQuery) {
   BlockingState blocking;
   EXPECT_EQ(api_.handle(request, blocking).response.body, "true");
   EXPECT_EQ(respond("GET", "/v1/kv/with-token?raw&token=secret").body, "v");
+}
+
+// Go's server answers an HTTP/1.1 request without Host with a 400 before
+// Consul sees it; HTTP/1.0 needs no Host, and an empty one is allowed.
+TEST_F(ApiTest, Http11RequestWithoutHostIsRefused) {
+  HttpRequest request;
+  request.method = "PUT";
+  ASSERT_TRUE(parse_target("/v1/kv/no-host", request.path, request.query));
+  request.body = "v";
+  BlockingState blocking;
+  HttpResponse refused = api_.handle(request, blocking).response;
+  EXPECT_EQ(refused.status, 400);
+  EXPECT_NE(refused.body.find("Host"), std::string::npos) << refused.body;
+  EXPECT_EQ(respond("GET", "/v1/kv/no-host").status, 404);  // the write did not happen
+
+  request.version = 10;
+  EXPECT_EQ(api_.handle(request, blocking).response.body, "true");
+  request.version = 11;
+  request.headers["host"] = "";
+  request.body = "w";
+  EXPECT_EQ(api_.handle(request, blocking).response.body, "true");
+  EXPECT_EQ(respond("GET", "/v1/kv/no-host?raw").body, "w");
+}
+
+// Go's time.ParseDuration, which Consul applies to ?wait=, wants a unit.
+TEST_F(ApiTest, WaitWithoutAUnitIsA400) {
+  ASSERT_EQ(respond("PUT", "/v1/kv/wait-unit", "v").body, "true");
+  for (const char* target : {"/v1/kv/wait-unit?wait=5", "/v1/kv/wait-unit?index=1000000&wait=5"}) {
+    HttpResponse response = respond("GET", target);
+    EXPECT_EQ(response.status, 400) << target;
+  }
+  EXPECT_EQ(respond("GET", "/v1/kv/wait-unit?wait=5s").status, 200);
+  EXPECT_EQ(respond("GET", "/v1/kv/wait-unit?wait=0").status, 200);
 }
 
 TEST_F(ApiTest, UnknownPathsAndMethods) {
@@ -300,6 +335,42 @@ TEST_F(ApiTest, BlockingNodeQueryWakesOnlyForThatNode) {
   EXPECT_TRUE(*fired);
 }
 
+// The agent's thread must not stall when a recursive delete of thousands of
+// 2 KB keys wakes a parked prefix watcher: matching each key against the
+// watched prefixes costs their depth, not the key's length.
+TEST_F(ApiTest, RecursiveDeleteOfManyLongKeysWakesPrefixWatchersCheaply) {
+  constexpr size_t kKeys = 5000;
+  const std::string tail(2000, 'x');
+  for (size_t i = 0; i < kKeys; ++i) {
+    catalog::KvCommand put;
+    put.key = "big/" + std::to_string(i) + tail;
+    put.value = "v";
+    ASSERT_TRUE(core_.submit(put).is_ok());
+  }
+  // A watcher of big/0..., parked (its own listing is one key, to keep the test quick).
+  std::string index = header(respond("GET", "/v1/kv/big/0?keys"), "X-Consul-Index");
+  HandleResult parked = call("GET", "/v1/kv/big/0?recurse&index=" + index);
+  ASSERT_TRUE(parked.wait.has_value());
+  auto fired = watch(*parked.wait);
+  const uint64_t steps_before = core_.watch_hub().prefix_match_steps();
+  EXPECT_EQ(respond("DELETE", "/v1/kv/big/?recurse").body, "true");
+  EXPECT_TRUE(*fired);
+  EXPECT_LE(core_.watch_hub().prefix_match_steps() - steps_before, kKeys * 4);
+  EXPECT_EQ(respond("GET", "/v1/kv/big/?recurse").status, 404);
+}
+
+TEST_F(ApiTest, CatalogNodesNeverShowAModifyIndexAboveTheirIndex) {
+  ASSERT_EQ(respond("PUT", "/v1/agent/service/register", R"({"Name": "web", "Check": {"TTL": "30s"}})").status, 200);
+  ASSERT_EQ(respond("PUT", "/v1/agent/check/pass/service:web").status, 200);
+  HttpResponse nodes = respond("GET", "/v1/catalog/nodes");
+  json body = json::parse(nodes.body);
+  ASSERT_EQ(body.size(), 1u);
+  EXPECT_LE(body[0]["ModifyIndex"].get<uint64_t>(), std::stoull(header(nodes, "X-Consul-Index")));
+  // The node's own listing still moves with its services.
+  EXPECT_EQ(header(respond("GET", "/v1/catalog/node/node-1"), "X-Consul-Index"),
+            std::to_string(core_.store().last_index()));
+}
+
 TEST_F(ApiTest, WatchersOfTheSameDataShareOneEntry) {
   ASSERT_EQ(respond("PUT", "/v1/kv/hot", "1").body, "true");
   std::string index = header(respond("GET", "/v1/kv/hot"), "X-Consul-Index");
@@ -320,6 +391,7 @@ TEST_F(ApiTest, ExpiredWaitAnswersWithTheSameIndex) {
   ASSERT_EQ(respond("PUT", "/v1/kv/a", "1").body, "true");
   std::string index = header(respond("GET", "/v1/kv/a"), "X-Consul-Index");
   HttpRequest request;
+  request.headers["host"] = "127.0.0.1:8500";
   request.method = "GET";
   ASSERT_TRUE(parse_target("/v1/kv/a?index=" + index + "&wait=60000ms", request.path, request.query));
   BlockingState blocking;
@@ -369,6 +441,27 @@ TEST_F(ApiTest, SessionLockAcquireRelease) {
   EXPECT_EQ(info[0]["LockDelay"], 15'000'000'000LL);
   EXPECT_EQ(json::parse(respond("GET", "/v1/session/node/node-1").body).size(), 1u);
   EXPECT_EQ(respond("PUT", "/v1/session/renew/nonexistent").status, 404);
+}
+
+// Consul reads a numeric LockDelay as nanoseconds (what its Go client sends
+// for a time.Duration), below 1000 as seconds, and caps it at 60 s.
+TEST_F(ApiTest, SessionLockDelayIsReadAsConsulReadsIt) {
+  auto lock_delay_of = [&](const std::string& body) -> json {
+    HttpResponse created = respond("PUT", "/v1/session/create", body);
+    EXPECT_EQ(created.status, 200) << body << ": " << created.body;
+    if (created.status != 200) return json();
+    std::string id = json::parse(created.body)["ID"];
+    return json::parse(respond("GET", "/v1/session/info/" + id).body)[0]["LockDelay"];
+  };
+  EXPECT_EQ(lock_delay_of(R"({"LockDelay": 15})"), 15'000'000'000LL);
+  EXPECT_EQ(lock_delay_of(R"({"LockDelay": 999})"), 60'000'000'000LL);  // 999 s, capped
+  EXPECT_EQ(lock_delay_of(R"({"LockDelay": 500000000})"), 500'000'000LL);  // Go's 500*time.Millisecond
+  EXPECT_EQ(lock_delay_of(R"({"LockDelay": 1000})"), 1000LL);
+  EXPECT_EQ(lock_delay_of(R"({"LockDelay": 0})"), 0LL);
+  EXPECT_EQ(lock_delay_of(R"({"LockDelay": "250ms"})"), 250'000'000LL);
+  EXPECT_EQ(lock_delay_of(R"({"LockDelay": "2h"})"), 60'000'000'000LL);
+  EXPECT_EQ(lock_delay_of(R"({"LockDelay": 9223372036854775807})"), 60'000'000'000LL);
+  EXPECT_EQ(lock_delay_of(R"({"LockDelay": "1000000h"})"), 60'000'000'000LL);
 }
 
 TEST_F(ApiTest, ServiceMaintenanceTakesOnlyThatServiceOut) {

@@ -140,6 +140,27 @@ TEST_F(ServerTest, OversizedBodyIsRefused) {
   EXPECT_EQ(other.request("GET", "/v1/kv/huge").status, 404);
 }
 
+// Go's net/http (and so Consul) refuses an HTTP/1.1 request without Host;
+// HTTP/1.0 did not have the header.
+TEST_F(ServerTest, Http11WithoutHostIsABadRequest) {
+  asio::io_context io;
+  tcp::socket socket(io);
+  socket.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port_));
+  asio::write(socket, asio::buffer(std::string("GET /v1/status/leader HTTP/1.1\r\n\r\n")));
+  asio::streambuf buffer;
+  asio::read_until(socket, buffer, "\r\n");
+  std::string status_line(asio::buffers_begin(buffer.data()), asio::buffers_end(buffer.data()));
+  EXPECT_EQ(status_line.substr(0, 12), "HTTP/1.1 400");
+
+  tcp::socket old(io);
+  old.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port_));
+  asio::write(old, asio::buffer(std::string("GET /v1/status/leader HTTP/1.0\r\n\r\n")));
+  asio::streambuf old_buffer;
+  asio::read_until(old, old_buffer, "\r\n");
+  std::string old_status(asio::buffers_begin(old_buffer.data()), asio::buffers_end(old_buffer.data()));
+  EXPECT_EQ(old_status.substr(0, 12), "HTTP/1.1 200");
+}
+
 TEST_F(ServerTest, MalformedEscapeIsABadRequest) {
   RawClient client(port_);
   EXPECT_EQ(client.request("GET", "/v1/kv/a%zz").status, 400);
