@@ -12,6 +12,7 @@
 #include "agent/checks/script_probe.h"
 #include "agent/checks/tcp_probe.h"
 #include "common/duration.h"
+#include "common/one_shot_timer.h"
 
 namespace roster::checks {
 namespace {
@@ -39,8 +40,7 @@ struct CheckState {
   local::CheckDefinition definition;
   CheckResult result;
   asio::steady_timer run_timer;
-  asio::steady_timer ttl_timer;
-  uint64_t ttl_generation = 0;  // a TTL update supersedes an expiry already queued
+  OneShotTimer ttl_timer;  // a TTL update supersedes an expiry already queued
   asio::steady_timer deregister_timer;
   std::shared_ptr<Probe> probe;
   std::optional<TimePoint> critical_since;
@@ -197,10 +197,8 @@ class CheckRunner::Impl : public std::enable_shared_from_this<CheckRunner::Impl>
   }
 
   void arm_ttl(const std::shared_ptr<CheckState>& state) {
-    uint64_t generation = ++state->ttl_generation;
-    state->ttl_timer.expires_after(*state->definition.ttl);
-    state->ttl_timer.async_wait([weak = weak_from_this(), state, generation](error_code ec) {
-      if (ec || state->removed || generation != state->ttl_generation) return;
+    state->ttl_timer.arm_after(*state->definition.ttl, [weak = weak_from_this(), state] {
+      if (state->removed) return;
       if (auto self = weak.lock()) self->record(state, {kCritical, "TTL expired"});
     });
   }
