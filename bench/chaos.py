@@ -30,6 +30,7 @@ import http.client
 import json
 import os
 import random
+import re
 import resource
 import selectors
 import shutil
@@ -723,7 +724,10 @@ def join_through(p, newcomer, existing, seconds=10):
     join failed is the finding, not a crash."""
     def last_error():
         errors = [line for line in newcomer.log().splitlines() if "[error]" in line or "[warning]" in line]
-        return errors[-1].split("] ", 2)[-1][:140] if errors else "no error logged"
+        if not errors:
+            return "no error logged"
+        # "gossip: could not join ... through any of -join A: A: why" -> "why"
+        return re.sub(r"^.*\d+\.\d+\.\d+\.\d+:\d+: ", "", errors[-1].split("] ", 2)[-1])[:120]
 
     try:
         newcomer.start(timeout=min(15.0, max(3.0, p.left())))
@@ -1129,7 +1133,7 @@ def main():
 
     if args.list:
         for name, number, bound, function in PROBES:
-            print("%-3s %-21s bound %3d s  %s" % (number, name, bound, function.__doc__.split("\n")[0].strip()))
+            print("%-3s %-21s bound %3d s\n    %s" % (number, name, bound, " ".join(function.__doc__.split())))
         return 0
     wanted = [n for n in args.only.split(",") if n]
     unknown = [n for n in wanted if n not in {name for name, _, _, _ in PROBES}]

@@ -23,8 +23,12 @@ build="$root/build-chaos"
 py=/usr/bin/python3
 [[ -x $py ]] || py=python3
 
+for arg in "$@"; do  # nothing to build for these
+  case "$arg" in -h|--help|--list) exec "$py" "$root/bench/chaos.py" "$@" ;; esac
+done
+
 if [[ $(id -u) -eq 0 ]]; then
-  bash "$root/scripts/install-deps.sh" --bench
+  bash "$root/scripts/install-deps.sh" --bench >&2  # keeps stdout to the report
 elif ! command -v prlimit >/dev/null; then
   echo "chaos: prlimit not found: run scripts/install-deps.sh --bench as root" >&2
   exit 1
