@@ -350,10 +350,13 @@ def wait_until(probe, predicate, seconds, interval=0.1):
 
 def probe_parked_twice(p):
     """1. A parked request must be answered once: after each blocking GET, a different request on
-    the same keep-alive connection must get its own answer."""
+    the same keep-alive connection must get its own answer. Writes come every 5-30 ms, so about as
+    many waits (10-50 ms) end by their deadline as by a write, and two clients keep the agent busy
+    with ~1.3 MB reads: a long loop turn is where a wake and an expired deadline meet."""
     agent = p.agent("chaos-parked")
     writer_conn = Http(agent)
     writer_conn.json("PUT", "/v1/kv/chaos/hot", b"0")
+    put_keys(agent, "chaos/ballast/v", 2, os.urandom(500 * 1024), p.deadline, workers=2)
     p.mark_before()
     end = time.monotonic() + 10
     stats = {"blocking": 0, "mismatched": 0, "errors": 0, "writes": 0}
@@ -361,6 +364,7 @@ def probe_parked_twice(p):
     lock = threading.Lock()
 
     def writer(_):
+        rng = random.Random(-1)
         n = 0
         while time.monotonic() < end and not p.ended:
             n += 1
@@ -369,8 +373,18 @@ def probe_parked_twice(p):
             except (OSError, http.client.HTTPException):
                 with lock:
                     stats["errors"] += 1
+            time.sleep(rng.uniform(0.005, 0.030))
         with lock:
             stats["writes"] = n
+
+    def ballast(_):
+        conn = Http(agent, timeout=10)
+        while time.monotonic() < end and not p.ended:
+            try:
+                conn.call("GET", "/v1/kv/chaos/ballast/?recurse")
+            except (OSError, http.client.HTTPException):
+                time.sleep(0.05)
+        conn.close()
 
     def client(i):
         rng = random.Random(i)
@@ -402,7 +416,7 @@ def probe_parked_twice(p):
                 index = int(headers["x-consul-index"])
         conn.close()
 
-    threads = run_threads(writer, 1) + run_threads(client, 24)
+    threads = run_threads(writer, 1) + run_threads(ballast, 2) + run_threads(client, 24)
     for thread in threads:
         thread.join(max(0.0, end - time.monotonic()) + 6)
     p.mark_after()
@@ -932,7 +946,8 @@ def probe_tombstones(p):
         lines = (check.stdout + check.stderr).strip().splitlines()
         refusals.append(lines[0].split(": ", 1)[-1][:100] if lines else "roster validate failed")
     else:
-        return False, "the agent refuses tombstone_ttl (%s): tombstones are never reaped" % refusals[0]
+        return False, "the agent accepts neither tombstone_ttl 2s nor 10s (%s): tombstones are never reaped" % (
+            refusals[-1])
     agent = p.agent("chaos-tombstones", TOMBSTONE_CONFIG % ttl)
     conn = Http(agent, timeout=20)
     p.mark_before()
