@@ -650,7 +650,7 @@ def probe_unread_answers(p):
     value = os.urandom(500 * 1024)
     put_keys(agent, "chaos/big/v", 12, value, p.deadline, workers=2)
     probe_conn = Http(agent, timeout=30)
-    status, _, body = probe_conn.call("GET", "/v1/kv/chaos/big/?recurse")
+    status, _, body, build_time = probe_conn.timed("GET", "/v1/kv/chaos/big/?recurse")
     answer_mib = len(body) / MIB
     p.mark_before()
     pid = agent.process.pid
@@ -682,9 +682,10 @@ def probe_unread_answers(p):
             reset(sock)
     growth = peak - base
     held = growth < 100 and fresh_status == 200 and fresh_time < 1.0
-    return held, ("300 unread GETs of a %.1f MiB answer: agent RSS +%.0f MiB at peak%s (want < 100); a fresh "
-                  "client got %s in %.0f ms (want < 1 s)" % (answer_mib, growth, " (stopped early)" if aborted
-                                                             else "", fresh_status or "no answer", fresh_time * 1000))
+    return held, ("300 unread GETs of a %.1f MiB answer (one alone takes %.0f ms): agent RSS +%.0f MiB at peak%s "
+                  "(want < 100); a fresh client got %s in %.0f ms (want < 1 s)"
+                  % (answer_mib, build_time * 1000, growth, " (stopped early)" if aborted else "",
+                     fresh_status or "no answer", fresh_time * 1000))
 
 
 def gossip_pair(p, suffix, b_tags):
