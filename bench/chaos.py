@@ -2,7 +2,7 @@
 """Chaos bench: replays each probe of the hardening issue against real `roster agent`
 processes on loopback and says, per probe, whether the agent held, degraded or crashed.
 
-    bench/chaos.sh                       (builds, then runs this; about 5 minutes)
+    bench/chaos.sh                       (builds, then runs this; about 2.5 minutes)
     bench/chaos.py --roster build-chaos/agent/roster --forge build-chaos/bench/chaos_forge
     bench/chaos.py ... --only parked_twice,lock_delay
     bench/chaos.py --list

@@ -3,7 +3,7 @@
 # and reports held / degraded / crashed per probe, with the attacked agent's RSS and CPU
 # before and after. See bench/chaos.py for the probes and their pass criteria.
 #
-#   bench/chaos.sh                              (about 5 minutes)
+#   bench/chaos.sh                              (about 2.5 minutes)
 #   bench/chaos.sh --only parked_twice,lock_delay
 #   bench/chaos.sh --list | --help
 #
