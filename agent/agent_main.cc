@@ -77,6 +77,7 @@ roster::gossip::GossipAgentOptions gossip_options(const roster::config::AgentCon
   if (gossip.push_pull_interval) swim.push_pull_interval = *gossip.push_pull_interval;
   if (gossip.suspicion_mult) swim.suspicion_mult = *gossip.suspicion_mult;
   if (gossip.retransmit_mult) swim.retransmit_mult = *gossip.retransmit_mult;
+  if (gossip.max_members) swim.max_members = static_cast<size_t>(*gossip.max_members);
   options.transport.bind_ip = config.bind_addr;
   options.transport.advertise_ip = config.advertise_addr;
   options.transport.port = static_cast<uint16_t>(config.serf_lan_port);

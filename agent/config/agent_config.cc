@@ -77,6 +77,7 @@ class Merger {
     if (fragment.gossip.push_pull_interval) config_.gossip.push_pull_interval = fragment.gossip.push_pull_interval;
     if (fragment.gossip.suspicion_mult) config_.gossip.suspicion_mult = fragment.gossip.suspicion_mult;
     if (fragment.gossip.retransmit_mult) config_.gossip.retransmit_mult = fragment.gossip.retransmit_mult;
+    if (fragment.gossip.max_members) config_.gossip.max_members = fragment.gossip.max_members;
     if (fragment.http_max_conns_per_client) config_.limits.http_max_conns_per_client = *fragment.http_max_conns_per_client;
     if (fragment.http_max_unsent_response_bytes) {
       config_.limits.http_max_unsent_response_bytes = *fragment.http_max_unsent_response_bytes;

@@ -26,6 +26,7 @@ struct GossipSettings {
   std::optional<std::chrono::nanoseconds> push_pull_interval;
   std::optional<int> suspicion_mult;
   std::optional<int> retransmit_mult;
+  std::optional<int> max_members;  // the member table's cap (SwimConfig::max_members)
   bool operator==(const GossipSettings&) const = default;
 };
 

@@ -71,7 +71,7 @@ const KeySpec kLimitsKeys[] = {{"http_max_conns_per_client"}, {"http_max_unsent_
 const KeySpec kPortKeys[] = {{"http"}, {"serf_lan"}};
 const KeySpec kGossipKeys[] = {
     {"profile"}, {"probe_interval"}, {"probe_timeout"}, {"gossip_interval"},
-    {"push_pull_interval"}, {"suspicion_mult"}, {"retransmit_mult"},
+    {"push_pull_interval"}, {"suspicion_mult"}, {"retransmit_mult"}, {"max_members"},
 };
 const KeySpec kServiceKeys[] = {
     {"id", {"service_id"}}, {"name"}, {"tags"}, {"address"}, {"port"}, {"meta"},
@@ -587,6 +587,15 @@ void parse_document(Parser& parser, const YAML::Node& root, ConfigFragment& frag
             continue;
           }
           fragment.gossip_profile = *value;
+        } else if (name == "max_members") {
+          std::optional<long long> value = parser.integer(gossip_entry);
+          if (!value) continue;
+          // Peers refuse a push-pull that lists more than the wire's decode limit.
+          if (*value < 16 || *value > 100000) {
+            parser.error(gossip_entry.value, "max_members must be from 16 to 100000");
+            continue;
+          }
+          fragment.gossip.max_members = static_cast<int>(*value);
         } else if (name == "suspicion_mult" || name == "retransmit_mult") {
           std::optional<long long> value = parser.integer(gossip_entry);
           if (!value) continue;

@@ -129,6 +129,10 @@ struct Shared {
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
+  // Answers this small (errors among them) are sent whatever the budget of
+  // unsent bytes says.
+  static constexpr size_t kAlwaysSent = 16 * 1024;
+
   Session(tcp::socket socket, asio::ip::address client, std::shared_ptr<Shared> shared)
       : stream_(std::move(socket)), client_(std::move(client)), shared_(std::move(shared)), api_(shared_->api),
         options_(shared_->options), deadline_(shared_->io) {
@@ -201,6 +205,13 @@ class Session : public std::enable_shared_from_this<Session> {
                      is_cacheable_path(request_.path);
     if (cacheable) {
       if (auto bytes = shared_->cache.find(target_, api_.data_index())) return write_bytes(std::move(bytes), true);
+    }
+    // While unread answers fill the budget, shed the reads that can be large
+    // before building them: building an 8 MB answer only to refuse it would
+    // let clients that never read keep the agent's one thread busy.
+    if (request_.method == "GET" && is_cacheable_path(request_.path) &&
+        shared_->stats.unsent_response_bytes + kAlwaysSent > options_.max_unsent_response_bytes) {
+      return refuse_busy();
     }
     HandleResult result = api_.handle(request_, blocking_);
     if (result.wait) return park(*result.wait);
@@ -305,28 +316,30 @@ class Session : public std::enable_shared_from_this<Session> {
   // `shared_bytes`: the bytes are a cache entry that other sessions send too;
   // they are bounded by the cache, not counted against this connection.
   void write_bytes(std::shared_ptr<const std::string> bytes, bool shared_bytes) {
-    static constexpr size_t kAlwaysSent = 16 * 1024;
     if (!shared_bytes && bytes->size() > kAlwaysSent &&
         shared_->stats.unsent_response_bytes + bytes->size() > options_.max_unsent_response_bytes) {
-      ++shared_->stats.refused_unsent_limit;
-      if (shared_->stats.refused_unsent_limit == 1 || shared_->stats.refused_unsent_limit % 1000 == 0) {
-        spdlog::warn("HTTP: {} responses refused because clients are not reading {} bytes of earlier answers "
-                     "(limit {})",
-                     shared_->stats.refused_unsent_limit, shared_->stats.unsent_response_bytes,
-                     options_.max_unsent_response_bytes);
-      }
-      keep_alive_ = false;
-      HttpResponse busy = HttpResponse::error(503, "Too many unread responses held for slow clients; retry later");
-      busy.headers.emplace_back("Retry-After", "1");
-      bytes = serialize(busy, keep_alive_, http_version_, head_request_);
-    } else if (!shared_bytes) {
-      set_unsent(bytes->size());
+      return refuse_busy();
     }
+    if (!shared_bytes) set_unsent(bytes->size());
     out_ = std::move(bytes);
     stream_.expires_after(std::chrono::seconds(30));
     asio::async_write(stream_, asio::buffer(*out_), [self = shared_from_this()](beast::error_code error, size_t) {
       self->on_write(error);
     });
+  }
+
+  void refuse_busy() {
+    ++shared_->stats.refused_unsent_limit;
+    if (shared_->stats.refused_unsent_limit == 1 || shared_->stats.refused_unsent_limit % 1000 == 0) {
+      spdlog::warn("HTTP: {} responses refused because clients are not reading {} bytes of earlier answers "
+                   "(limit {})",
+                   shared_->stats.refused_unsent_limit, shared_->stats.unsent_response_bytes,
+                   options_.max_unsent_response_bytes);
+    }
+    keep_alive_ = false;
+    HttpResponse busy = HttpResponse::error(503, "Too many unread responses held for slow clients; retry later");
+    busy.headers.emplace_back("Retry-After", "1");
+    write_bytes(serialize(busy, keep_alive_, http_version_, head_request_), false);
   }
 
   void set_unsent(size_t bytes) {

@@ -83,6 +83,7 @@ gossip:
   push_pull_interval: 10s
   suspicion_mult: 3
   retransmit_mult: 2
+  max_members: 5000
 )",
                                               "gossip.yaml", errors);
   ASSERT_TRUE(errors.empty()) << errors.front().to_string();
@@ -101,22 +102,24 @@ gossip:
   EXPECT_EQ(fragment.gossip.push_pull_interval, std::chrono::nanoseconds(10s));
   EXPECT_EQ(fragment.gossip.suspicion_mult, 3);
   EXPECT_EQ(fragment.gossip.retransmit_mult, 2);
+  EXPECT_EQ(fragment.gossip.max_members, 5000);
 }
 
 TEST(GossipConfigFileTest, ErrorsNameTheLine) {
   std::vector<ConfigError> errors;
   parse_config_text("gossip:\n  profile: wan\n  probe_interval: fast\n  suspicion_mult: 0\n  bogus: 1\n"
-                    "encrypt: short\nretry_max: -2\n",
+                    "  max_members: 3\nencrypt: short\nretry_max: -2\n",
                     "bad.yaml", errors);
-  ASSERT_EQ(errors.size(), 6u);
+  ASSERT_EQ(errors.size(), 7u);
   std::vector<std::string> text;
   for (const ConfigError& error : errors) text.push_back(error.to_string());
   EXPECT_THAT(text, ::testing::Contains(HasSubstr("bad.yaml:2: gossip profile \"wan\"")));
   EXPECT_THAT(text, ::testing::Contains(HasSubstr("bad.yaml:3: probe_interval")));
   EXPECT_THAT(text, ::testing::Contains(HasSubstr("bad.yaml:4: suspicion_mult must be from 1 to 100")));
   EXPECT_THAT(text, ::testing::Contains(HasSubstr("bad.yaml:5: unknown key \"bogus\" in gossip")));
-  EXPECT_THAT(text, ::testing::Contains(HasSubstr("bad.yaml:6: encrypt:")));
-  EXPECT_THAT(text, ::testing::Contains(HasSubstr("bad.yaml:7: retry_max")));
+  EXPECT_THAT(text, ::testing::Contains(HasSubstr("bad.yaml:7: encrypt:")));
+  EXPECT_THAT(text, ::testing::Contains(HasSubstr("bad.yaml:8: retry_max")));
+  EXPECT_THAT(text, ::testing::Contains(HasSubstr("bad.yaml:6: max_members must be from 16 to 100000")));
 }
 
 }  // namespace

@@ -324,6 +324,53 @@ TEST_F(ServerLimits, ResponsesClientsNeverReadAreBounded) {
   EXPECT_TRUE(pump_until([&] { return server_->stats().unsent_response_bytes == 0; }, 40s));
 }
 
+// Once unread answers fill the budget, reads that may be large are refused
+// before they are built, so clients that never read cannot keep the agent's
+// thread busy building answers only to refuse them; small endpoints still answer.
+TEST_F(ServerLimits, AFullBudgetShedsReadsBeforeBuildingThem) {
+  const std::string value(500 * 1024, 'v');
+  for (int i = 0; i < 12; ++i) put_kv("big/" + std::to_string(i), value);
+  put_kv("small", "s");
+  // The budget holds one big answer (its body plus headers) but not 16 KiB more.
+  HttpRequest probe;
+  probe.method = "GET";
+  probe.path = "/v1/kv/big";
+  probe.query = {{"recurse", ""}};
+  probe.headers["host"] = "test";
+  BlockingState blocking;
+  const size_t body = api_.handle(probe, blocking).response.body.size();
+  ServerOptions options;
+  options.max_unsent_response_bytes = body + 4096;
+  start(options);
+
+  tcp::socket stalled(client_io_);
+  stalled.open(tcp::v4());
+  stalled.set_option(asio::socket_base::receive_buffer_size(4096));
+  stalled.connect(endpoint_);
+  asio::write(stalled, asio::buffer(get("/v1/kv/big?recurse")));
+  ASSERT_TRUE(pump_until([&] { return server_->stats().unsent_response_bytes > body; }));
+
+  auto ask = [&](const std::string& target) {
+    tcp::socket client(client_io_);
+    client.connect(endpoint_);
+    asio::write(client, asio::buffer(get(target)));
+    asio::streambuf buffer;
+    auto reply = std::async(std::launch::async, [&] { return read_reply(client, buffer); });
+    EXPECT_TRUE(pump_until([&] { return reply.wait_for(0s) == std::future_status::ready; }));
+    return reply.get();
+  };
+  // Its answer would be tiny, but a read of the catalog is not built while the budget is full.
+  Reply small = ask("/v1/kv/small?raw");
+  EXPECT_EQ(small.status, 503);
+  EXPECT_EQ(header(small, "Retry-After"), "1");
+  EXPECT_EQ(server_->stats().refused_unsent_limit, 1u);
+  EXPECT_EQ(ask("/v1/status/leader").status, 200);
+
+  stalled.close();
+  ASSERT_TRUE(pump_until([&] { return server_->stats().unsent_response_bytes == 0; }, 40s));
+  EXPECT_EQ(ask("/v1/kv/small?raw").body, "s");
+}
+
 // Out of descriptors, accept() fails at once every time it is called. The
 // server must back off rather than spin, and serve again once descriptors
 // are free.
