@@ -171,6 +171,7 @@ int run_agent(int argc, const char* const* argv) {
       limits["http_unsent_response_bytes"] = std::to_string(stats.unsent_response_bytes);
       limits["http_refused_per_client_limit"] = std::to_string(stats.refused_per_client_limit);
       limits["http_refused_unsent_limit"] = std::to_string(stats.refused_unsent_limit);
+      limits["http_shed_before_building"] = std::to_string(stats.shed_before_building);
       limits["http_accept_failures"] = std::to_string(stats.accept_failures);
       limits["http_abandoned_waits"] = std::to_string(stats.abandoned_waits);
     }

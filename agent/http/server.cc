@@ -125,6 +125,10 @@ struct Shared {
   WakeQueue wakes;
   std::map<asio::ip::address, size_t> connections_per_client;
   ServerStats stats;
+  // The size of the last answer refused for the unsent-bytes budget; while
+  // it still would not fit, reads that can be that large are refused before
+  // they are built. 0 once the budget has room again.
+  size_t refused_answer_bytes = 0;
 };
 
 class Session : public std::enable_shared_from_this<Session> {
@@ -210,7 +214,9 @@ class Session : public std::enable_shared_from_this<Session> {
     // before building them: building an 8 MB answer only to refuse it would
     // let clients that never read keep the agent's one thread busy.
     if (request_.method == "GET" && is_cacheable_path(request_.path) &&
-        shared_->stats.unsent_response_bytes + kAlwaysSent > options_.max_unsent_response_bytes) {
+        shared_->stats.unsent_response_bytes + std::max(kAlwaysSent, shared_->refused_answer_bytes) >
+            options_.max_unsent_response_bytes) {
+      ++shared_->stats.shed_before_building;
       return refuse_busy();
     }
     HandleResult result = api_.handle(request_, blocking_);
@@ -318,6 +324,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void write_bytes(std::shared_ptr<const std::string> bytes, bool shared_bytes) {
     if (!shared_bytes && bytes->size() > kAlwaysSent &&
         shared_->stats.unsent_response_bytes + bytes->size() > options_.max_unsent_response_bytes) {
+      shared_->refused_answer_bytes = bytes->size();
       return refuse_busy();
     }
     if (!shared_bytes) set_unsent(bytes->size());
@@ -343,6 +350,8 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void set_unsent(size_t bytes) {
+    // A large answer taken (or dropped) makes room: the next read is built again.
+    if (bytes < unsent_ && unsent_ > kAlwaysSent) shared_->refused_answer_bytes = 0;
     shared_->stats.unsent_response_bytes -= unsent_;
     unsent_ = bytes;
     shared_->stats.unsent_response_bytes += unsent_;

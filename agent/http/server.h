@@ -47,6 +47,7 @@ struct ServerStats {
   size_t unsent_response_bytes = 0;
   uint64_t refused_per_client_limit = 0;   // connections answered 429
   uint64_t refused_unsent_limit = 0;       // responses replaced by a 503
+  uint64_t shed_before_building = 0;       // of those, reads refused before their answer was built
   uint64_t accept_failures = 0;            // failed accepts (EMFILE and the like)
   uint64_t abandoned_waits = 0;            // parked requests whose client went away
 };

@@ -33,6 +33,7 @@
 #include "agent/http/api.h"
 #include "common/clock.h"
 #include "common/open_files_limit.h"
+#include "tests/agent/http/raw_response.h"
 
 namespace roster::http {
 namespace {
@@ -42,40 +43,15 @@ using tcp = asio::ip::tcp;
 using namespace std::chrono_literals;
 using std::chrono::steady_clock;
 
-struct Reply {
-  int status = 0;
-  std::string head;
-  std::string body;
-};
+using Reply = testing::RawResponse;
 
-// Reads one response with its Content-Length body from a blocking socket.
-Reply read_reply(tcp::socket& socket, asio::streambuf& buffer) {
-  Reply reply;
-  asio::read_until(socket, buffer, "\r\n\r\n");
-  std::string data(asio::buffers_begin(buffer.data()), asio::buffers_end(buffer.data()));
-  size_t end = data.find("\r\n\r\n");
-  reply.head = data.substr(0, end);
-  buffer.consume(end + 4);
-  reply.status = std::stoi(reply.head.substr(9, 3));
-  size_t length_at = reply.head.find("Content-Length: ");
-  size_t length = length_at == std::string::npos ? 0 : std::stoul(reply.head.substr(length_at + 16));
-  if (buffer.size() < length) asio::read(socket, buffer, asio::transfer_exactly(length - buffer.size()));
-  std::string rest(asio::buffers_begin(buffer.data()), asio::buffers_end(buffer.data()));
-  reply.body = rest.substr(0, length);
-  buffer.consume(length);
-  return reply;
-}
+Reply read_reply(tcp::socket& socket, asio::streambuf& buffer) { return testing::read_response(socket, buffer); }
 
 std::string get(const std::string& target) {
   return "GET " + target + " HTTP/1.1\r\nHost: test\r\n\r\n";
 }
 
-std::string header(const Reply& reply, const std::string& name) {
-  size_t at = reply.head.find(name + ": ");
-  if (at == std::string::npos) return "";
-  size_t end = reply.head.find("\r\n", at);
-  return reply.head.substr(at + name.size() + 2, end - at - name.size() - 2);
-}
+std::string header(const Reply& reply, const std::string& name) { return testing::header_value(reply, name); }
 
 class ServerLimits : public ::testing::Test {
  protected:
@@ -313,6 +289,9 @@ TEST_F(ServerLimits, ResponsesClientsNeverReadAreBounded) {
   }, 60s)) << "refused " << server_->stats().refused_unsent_limit << ", holding "
       << server_->stats().unsent_response_bytes;
   EXPECT_LE(most_held, options.max_unsent_response_bytes);
+  // The second answer was built and refused; the third, which would be as
+  // large, was refused before it was built.
+  EXPECT_EQ(server_->stats().shed_before_building, 1u);
   // The refused clients are told why.
   clients.back().set_option(asio::socket_base::receive_buffer_size(1 << 20));
   asio::streambuf buffer;
@@ -364,6 +343,7 @@ TEST_F(ServerLimits, AFullBudgetShedsReadsBeforeBuildingThem) {
   EXPECT_EQ(small.status, 503);
   EXPECT_EQ(header(small, "Retry-After"), "1");
   EXPECT_EQ(server_->stats().refused_unsent_limit, 1u);
+  EXPECT_EQ(server_->stats().shed_before_building, 1u);
   EXPECT_EQ(ask("/v1/status/leader").status, 200);
 
   stalled.close();

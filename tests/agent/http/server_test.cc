@@ -22,6 +22,7 @@
 
 #include "agent/core/agent_core.h"
 #include "agent/http/api.h"
+#include "tests/agent/http/raw_response.h"
 #include "common/clock.h"
 
 namespace roster::http {
@@ -30,11 +31,7 @@ namespace {
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 
-struct RawResponse {
-  int status = 0;
-  std::string head;
-  std::string body;
-};
+using testing::RawResponse;
 
 // A minimal blocking HTTP/1.1 client, so the test checks bytes on the wire.
 class RawClient {
@@ -51,29 +48,12 @@ class RawClient {
     return read_response();
   }
 
-  RawResponse read_response() {
-    RawResponse response;
-    asio::read_until(socket_, buffer_, "\r\n\r\n");
-    std::string data(asio::buffers_begin(buffer_.data()), asio::buffers_end(buffer_.data()));
-    size_t end = data.find("\r\n\r\n");
-    response.head = data.substr(0, end);
-    buffer_.consume(end + 4);
-    response.status = std::stoi(response.head.substr(9, 3));
-    size_t length_at = response.head.find("Content-Length: ");
-    size_t length = length_at == std::string::npos ? 0 : std::stoul(response.head.substr(length_at + 16));
-    if (buffer_.size() < length) asio::read(socket_, buffer_, asio::transfer_exactly(length - buffer_.size()));
-    std::string rest(asio::buffers_begin(buffer_.data()), asio::buffers_end(buffer_.data()));
-    response.body = rest.substr(0, length);
-    buffer_.consume(length);
-    return response;
-  }
+  RawResponse read_response() { return testing::read_response(socket_, buffer_); }
 
   std::string header(const RawResponse& response, const std::string& name) {
-    size_t at = response.head.find(name + ": ");
-    if (at == std::string::npos) return "";
-    size_t end = response.head.find("\r\n", at);
-    return response.head.substr(at + name.size() + 2, end - at - name.size() - 2);
+    return testing::header_value(response, name);
   }
+
 
  private:
   asio::io_context io_;
@@ -143,22 +123,16 @@ TEST_F(ServerTest, OversizedBodyIsRefused) {
 // Go's net/http (and so Consul) refuses an HTTP/1.1 request without Host;
 // HTTP/1.0 did not have the header.
 TEST_F(ServerTest, Http11WithoutHostIsABadRequest) {
-  asio::io_context io;
-  tcp::socket socket(io);
-  socket.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port_));
-  asio::write(socket, asio::buffer(std::string("GET /v1/status/leader HTTP/1.1\r\n\r\n")));
-  asio::streambuf buffer;
-  asio::read_until(socket, buffer, "\r\n");
-  std::string status_line(asio::buffers_begin(buffer.data()), asio::buffers_end(buffer.data()));
-  EXPECT_EQ(status_line.substr(0, 12), "HTTP/1.1 400");
-
-  tcp::socket old(io);
-  old.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port_));
-  asio::write(old, asio::buffer(std::string("GET /v1/status/leader HTTP/1.0\r\n\r\n")));
-  asio::streambuf old_buffer;
-  asio::read_until(old, old_buffer, "\r\n");
-  std::string old_status(asio::buffers_begin(old_buffer.data()), asio::buffers_end(old_buffer.data()));
-  EXPECT_EQ(old_status.substr(0, 12), "HTTP/1.1 200");
+  auto status_of = [&](const std::string& request) {
+    asio::io_context io;
+    tcp::socket socket(io);
+    socket.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port_));
+    asio::write(socket, asio::buffer(request));
+    asio::streambuf buffer;
+    return testing::read_response(socket, buffer).status;
+  };
+  EXPECT_EQ(status_of("GET /v1/status/leader HTTP/1.1\r\n\r\n"), 400);
+  EXPECT_EQ(status_of("GET /v1/status/leader HTTP/1.0\r\n\r\n"), 200);
 }
 
 TEST_F(ServerTest, MalformedEscapeIsABadRequest) {
