@@ -587,6 +587,7 @@ std::map<std::string, std::string> GossipAgent::stats() const {
   out["incarnations_refused"] = std::to_string(counters.incarnations_refused);
   out["members_refused"] = std::to_string(counters.members_refused);
   out["unconfirmed_reaped"] = std::to_string(counters.unconfirmed_reaped);
+  out["unconfirmed_evicted"] = std::to_string(counters.unconfirmed_evicted);
   const TransportCounters& transport = transport_->counters();
   out["udp_packets_sent"] = std::to_string(transport.udp_packets_sent);
   out["udp_bytes_sent"] = std::to_string(transport.udp_bytes_sent);

@@ -102,6 +102,7 @@ Swim::Swim(SwimConfig config)
   sequence_ = static_cast<uint32_t>(rng_());
   NodeState& me = insert_node(make_record(config_.name, config_.id, config_.address, config_.tags));
   me.incarnation = config_.initial_incarnation ? plus_one(*config_.initial_incarnation) : 0;
+  me.confirmed = true;
   set_state(me, MemberState::alive, TimePoint{});
 }
 
@@ -293,7 +294,7 @@ void Swim::on_push_pull_reply(TimePoint now, const std::string& address, const P
   if (halted_) return;
   bool was_join = pending_joins_.erase(address) > 0;
   const bool was_quiet = broadcasts_.empty();
-  merge_state(now, reply, was_join ? Source::join_reply : Source::push_pull);
+  merge_state(now, reply, was_join ? Source::join_reply : Source::push_pull, &address);
   if (halted_) return;
   // A newcomer announces itself (memberlist queues its own alive at
   // start). Queued after the merge, it is the newest news and leaves first,
@@ -322,7 +323,7 @@ void Swim::on_tcp_probe_result(TimePoint now, uint32_t sequence, TcpProbeOutcome
     return;
   }
   if (!probe_ || probe_->sequence != sequence) return;
-  if (NodeState* target = find(probe_->target)) target->answered = true;
+  if (NodeState* target = find(probe_->target)) target->confirmed = true;
   // memberlist counts a probe answered only over TCP as a success, since the
   // node is up; UDP to it is what is broken, and that is worth no suspicion.
   finish_probe(now, true);
@@ -433,7 +434,7 @@ void Swim::handle_ack(TimePoint now, const Ack& ack) {
   }
   if (probe_ && probe_->sequence == ack.sequence) {
     ++counters_.acks_received;
-    if (NodeState* target = find(probe_->target)) target->answered = true;
+    if (NodeState* target = find(probe_->target)) target->confirmed = true;
     finish_probe(now, true);
     return;
   }
@@ -544,7 +545,7 @@ void Swim::finish_probe(TimePoint now, bool acked) {
 
 // -------------------------------------------------------------- broadcasts
 
-void Swim::handle_alive(TimePoint now, const Member& incoming, Source source) {
+void Swim::handle_alive(TimePoint now, const Member& incoming, Source source, bool contacted) {
   if (incoming.name.empty() || incoming.id.empty() || incoming.address.empty()) return;
   if (incoming.name == config_.name) {
     handle_alive_about_self(now, incoming, source);
@@ -577,7 +578,7 @@ void Swim::handle_alive(TimePoint now, const Member& incoming, Source source) {
   // A new name or a reclaimed one has no incarnation to compare with: a real
   // member's own count is still small.
   if ((is_new || reclaim) && refuse_incarnation(incoming.name, "alive", 0, incoming.incarnation)) return;
-  if (is_new && nodes_.size() >= config_.max_members) {
+  if (is_new && nodes_.size() >= config_.max_members && !(contacted && evict_unconfirmed(incoming))) {
     // Counted always, logged at 1, 2, 4, 8... so a flood costs a few lines.
     if (const uint64_t refused = ++counters_.members_refused; (refused & (refused - 1)) == 0) {
       warn("member-cap", "refused new member " + incoming.name + " at " + incoming.address + ": the table holds " +
@@ -605,7 +606,10 @@ void Swim::handle_alive(TimePoint now, const Member& incoming, Source source) {
           ? existing->record
           : make_record(incoming.name, incoming.id, incoming.address, tags);
 
+  const bool new_life = !is_new && existing->id() != incoming.id;
   NodeState& node = is_new ? insert_node(std::move(record)) : it->second;
+  // Evidence about a previous holder of the name says nothing of this one.
+  if (new_life) node.confirmed = false;
   clear_suspicion(node);
   if (!is_new) set_record(node, std::move(record));
   claim_id(node);
@@ -821,7 +825,7 @@ void Swim::final_check_answered(TimePoint now, uint32_t sequence) {
   auto it = nodes_.find(name);
   if (it == nodes_.end() || it->second.state != MemberState::suspect || !it->second.final_check) return;
   NodeState& node = it->second;
-  node.answered = true;
+  node.confirmed = true;
   clear_suspicion(node);
   const int expected = expected_confirmations();
   const auto [min, max] = suspicion_bounds(expected);
@@ -861,15 +865,35 @@ void Swim::handle_dead(TimePoint now, const Dead& dead) {
   }
 }
 
-void Swim::merge_state(TimePoint now, const PushPull& remote, Source source) {
-  for (const Member& member : remote.members) {
+void Swim::merge_state(TimePoint now, const PushPull& remote, Source source, const std::string* dialed) {
+  // The sender spoke to us over TCP: it is real, and is merged before the
+  // members it lists can fill the table. It is the member at the address we
+  // dialed, or else the first (local_state() puts the sender first).
+  size_t sender = 0;
+  if (dialed != nullptr) {
+    for (size_t i = 0; i < remote.members.size(); ++i) {
+      if (remote.members[i].address == *dialed && remote.members[i].state == MemberState::alive) {
+        sender = i;
+        break;
+      }
+    }
+  }
+  for (size_t i = 0; i < remote.members.size(); ++i) {
+    // The sender, then the others in their order.
+    const size_t index = i == 0 ? sender : i <= sender ? i - 1 : i;
+    const Member& member = remote.members[index];
+    const bool contacted = index == sender && member.state == MemberState::alive;
     if (member.name.empty() || member.id.empty()) continue;
     if (refuse_collision(member, source)) {
       if (halted_) return;
       continue;
     }
     if (member.state == MemberState::alive) {
-      handle_alive(now, member, source);
+      handle_alive(now, member, source, contacted);
+      if (halted_) return;
+      if (NodeState* node = contacted ? find(member.name) : nullptr; node != nullptr && node->id() == member.id) {
+        node->confirmed = true;
+      }
       continue;
     }
     // State about a node we know under another ID is about someone else.
@@ -883,6 +907,33 @@ void Swim::merge_state(TimePoint now, const PushPull& remote, Source source) {
       handle_suspect(now, Suspect{member.name, member.incarnation, config_.name});
     }
   }
+}
+
+// Which unconfirmed member goes is drawn at random (from the seeded
+// generator): a forger cannot steer the choice, and a few draws find one in
+// a table that a flood filled. Only when unconfirmed members are scarce
+// does it take a scan.
+bool Swim::evict_unconfirmed(const Member& newcomer) {
+  constexpr int kRandomDraws = 16;
+  NodeState* victim = nullptr;
+  for (int i = 0; i < kRandomDraws && victim == nullptr && !order_.empty(); ++i) {
+    NodeState* candidate = order_[random_index(order_.size())];
+    if (!candidate->confirmed) victim = candidate;
+  }
+  for (size_t i = 0; i < order_.size() && victim == nullptr; ++i) {
+    if (!order_[i]->confirmed) victim = order_[i];
+  }
+  if (victim == nullptr) return false;
+  const Member evicted = victim->member();
+  if (const uint64_t count = ++counters_.unconfirmed_evicted; (count & (count - 1)) == 0) {
+    warn("member-cap", "the table is full (max_members " + std::to_string(config_.max_members) + "): forgot " +
+                           evicted.name + " at " + evicted.address + ", which never answered us, to admit " +
+                           newcomer.name + " at " + newcomer.address + ", which contacted us; " +
+                           std::to_string(count) + " evicted so far");
+  }
+  emit(MemberEventType::reaped, evicted);
+  remove_node(evicted.name);
+  return true;
 }
 
 // memberlist: expect suspicion_mult - 2 confirmations, so the nominal
@@ -1035,7 +1086,7 @@ void Swim::reap(TimePoint now) {
     if ((node->state == MemberState::dead && now - node->state_change >= config_.reap_failed_after) ||
         (node->state == MemberState::left && now - node->state_change >= config_.reap_left_after)) {
       reaped.push_back(node->name());
-    } else if (node->state == MemberState::dead && !node->answered &&
+    } else if (node->state == MemberState::dead && !node->confirmed &&
                now - node->state_change >= config_.reap_unconfirmed_after) {
       ++counters_.unconfirmed_reaped;
       reaped.push_back(node->name());

@@ -53,9 +53,15 @@
 // - Roster: what peers (or forgers) can make Swim hold is bounded. A claim
 //   more than max_incarnation_jump above the incarnation held is refused, so
 //   a node can always refute; the table holds at most max_members, and a
-//   failed member that never answered our probes goes after
+//   failed member that was never confirmed goes after
 //   reap_unconfirmed_after; a push-pull state stays within
 //   max_push_pull_bytes. Refusals are counted and reported as warnings.
+//   A member is confirmed (evidence that it exists, not just claims about
+//   it) once it answers a probe of ours or pushes or pulls its state with us
+//   over TCP; this node is confirmed from the start. A full table still
+//   admits a newcomer that contacts us over TCP (a joiner): it evicts an
+//   unconfirmed member, so forged alives cannot lock real nodes out. A
+//   claim heard only through gossip never evicts anything.
 // - A restart starts one above SwimConfig::initial_incarnation; the adapter
 //   persists local_incarnation() before anything carrying it is sent.
 
@@ -169,7 +175,8 @@ struct SwimCounters {
   uint64_t misdirected_pings = 0;  // pings for another node name
   uint64_t incarnations_refused = 0;  // claims over SwimConfig::max_incarnation_jump ahead
   uint64_t members_refused = 0;       // new members over SwimConfig::max_members
-  uint64_t unconfirmed_reaped = 0;    // failed members that never answered us, reaped early
+  uint64_t unconfirmed_reaped = 0;    // failed members that were never confirmed, reaped early
+  uint64_t unconfirmed_evicted = 0;   // unconfirmed members dropped from a full table for a confirmed newcomer
 };
 
 class Swim {
@@ -193,6 +200,11 @@ class Swim {
   void on_packet(TimePoint now, const std::string& from_address, const Packet& packet);
   // A remote node started a push-pull with us: returns our state (as it was
   // before the merge) for the reply, then merges theirs.
+  // In both push-pull inputs the sender (the member at the address dialed,
+  // else the first: local_state() puts this node first) is confirmed: it
+  // spoke to us over TCP, whose source, unlike a datagram's, cannot be
+  // forged. It is merged first, evicting an unconfirmed member if the table
+  // is full. REQUIRES: the state came over TCP.
   PushPull on_push_pull(TimePoint now, const PushPull& remote);
   // The answer to a PushPullRequest we emitted to `address`.
   void on_push_pull_reply(TimePoint now, const std::string& address, const PushPull& reply);
@@ -259,7 +271,9 @@ class Swim {
     MemberState state = MemberState::dead;  // not live until set_state(); keeps live_count_ honest
     bool tags_stale = false;   // we saw a stub with a newer incarnation than our tags
     bool final_check = false;  // the suspicion timed out; a last probe is out
-    bool answered = false;     // it has answered a probe of ours (see reap_unconfirmed_after)
+    // Evidence that it exists: it answered a probe of ours or contacted us
+    // over TCP (see swim.h's preamble, max_members, reap_unconfirmed_after).
+    bool confirmed = false;
 
     const std::string& name() const { return record->name; }
     const std::string& id() const { return record->id; }
@@ -314,11 +328,16 @@ class Swim {
   void handle_indirect_ping(TimePoint now, const IndirectPing& request);
   void handle_ack(TimePoint now, const Ack& ack);
   void handle_nack(const Nack& nack);
-  void handle_alive(TimePoint now, const Member& incoming, Source source);
+  // `contacted`: the claim comes from the member itself over TCP (see on_push_pull).
+  void handle_alive(TimePoint now, const Member& incoming, Source source, bool contacted = false);
   void handle_alive_about_self(TimePoint now, const Member& incoming, Source source);
   void handle_suspect(TimePoint now, const Suspect& suspect);
   void handle_dead(TimePoint now, const Dead& dead);
-  void merge_state(TimePoint now, const PushPull& remote, Source source);
+  // `dialed`: the address we sent our state to, when `remote` is its answer.
+  void merge_state(TimePoint now, const PushPull& remote, Source source, const std::string* dialed = nullptr);
+  // Makes room in a full table for `newcomer`, which has contacted us:
+  // forgets one unconfirmed member. False when every member is confirmed.
+  bool evict_unconfirmed(const Member& newcomer);
   bool refuse_collision(const Member& claimant, Source source);
   // A claim about `name` at `claimed` jumps implausibly far ahead of `known`
   // (see SwimConfig::max_incarnation_jump): counts and warns, returns true.

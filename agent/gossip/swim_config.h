@@ -132,16 +132,19 @@ struct SwimConfig {
   Duration reap_failed_after = std::chrono::hours(24);
   Duration reap_left_after = std::chrono::hours(24);
   Duration reap_check_interval = std::chrono::seconds(15);
-  // Roster: a failed member that never answered a probe of ours (no ack,
-  // direct, indirect or over TCP) is forgotten this long after it failed
-  // instead of after reap_failed_after. Forged alives name members that
-  // never answer; they would otherwise hold table slots for a day. A real
+  // Roster: a failed member that was never confirmed (it never answered a
+  // probe of ours, direct, indirect or over TCP, nor synced with us over
+  // TCP) is forgotten this long after it failed instead of after
+  // reap_failed_after. Forged alives name members that never answer; they
+  // would otherwise hold table slots for a day. A real
   // member of a pool older than N probe intervals has answered each of us.
   Duration reap_unconfirmed_after = std::chrono::minutes(2);
 
   // --- bounds on what untrusted peers can make us hold ---
   // Roster: members held at most, this node and failed or left ones
-  // included. A new member beyond it is refused (SwimCounters::members_refused).
+  // included. A new member beyond it is refused (SwimCounters::members_refused),
+  // unless it is confirmed (it contacted us over TCP: see swim.h) and an
+  // unconfirmed member can make room (SwimCounters::unconfirmed_evicted).
   // 20,000 is twice the largest simulated pool; at ~3 KB per member in the
   // agent that is ~60 MB, against 310 MB for 110,000 forged members. Keep it
   // within wire::DecodeLimits::max_members (100,000), or peers refuse our

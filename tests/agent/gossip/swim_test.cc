@@ -863,6 +863,92 @@ TEST(SwimMemberTable, TheTableIsCappedAndRefusalsCounted) {
   EXPECT_EQ(d.swim.member("n0")->tags.at("k"), "v");
 }
 
+// A flood of forged alives fills the table with members nobody has seen; a
+// node that joins through us (its push-pull reaches us over TCP) still gets in.
+TEST(SwimMemberTable, AFullTableOfUnconfirmedMembersStillAdmitsAJoiner) {
+  SwimConfig config = config_for("a");
+  config.max_members = 5;
+  Driver d(config);
+  std::vector<Message> flood;
+  for (int i = 0; i < 10; ++i) flood.push_back(Alive{member("forged" + std::to_string(i))});
+  d.receive("x", flood);
+  ASSERT_EQ(d.swim.members().size(), 5u);
+  const uint64_t refused = d.swim.counters().members_refused;
+
+  d.swim.on_push_pull(d.now, PushPull{true, {member("joiner"), member("other")}});
+  d.collect();
+  ASSERT_TRUE(d.swim.member("joiner").has_value());
+  EXPECT_EQ(d.swim.member("joiner")->state, MemberState::alive);
+  EXPECT_EQ(d.swim.members().size(), 5u);
+  EXPECT_EQ(d.swim.counters().unconfirmed_evicted, 1u);
+  // Only the sender has evidence: the member it lists is refused as before.
+  EXPECT_FALSE(d.swim.member("other").has_value());
+  EXPECT_EQ(d.swim.counters().members_refused, refused + 1);
+  size_t evicted = 0;
+  for (const MemberEvent& e : d.events) {
+    if (e.type == MemberEventType::reaped && e.member.name.rfind("forged", 0) == 0) ++evicted;
+  }
+  EXPECT_EQ(evicted, 1u);
+  // The answer to a push-pull we started counts too, wherever the peer sits in it.
+  d.swim.on_push_pull_reply(d.now, address_of("seed"), PushPull{false, {member("listed"), member("seed")}});
+  d.collect();
+  EXPECT_TRUE(d.swim.member("seed").has_value());
+  EXPECT_FALSE(d.swim.member("listed").has_value());
+  EXPECT_EQ(d.swim.counters().unconfirmed_evicted, 2u);
+  // A gossiped claim about a new name still evicts nothing.
+  d.receive("x", {Alive{member("claimed")}});
+  EXPECT_FALSE(d.swim.member("claimed").has_value());
+  EXPECT_EQ(d.swim.counters().unconfirmed_evicted, 2u);
+}
+
+TEST(SwimMemberTable, ForgedClaimsCannotEvictConfirmedMembers) {
+  SwimConfig config = config_for("a");
+  config.max_members = 4;
+  Driver d(config);
+  d.auto_ack = true;
+  d.know({member("b")});  // b pushed its state to us
+  d.receive("x", {Alive{member("c")}, Alive{member("forged")}});
+  ASSERT_EQ(d.swim.members().size(), 4u);
+  // c answers our probes; the forged member never does.
+  d.silent = {"forged"};
+  for (int i = 0; i < 20 && d.swim.counters().acks_received < 3; ++i) d.advance(seconds(1));
+  ASSERT_GE(d.swim.counters().acks_received, 3u);
+
+  // Gossip cannot displace anyone; a joiner takes the one unconfirmed slot.
+  d.receive("x", {Alive{member("claimed")}});
+  EXPECT_FALSE(d.swim.member("claimed").has_value());
+  d.swim.on_push_pull(d.now, PushPull{true, {member("joiner")}});
+  d.collect();
+  EXPECT_TRUE(d.swim.member("joiner").has_value());
+  EXPECT_FALSE(d.swim.member("forged").has_value());
+  // Now every member is confirmed: the next joiner is refused, and nobody goes.
+  const uint64_t refused = d.swim.counters().members_refused;
+  d.swim.on_push_pull(d.now, PushPull{true, {member("late")}});
+  d.collect();
+  EXPECT_FALSE(d.swim.member("late").has_value());
+  EXPECT_EQ(d.swim.counters().members_refused, refused + 1);
+  EXPECT_EQ(d.swim.counters().unconfirmed_evicted, 1u);
+  for (const char* name : {"a", "b", "c", "joiner"}) EXPECT_TRUE(d.swim.member(name).has_value()) << name;
+}
+
+// A newcomer that joins through a crowded node gets up to max_members
+// members back; the node it joined through is among those it keeps.
+TEST(SwimMemberTable, AJoinerKeepsTheNodeItJoinedThroughWhenTheReplyFillsItsTable) {
+  SwimConfig config = config_for("j");
+  config.max_members = 4;
+  Driver d(config);
+  d.swim.join(d.now, {address_of("seed")});
+  d.collect();
+  PushPull reply;
+  for (int i = 0; i < 6; ++i) reply.members.push_back(member("forged" + std::to_string(i)));
+  reply.members.push_back(member("seed"));
+  d.swim.on_push_pull_reply(d.now, address_of("seed"), reply);
+  d.collect();
+  ASSERT_TRUE(d.swim.member("seed").has_value());
+  EXPECT_EQ(d.swim.member("seed")->state, MemberState::alive);
+  EXPECT_EQ(d.swim.members().size(), 4u);
+}
+
 TEST(SwimMemberTable, FailedMembersThatNeverAnsweredAreReapedSoon) {
   SwimConfig config = config_for("a");
   config.reap_unconfirmed_after = seconds(60);
