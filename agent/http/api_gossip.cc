@@ -20,6 +20,11 @@ constexpr auto kKeyringTimeout = std::chrono::seconds(30);
 
 agent::Membership* membership_of(Context& context) { return context.core.membership(); }
 
+// A JSON string literal, escaped as nlohmann::json escapes it.
+void append_quoted(std::string& out, const std::string& text) {
+  out += json(text).dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
 HandleResult no_gossip() { return respond_error(503, "gossip is not running on this agent"); }
 
 HandleResult wait_for(Context& context, std::string key, std::chrono::seconds timeout) {
@@ -48,12 +53,43 @@ json gossip_member_json(const agent::MemberInfo& member) {
               {"DelegateCur", 4}};
 }
 
+// The same document as a json array of gossip_member_json(), written straight
+// to text: a pool at max_members (20,000 members) would otherwise build
+// 240,000 map nodes per request.
+std::string gossip_members_text(const std::vector<agent::MemberInfo>& members) {
+  std::string out;
+  out.reserve(members.size() * 256 + 2);
+  out += '[';
+  for (size_t i = 0; i < members.size(); ++i) {
+    const agent::MemberInfo& member = members[i];
+    if (i > 0) out += ',';
+    out += "{\"Addr\":";
+    append_quoted(out, member.ip);
+    out += ",\"DelegateCur\":4,\"DelegateMax\":5,\"DelegateMin\":2,\"Name\":";
+    append_quoted(out, member.name);
+    out += ",\"Port\":";
+    out += std::to_string(member.port);
+    out += ",\"ProtocolCur\":2,\"ProtocolMax\":5,\"ProtocolMin\":1,\"Status\":";
+    out += std::to_string(static_cast<int>(member.status));
+    out += ",\"Tags\":{";
+    bool first = true;
+    for (const auto& [key, value] : member.tags) {
+      if (!first) out += ',';
+      first = false;
+      append_quoted(out, key);
+      out += ':';
+      append_quoted(out, value);
+    }
+    out += "}}";
+  }
+  out += ']';
+  return out;
+}
+
 HandleResult handle_gossip_members(Context& context) {
   agent::Membership* membership = membership_of(context);
   if (membership == nullptr) return handle_agent_members(context);
-  json body = json::array();
-  for (const agent::MemberInfo& member : membership->members()) body.push_back(gossip_member_json(member));
-  return respond_json(body);
+  return respond(HttpResponse::json(200, gossip_members_text(membership->members())));
 }
 
 HandleResult handle_agent_join(Context& context) {

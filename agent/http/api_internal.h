@@ -67,6 +67,9 @@ json kv_json(const catalog::KvEntry& entry);
 json session_json(const catalog::Session& session);
 json tag_layers_json(const catalog::Node& node);
 json gossip_member_json(const agent::MemberInfo& member);
+// A JSON array of gossip_member_json() for each member, the same document,
+// written without building it as json values (see api_gossip.cc).
+std::string gossip_members_text(const std::vector<agent::MemberInfo>& members);
 
 // Endpoint families (one file each).
 HandleResult handle_kv(Context& context);

@@ -9,6 +9,7 @@
 
 #include "agent/core/agent_core.h"
 #include "agent/http/api.h"
+#include "agent/http/api_internal.h"
 #include "common/clock.h"
 #include "tests/fakes/fake_membership.h"
 
@@ -210,6 +211,27 @@ TEST(ApiWithoutGossipTest, EndpointsSayGossipIsOff) {
   request.path = "/v1/agent/members";
   EXPECT_EQ(api.handle(request, blocking).response.status, 200);
   core.stop();
+}
+
+}  // namespace
+}  // namespace roster::http
+
+namespace roster::http {
+namespace {
+
+// /v1/agent/members is written as text; it must be byte for byte the document
+// the json builder makes, odd characters in names and tags included.
+TEST(GossipMembersText, IsTheJsonDocumentByteForByte) {
+  std::vector<agent::MemberInfo> members(3);
+  members[0] = {"web-1", "id-1", "127.0.0.2", 8301, {{"role", "web"}, {"env", "qa"}}, agent::MemberStatus::alive,
+                "alive"};
+  members[1] = {"we\"ird\\ \x01 \xff name", "id-2", "::1", 7946, {{"k\n", "v\t\"q\""}}, agent::MemberStatus::failed,
+                "failed"};
+  members[2] = {"empty-tags", "id-3", "127.0.0.3", 0, {}, agent::MemberStatus::left, "left"};
+  nlohmann::json built = nlohmann::json::array();
+  for (const auto& member : members) built.push_back(gossip_member_json(member));
+  EXPECT_EQ(gossip_members_text(members), dump_json(built));
+  EXPECT_EQ(gossip_members_text({}), "[]");
 }
 
 }  // namespace
