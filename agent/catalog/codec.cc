@@ -98,6 +98,7 @@ void put_session(const Session& session, pb::CatalogSession* out) {
   out->set_behavior(session.behavior);
   out->set_lock_delay_ns(session.lock_delay_ns);
   out->set_ttl_ns(session.ttl_ns);
+  out->set_ttl(session.ttl);
   out->set_create_index(session.create_index);
   out->set_modify_index(session.modify_index);
 }
@@ -210,6 +211,7 @@ Session get_session(const pb::CatalogSession& in) {
   session.behavior = in.behavior();
   session.lock_delay_ns = in.lock_delay_ns();
   session.ttl_ns = in.ttl_ns();
+  session.ttl = in.ttl();
   session.create_index = in.create_index();
   session.modify_index = in.modify_index();
   return session;

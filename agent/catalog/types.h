@@ -105,6 +105,7 @@ struct Session {
   std::string behavior = "release";      // "release" or "delete"
   int64_t lock_delay_ns = 15'000'000'000;  // at most kMaxLockDelayNs once stored
   int64_t ttl_ns = 0;                    // 0: no TTL
+  std::string ttl;                       // the TTL as the client wrote it ("90s"), shown back unchanged as Consul does
   Index create_index = 0;
   Index modify_index = 0;
   bool operator==(const Session&) const = default;

@@ -20,6 +20,10 @@ namespace roster::agent {
 namespace {
 
 constexpr const char* kSerfHealth = "serfHealth";
+// Consul servers list themselves as the `consul` service, on the server RPC
+// port; tools find the servers that way.
+constexpr const char* kServerServiceId = "consul";
+constexpr int kServerRpcPort = 8300;
 constexpr const char* kNodeMaintenance = "_node_maintenance";
 constexpr const char* kServiceMaintenancePrefix = "_service_maintenance:";
 constexpr auto kSessionTtlMax = std::chrono::hours(24);
@@ -195,11 +199,26 @@ Status AgentCore::sync_to_catalog() {
     if (!result.is_ok()) return result.status();
   }
 
+  if (options_.identity.server) {
+    catalog::RegisterNode server_registration;
+    server_registration.node.name = node_name;
+    server_registration.skip_node_update = true;
+    catalog::Service server_service;
+    server_service.node = node_name;
+    server_service.id = kServerServiceId;
+    server_service.name = kServerServiceId;
+    server_service.port = kServerRpcPort;
+    server_registration.service = server_service;
+    auto result = submit(server_registration);
+    if (!result.is_ok()) return result.status();
+  }
+
   // Anti-entropy also removes what the catalog has for this node but the agent
   // does not: the agent is the source of truth for its own services.
   auto catalog_services = store_.node_services(node_name).value;
   for (const auto& service : catalog_services) {
-    if (!services_.contains(service.id)) {
+    const bool server_service = options_.identity.server && service.id == kServerServiceId;
+    if (!services_.contains(service.id) && !server_service) {
       auto result = submit(catalog::DeregisterNode{node_name, service.id, ""});
       if (!result.is_ok()) return result.status();
     }

@@ -205,7 +205,8 @@ Status GossipAgent::start() {
       if (outcome.joined == 0) {
         if (callbacks_.on_fatal) {
           callbacks_.on_fatal("could not join the gossip pool through any of -join " + join_lines(addresses) + ": " +
-                              join_lines(outcome.errors));
+                              join_lines(outcome.errors) +
+                              "; to start anyway and keep trying until one answers, use -retry-join instead");
         }
         return;
       }

@@ -113,6 +113,23 @@ HandleResult Api::handle(const HttpRequest& request, BlockingState& blocking) {
   if (auto dc = request.param("dc"); dc && !dc->empty() && *dc != core_.identity().datacenter) {
     return respond_error(500, "No path to datacenter");
   }
+  // Consul parses a read's query options before it looks at any data, so a
+  // malformed wait or index is a 400 even when the index has already passed.
+  if (method_bit(request.method) == kGet && !blocking.deadline_set && !blocking.expired) {
+    // Empty values are ignored, as in Consul.
+    if (auto wait = request.param("wait"); wait && !wait->empty()) {
+      if (auto parsed = parse_go_duration(*wait); !parsed.is_ok()) {
+        return respond_error(400, "Invalid wait time: " + parsed.status().message());
+      }
+    }
+    if (auto index = request.param("index"); index && !index->empty()) {
+      uint64_t wanted = 0;
+      auto [end, error] = std::from_chars(index->data(), index->data() + index->size(), wanted);
+      if (error != std::errc() || end != index->data() + index->size()) {
+        return respond_error(400, "Invalid index \"" + *index + "\": must be an unsigned integer");
+      }
+    }
+  }
   Context context{core_, options_, request, blocking, jitter_state_, ""};
   if (matched->takes_suffix && request.path.size() > matched->prefix.size()) {
     context.rest = request.path.substr(matched->prefix.size());
@@ -173,6 +190,7 @@ HandleResult finish_read(Context& context, catalog::Index index, const catalog::
                          std::string body) {
   index = std::max<catalog::Index>(index, 1);
   auto index_param = context.request.param("index");
+  if (index_param && index_param->empty()) index_param.reset();
   if (index_param && !context.blocking.expired) {
     uint64_t wanted = 0;
     const std::string& text = *index_param;
@@ -183,7 +201,7 @@ HandleResult finish_read(Context& context, catalog::Index index, const catalog::
     if (wanted > 0 && index <= wanted) {
       if (!context.blocking.deadline_set) {
         auto wait = context.options.default_wait;
-        if (auto wait_param = context.request.param("wait")) {
+        if (auto wait_param = context.request.param("wait"); wait_param && !wait_param->empty()) {
           auto parsed = parse_go_duration(*wait_param);
           if (!parsed.is_ok()) return respond_error(400, "Invalid wait time: " + parsed.status().message());
           if (parsed->count() > 0) wait = *parsed;
@@ -206,7 +224,8 @@ HandleResult finish_read(Context& context, catalog::Index index, const catalog::
                                                          context.blocking.deadline}};
       }
     }
-  } else if (auto wait_param = context.request.param("wait"); wait_param && !context.blocking.expired) {
+  } else if (auto wait_param = context.request.param("wait");
+             wait_param && !wait_param->empty() && !context.blocking.expired) {
     auto parsed = parse_go_duration(*wait_param);
     if (!parsed.is_ok()) return respond_error(400, "Invalid wait time: " + parsed.status().message());
   }
@@ -376,7 +395,9 @@ json session_json(const catalog::Session& session) {
               {"ServiceChecks", session.service_checks},
               {"LockDelay", session.lock_delay_ns},
               {"Behavior", session.behavior},
-              {"TTL", session.ttl_ns == 0 ? std::string() : format_go_duration(std::chrono::nanoseconds(session.ttl_ns))},
+              {"TTL", !session.ttl.empty() ? session.ttl
+                      : session.ttl_ns == 0 ? std::string()
+                                            : format_go_duration(std::chrono::nanoseconds(session.ttl_ns))},
               {"CreateIndex", session.create_index},
               {"ModifyIndex", session.modify_index}};
 }

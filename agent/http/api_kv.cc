@@ -66,6 +66,7 @@ HandleResult kv_get(Context& context, const std::string& key) {
     if (keys.value.empty()) return finish_read(context, keys.index, watch, 404, "");
     return finish_read(context, keys.index, watch, json(keys.value));
   }
+  if (key.empty() && !request.flag("recurse")) return respond_error(400, "Missing key name");
   if (request.flag("recurse")) {
     auto entries = store.kv_list(key, &watch);
     if (entries.value.empty()) return finish_read(context, entries.index, watch, 404, "");

@@ -75,6 +75,10 @@ HandleResult handle_session_create(Context& context) {
   }
   session.lock_delay_ns = lock_delay->count();
   session.ttl_ns = ttl->count();
+  // Consul keeps the TTL string as sent: "90s" comes back "90s", not "1m30s".
+  if (const json* raw = field(*body, "TTL"); raw != nullptr && raw->is_string() && ttl->count() > 0) {
+    session.ttl = raw->get<std::string>();
+  }
   auto id = context.core.create_session(std::move(session));
   if (!id.is_ok()) {
     if (id.status().code() == StatusCode::invalid_argument || id.status().code() == StatusCode::not_found) {

@@ -325,6 +325,18 @@ class AgentProgramTest(unittest.TestCase):
         held.append(over)
         self.assertTrue(over.recv(4096).startswith(b"HTTP/1.1 429"))
 
+    def test_join_that_reaches_nobody_exits_and_points_to_retry_join(self):
+        # An image booted with -join that reaches nobody must not run on alone in a pool of one.
+        nobody = "127.0.0.1:%d" % roster_process.free_port()
+        agent = RosterAgent(BINARY, node="lonely-join")
+        command = agent.command(roster_process.free_port()) + ["-join", nobody]
+        result = subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
+        self.assertEqual(result.returncode, 1, result.stdout + result.stderr)
+        log = result.stdout + result.stderr
+        self.assertIn("could not join the gossip pool", log)
+        self.assertIn(nobody, log)
+        self.assertIn("-retry-join", log)
+
     def test_agent_help_and_version_come_through(self):
         result = subprocess.run([BINARY, "agent", "-help"], capture_output=True, text=True, timeout=60)
         self.assertEqual(result.returncode, 0, result.stderr)

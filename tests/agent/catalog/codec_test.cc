@@ -63,6 +63,7 @@ StateStore varied_store() {
   session.node_checks = {"serfHealth"};
   session.lock_delay_ns = 15 * kSecond;
   session.ttl_ns = 30 * kSecond;
+  session.ttl = "30s";
   apply(CreateSession{session});
   session.id = "sess-2";
   session.behavior = "delete";
