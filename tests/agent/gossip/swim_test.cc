@@ -372,17 +372,24 @@ TimePoint time_failed(int confirmations, int confirmed_suspicion_mult = SwimConf
   return TimePoint{} + (d.now - start);
 }
 
+// Runs probe rounds, every other member acking, until `name` is the one
+// probed (left unanswered). Returns the last member probed.
+std::string probe_rounds_until(Driver& d, const std::string& name) {
+  std::string target;
+  for (int round = 0; round < 20 && target != name; ++round) {
+    auto [to, ping] = d.next_ping();
+    target = name_at(to);
+    if (target != name) d.receive(target, {Ack{ping.sequence, target}});
+  }
+  return target;
+}
+
 // Probes n3 (one of ten peers; it never acks) and answers the TCP fallback
 // with `outcome`; returns how long after the probe b was declared failed.
 double seconds_to_failure_after(TcpProbeOutcome outcome) {
   Driver d(config_for("a"));
   d.know(pool_of(10));
-  std::string target;
-  for (int round = 0; round < 20 && target != "n3"; ++round) {
-    auto [to, ping] = d.next_ping();
-    target = name_at(to);
-    if (target != "n3") d.receive(target, {Ack{ping.sequence, target}});
-  }
+  std::string target = probe_rounds_until(d, "n3");
   EXPECT_EQ(target, "n3");
   const TimePoint probed = d.now;
   d.advance(milliseconds(510));
@@ -419,12 +426,7 @@ TEST(SwimSuspicion, ALiveNodeWhoseTcpPortRefusesIsCheckedThroughPeersBeforeItFai
   // (UDP lost both ways on the direct path): the node answers and is spared.
   Driver d(config_for("a"));
   d.know(pool_of(10));
-  std::string target;
-  for (int round = 0; round < 20 && target != "n3"; ++round) {
-    auto [to, ping] = d.next_ping();
-    target = name_at(to);
-    if (target != "n3") d.receive(target, {Ack{ping.sequence, target}});
-  }
+  std::string target = probe_rounds_until(d, "n3");
   ASSERT_EQ(target, "n3");
   d.advance(milliseconds(510));
   ASSERT_EQ(d.tcp_probes.size(), 1u);
