@@ -6,6 +6,10 @@ namespace roster::raft {
 
 RaftLog::RaftLog(const SnapshotMeta& snapshot, std::vector<Entry> entries)
     : snapshot_index_(snapshot.last_index), snapshot_term_(snapshot.last_term), offset_(snapshot.last_index + 1) {
+  // A snapshot can be ahead of the log that was durable when the server
+  // stopped (it snapshots what it applied); entries it covers entirely are
+  // of no use then.
+  if (!entries.empty() && entries.back().index <= snapshot.last_index) entries.clear();
   if (!entries.empty() && entries.front().index <= snapshot.last_index + 1) offset_ = entries.front().index;
   for (Entry& entry : entries) entries_.push_back(std::move(entry));
   commit_index_ = snapshot_index_;
