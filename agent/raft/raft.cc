@@ -380,6 +380,27 @@ void RaftCore::handle_append_response(const Message& m) {
       reads_.acknowledge(m.from, m.read_round);
       reads_.confirm([this](const std::set<ServerId>& servers) { return quorum_of(servers); }, confirmed_reads_);
     }
+    if (progress.state() == ProgressState::replicate && progress.match_index() < log_.last_index()) {
+      // In replicate state next_index has moved past every append sent, so
+      // appends that were lost (a partition, a dropped frame) would never be
+      // sent again, and a full window stops all sending. Ask whether the
+      // follower holds the entry before next_index: if not, it refuses with
+      // a hint and the leader probes back from there (etcd does the same).
+      const Index previous = progress.next_index() - 1;
+      if (std::optional<Term> term = log_.term_at(previous)) {
+        Message probe;
+        probe.type = MessageType::append_entries;
+        probe.to = m.from;
+        probe.term = hard_state_.current_term;
+        probe.log_index = previous;
+        probe.log_term = *term;
+        probe.leader_commit = log_.commit_index();
+        ++stats_.appends_sent;
+        send(std::move(probe));
+      } else {
+        progress.become_probe();  // the next append finds the log compacted and sends the snapshot
+      }
+    }
     return;
   }
   if (!m.success) {
