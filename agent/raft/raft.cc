@@ -421,10 +421,14 @@ void RaftCore::handle_append_response(const Message& m) {
     progress.acknowledge(m.match_index);
     return;
   }
-  if (progress.acknowledge(m.match_index)) {
-    if (progress.state() == ProgressState::probe) progress.become_replicate();
-    maybe_commit();
+  const bool news = progress.acknowledge(m.match_index);
+  // A successful probe shows where the logs match even when the follower
+  // held nothing new (after a snapshot, or a refused stale append): leave
+  // probe state, or the leader sends the same probe again on every ready().
+  if (progress.state() == ProgressState::probe && (news || m.match_index == progress.match_index())) {
+    progress.become_replicate();
   }
+  if (news) maybe_commit();
   if (transfer_target_ == m.from && progress.match_index() == log_.last_index()) {
     Message now;
     now.type = MessageType::timeout_now;
