@@ -128,6 +128,7 @@ inline Message accept(const Message& append) {
   reply.log_index = append.log_index;
   reply.success = true;
   reply.match_index = append.log_index + append.entries.size();
+  reply.read_round = append.read_round;
   return reply;
 }
 
