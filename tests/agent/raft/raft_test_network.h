@@ -9,6 +9,8 @@
 // Not a simulator (that is tests/sim): no reordering, no crashes, no
 // invariant checkers.
 
+#include <gtest/gtest.h>
+
 #include <deque>
 #include <functional>
 #include <map>
@@ -239,7 +241,9 @@ class Network {
     for (uint64_t request : r.failed_reads) n.failed_reads.push_back(request);
   }
 
-  // Drains every node and delivers messages until nothing moves.
+  // Drains every node and delivers messages until nothing moves; a network
+  // that never goes quiet without ticks is a bug in the cores (a message
+  // storm) and fails the test.
   void settle(int max_rounds = 10000) {
     for (int round = 0; round < max_rounds; ++round) {
       bool moved = false;
@@ -259,6 +263,7 @@ class Network {
       }
       if (!moved) return;
     }
+    ADD_FAILURE() << "the network never went quiet: the cores keep sending without a tick";
   }
 
   void tick(ServerId id, int times = 1) {
