@@ -380,6 +380,27 @@ void RaftCore::handle_append_response(const Message& m) {
       reads_.acknowledge(m.from, m.read_round);
       reads_.confirm([this](const std::set<ServerId>& servers) { return quorum_of(servers); }, confirmed_reads_);
     }
+    if (progress.state() == ProgressState::replicate && progress.match_index() < log_.last_index()) {
+      // In replicate state next_index has moved past every append sent, so
+      // appends that were lost (a partition, a dropped frame) would never be
+      // sent again, and a full window stops all sending. Ask whether the
+      // follower holds the entry before next_index: if not, it refuses with
+      // a hint and the leader probes back from there (etcd does the same).
+      const Index previous = progress.next_index() - 1;
+      if (std::optional<Term> term = log_.term_at(previous)) {
+        Message probe;
+        probe.type = MessageType::append_entries;
+        probe.to = m.from;
+        probe.term = hard_state_.current_term;
+        probe.log_index = previous;
+        probe.log_term = *term;
+        probe.leader_commit = log_.commit_index();
+        ++stats_.appends_sent;
+        send(std::move(probe));
+      } else {
+        progress.become_probe();  // the next append finds the log compacted and sends the snapshot
+      }
+    }
     return;
   }
   if (!m.success) {
@@ -400,10 +421,14 @@ void RaftCore::handle_append_response(const Message& m) {
     progress.acknowledge(m.match_index);
     return;
   }
-  if (progress.acknowledge(m.match_index)) {
-    if (progress.state() == ProgressState::probe) progress.become_replicate();
-    maybe_commit();
+  const bool news = progress.acknowledge(m.match_index);
+  // A successful probe shows where the logs match even when the follower
+  // held nothing new (after a snapshot, or a refused stale append): leave
+  // probe state, or the leader sends the same probe again on every ready().
+  if (progress.state() == ProgressState::probe && (news || m.match_index == progress.match_index())) {
+    progress.become_replicate();
   }
+  if (news) maybe_commit();
   if (transfer_target_ == m.from && progress.match_index() == log_.last_index()) {
     Message now;
     now.type = MessageType::timeout_now;
