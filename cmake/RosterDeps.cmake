@@ -38,6 +38,16 @@ function(roster_dep name)
 endfunction()
 
 roster_dep(zlib SHARED ZLIB::ZLIB STATIC libz.a)
+
+# xxhash (Raft storage checksums): Debian's libxxhash-dev ships no CMake
+# package config, so it is imported by hand.
+find_path(ROSTER_XXHASH_INCLUDE_DIR xxhash.h REQUIRED)
+find_library(ROSTER_XXHASH_LIBRARY xxhash REQUIRED)
+add_library(roster_xxhash_shared UNKNOWN IMPORTED)
+set_target_properties(roster_xxhash_shared PROPERTIES
+  IMPORTED_LOCATION "${ROSTER_XXHASH_LIBRARY}"
+  INTERFACE_INCLUDE_DIRECTORIES "${ROSTER_XXHASH_INCLUDE_DIR}")
+roster_dep(xxhash SHARED roster_xxhash_shared STATIC libxxhash.a)
 roster_dep(crypto SHARED OpenSSL::Crypto STATIC libcrypto.a)
 roster_dep(ssl SHARED OpenSSL::SSL STATIC libssl.a libcrypto.a)
 roster_dep(protobuf SHARED protobuf::libprotobuf-lite STATIC libprotobuf-lite.a)
