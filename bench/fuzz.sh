@@ -3,10 +3,12 @@
 #
 #   bench/fuzz.sh [seconds] [target]     (default: 300 s of http_api_fuzz)
 #   bench/fuzz.sh 300 gossip_packet_fuzz  (the gossip wire decoders)
+#   bench/fuzz.sh 300 raft_frame_fuzz     (the Raft frame reader and decoder)
 #
 # Build dir: build-fuzz (clang, -DROSTER_FUZZ=ON). The target's seed corpus
 # (tests/fuzz/corpus/ for the HTTP API, tests/fuzz/gossip_corpus/ for the
-# gossip wire) is copied to a scratch corpus, so the repo stays clean.
+# gossip wire, tests/fuzz/raft_corpus/ for Raft frames) is copied to a
+# scratch corpus, so the repo stays clean.
 # Crash inputs land in $FUZZ_ARTIFACTS (default build-fuzz/fuzz-artifacts/).
 # Prints the number of executions and whether it crashed; exits non-zero on a
 # crash.
@@ -17,7 +19,8 @@ target="${2:-http_api_fuzz}"
 case "$target" in
   http_api_fuzz) corpus_dir=corpus; max_len=4096 ;;
   gossip_packet_fuzz) corpus_dir=gossip_corpus; max_len=8192 ;;
-  *) echo "fuzz: unknown target $target (http_api_fuzz or gossip_packet_fuzz)" >&2; exit 2 ;;
+  raft_frame_fuzz) corpus_dir=raft_corpus; max_len=8192 ;;
+  *) echo "fuzz: unknown target $target (http_api_fuzz, gossip_packet_fuzz or raft_frame_fuzz)" >&2; exit 2 ;;
 esac
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 build="${FUZZ_BUILD_DIR:-$root/build-fuzz}"
