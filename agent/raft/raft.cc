@@ -162,7 +162,8 @@ void RaftCore::sync_progress_with_configuration() {
   for (const Server& server : configuration().servers) {
     if (server.id == config_.id || progress_.contains(server.id)) continue;
     Progress progress(log_.last_index() + 1, config_.max_inflight_appends, config_.max_inflight_bytes);
-    progress.recently_active = true;
+    // Inactive until heard from: a leader that hears from no one steps down
+    // one election timeout after it was elected.
     progress_.emplace(server.id, progress);
   }
   std::erase_if(progress_, [this](const auto& item) { return find_server(configuration(), item.first) == nullptr; });

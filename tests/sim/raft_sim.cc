@@ -203,6 +203,12 @@ class Simulation {
   uint64_t now_ = 0;
   bool faults_on_ = true;
   bool hostile_ = false;
+  // Failpoint probabilities, drawn per hostile schedule (swarm testing: each
+  // seed stresses a different mix).
+  double crash_new_leader_ = 0;
+  double crash_after_vote_ = 0;
+  double crash_first_commit_ = 0;
+  double crash_after_apply_ = 0;
   size_t entries_per_append_ = 8;
 
   std::vector<Node> nodes_;
@@ -262,13 +268,16 @@ void Simulation::start(Node& node) {
 void Simulation::crash(Node& node) {
   if (!node.up) return;
   ++result_.crashes;
-  // The page cache: what was written since the last fsync survives in part,
-  // as a prefix of the records in write order (the WAL cuts a torn tail).
+  // What was written since the last fsync sits in the page cache. A
+  // process crash (kill -9) leaves it to the kernel, which writes it all; a
+  // power loss keeps none of it, or a prefix of the records in write order
+  // (the WAL cuts a torn tail).
   std::vector<raft::PersistBatch> lost = std::move(node.syncing);
   for (auto& batch : node.unsynced) lost.push_back(std::move(batch));
   size_t records = 0;
   for (const auto& batch : lost) records += (batch.snapshot ? 1 : 0) + batch.entries.size() + (batch.hard_state ? 1 : 0);
-  size_t keep = chance(0.5) ? 0 : random_between(0, records);
+  const int kind = static_cast<int>(random_() % 4);
+  size_t keep = kind < 2 ? records : kind == 2 ? 0 : random_between(0, records);
   for (const auto& batch : lost) {
     if (keep == 0) break;
     if (batch.snapshot) {
@@ -355,7 +364,7 @@ void Simulation::take_snapshot(Node& node) {
 void Simulation::drain(Node& node) {
   for (int round = 0; round < 64 && node.up && node.core->has_ready(); ++round) {
     raft::Ready ready = node.core->ready();
-    if (ready.role_changed == raft::Role::leader && failpoint(0.2)) {
+    if (ready.role_changed == raft::Role::leader && failpoint(crash_new_leader_)) {
       // A new leader dies before its first appends leave: its no-op (and
       // what clients sent it) may survive on its disk only.
       ++result_.leaders_elected;
@@ -369,13 +378,13 @@ void Simulation::drain(Node& node) {
     // what earlier terms left behind.
     if (ready.role_changed == raft::Role::leader) node.first_commit_pending = true;
     const bool leader_applies = node.core->role() == raft::Role::leader && !ready.committed.empty();
-    const bool crash_after_apply = leader_applies && failpoint(node.first_commit_pending ? 0.5 : 0.05);
+    const bool crash_after_apply = leader_applies && failpoint(node.first_commit_pending ? crash_first_commit_ : crash_after_apply_);
     if (leader_applies) node.first_commit_pending = false;
     bool crash_now = crash_after_apply;
     for (const Message& m : ready.messages) {
       if (crash_after_apply) break;
       send(m);
-      if (m.type == raft::MessageType::request_vote_response && m.success && failpoint(0.3)) crash_now = true;
+      if (m.type == raft::MessageType::request_vote_response && m.success && failpoint(crash_after_vote_)) crash_now = true;
     }
     if (ready.persist) {
       node.unsynced.push_back(std::move(*ready.persist));
@@ -760,10 +769,17 @@ void Simulation::check_leader_completeness(Node& leader) {
 }
 
 RaftSimResult Simulation::run() {
-  // A third of the schedules are hostile: failpoints crash servers right
+  // Half of the schedules are hostile: failpoints crash servers right
   // after they vote, win an election or commit, and appends carry few entries.
-  hostile_ = options_.faults && random_() % 3 == 0;
-  entries_per_append_ = hostile_ ? 1 + random_() % 2 : 8;
+  hostile_ = options_.faults && (random_() % 2 == 0 || options_.always_hostile);
+  entries_per_append_ = hostile_ ? (random_() % 3 == 0 ? 2 : 1) : 8;
+  if (hostile_) {
+    std::uniform_real_distribution<double> intensity(0.0, 1.0);
+    crash_new_leader_ = 0.5 * intensity(random_);
+    crash_after_vote_ = 0.5 * intensity(random_);
+    crash_first_commit_ = intensity(random_);
+    crash_after_apply_ = 0.1 * intensity(random_);
+  }
   const int total = options_.servers + options_.spare_servers;
   nodes_.resize(static_cast<size_t>(total));
   raft::Configuration initial;
@@ -840,6 +856,7 @@ bool plant_bug(const std::string& name, raft::PlantedBugs& bugs) {
 
 std::string reproduce_command(const RaftSimOptions& options) {
   std::string command = "raft_sim --seed " + std::to_string(options.seed) + " --servers " + std::to_string(options.servers);
+  if (options.always_hostile) command += " --hostile";
   if (options.bugs.commit_earlier_term_by_counting) command += " --bug commit_earlier_term";
   if (options.bugs.vote_before_durable) command += " --bug vote_before_durable";
   if (options.bugs.read_without_heartbeat) command += " --bug read_without_heartbeat";

@@ -36,6 +36,8 @@ struct RaftSimOptions {
   uint64_t duration_ms = 8000;     // with faults, then a quiet period to heal
   uint64_t quiet_ms = 3000;
   bool faults = true;
+  // Every schedule hostile (failpoints on), instead of half of them.
+  bool always_hostile = false;
   raft::PlantedBugs bugs;
   // Check log matching across all servers every this many steps (and at
   // every election and at the end).

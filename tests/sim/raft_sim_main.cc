@@ -26,6 +26,8 @@ int main(int argc, char** argv) {
       ->each([&](const std::string&) { seed_given = true; });
   app.add_option("--count", count, "Number of schedules, seeds first..first+count-1");
   app.add_option("--servers", servers, "3 or 5 voters (default: alternate 3 and 5 by seed)");
+  bool hostile = false;
+  app.add_flag("--hostile", hostile, "Every schedule hostile (failpoints on), not half of them");
   app.add_option("--duration-ms", duration_ms, "Simulated time with faults, per schedule");
   app.add_option("--bug", bugs, "Plant a known bug: " + [] {
     std::string names;
@@ -36,6 +38,7 @@ int main(int argc, char** argv) {
 
   roster::sim::RaftSimOptions base;
   base.duration_ms = duration_ms;
+  base.always_hostile = hostile;
   for (const std::string& bug : bugs) {
     if (!roster::sim::plant_bug(bug, base.bugs)) {
       std::fprintf(stderr, "raft_sim: unknown bug '%s'\n", bug.c_str());
