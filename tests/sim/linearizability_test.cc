@@ -9,7 +9,6 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <map>
@@ -492,14 +491,11 @@ TEST(LinearizabilityRandomTest, FiveThousandOperationsOverFiftyKeysCheckQuickly)
   options.operations = 5000;
   options.unknown_rate = 0.02;
   GeneratedHistory generated = generate(7, options);
-  auto start = std::chrono::steady_clock::now();
   auto result = check(generated.history);
-  auto elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   ASSERT_TRUE(result.linearizable()) << show(result);
-  std::printf("5000 operations, 50 keys, 5 clients: %.1f ms, %llu search steps\n", elapsed * 1000,
-              static_cast<unsigned long long>(result.steps));
-  EXPECT_LT(result.steps, 20u * 5000u);  // the deterministic half of "quickly"
-  EXPECT_LT(elapsed, 1.0);
+  // "Quickly" in search steps, which every machine counts the same: a few per
+  // operation (tests never depend on the wall clock).
+  EXPECT_LT(result.steps, 20u * 5000u);
 
   ASSERT_TRUE(plant_stale_read(generated, 7));
   EXPECT_EQ(check(generated.history).verdict, LinearizabilityVerdict::not_linearizable);
