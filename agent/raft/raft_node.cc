@@ -233,6 +233,7 @@ void RaftNode::Impl::handle(Ready& ready) {
   if (ready.persist) submit(std::move(*ready.persist));
   if (ready.snapshot) restore(*ready.snapshot);
   apply(ready.committed);
+  if (stopped) return;  // a callback stopped the node, or storage failed
   for (const ReadState& read : ready.read_states) {
     auto it = reads.find(read.request_id);
     if (it == reads.end()) continue;
@@ -251,7 +252,7 @@ void RaftNode::Impl::handle(Ready& ready) {
   }
   if (ready.should_snapshot) take_snapshot();
   if (core->role() != Role::leader && !proposals.empty()) fail_orphaned_proposals();
-  sync_members();
+  if (!stopped) sync_members();
 }
 
 void RaftNode::Impl::log_role_change(const Ready& ready) {

@@ -14,6 +14,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <stdlib.h>
 
+#include <algorithm>
 #include <array>
 #include <filesystem>
 #include <functional>
@@ -21,6 +22,7 @@
 
 #include "common/clock.h"
 #include "common/env.h"
+#include "tests/fakes/fault_env.h"
 
 namespace roster::raft {
 namespace {
@@ -55,6 +57,7 @@ struct Member {
   uint16_t port = 0;
   std::string dir;
   std::unique_ptr<RecordingStateMachine> state_machine;
+  std::unique_ptr<fakes::FaultEnv> env;  // over the real files
   std::unique_ptr<RaftNode> node;
 };
 
@@ -78,7 +81,7 @@ class RaftNodeTest : public ::testing::Test {
   }
 
   ~RaftNodeTest() override {
-    for (Member& member : members_) member.node.reset();
+    for (Member& member : members_) member.node.reset();  // before their envs
     io_.run_for(10ms);  // let the stopped nodes' posted callbacks drain
     std::error_code ignored;
     std::filesystem::remove_all(root_, ignored);
@@ -93,6 +96,7 @@ class RaftNodeTest : public ::testing::Test {
   void start(size_t i) {
     Member& member = members_[i];
     member.state_machine = std::make_unique<RecordingStateMachine>();
+    member.env = std::make_unique<fakes::FaultEnv>(env_);
     RaftNodeOptions options;
     options.raft.id = member.id;
     options.raft.election_ticks = 10;
@@ -110,7 +114,7 @@ class RaftNodeTest : public ::testing::Test {
     options.data_dir = member.dir;
     options.bootstrap = configuration_;
     Result<std::unique_ptr<RaftNode>> node =
-        RaftNode::open(io_.get_executor(), env_, clock_, *member.state_machine, options, logger_);
+        RaftNode::open(io_.get_executor(), *member.env, clock_, *member.state_machine, options, logger_);
     ASSERT_TRUE(node.is_ok()) << node.status().to_string();
     member.node = std::move(node.value());
   }
@@ -222,6 +226,8 @@ TEST_F(RaftNodeTest, AFollowerRefusesProposalsAndReadsWithoutAppendingAnything) 
   for (size_t i = 0; i < 3; ++i) start(i);
   const size_t leader = wait_for_leader();
   const size_t follower = (leader + 1) % 3;
+  propose_all(leader, 0, 1);
+  ASSERT_TRUE(all_running_applied(commands(0, 1)));  // the follower has heard of every commit
   const Index last = members_[follower].node->commit_index();
   std::optional<Status> proposed;
   std::optional<Status> read;
@@ -302,6 +308,54 @@ TEST_F(RaftNodeTest, AFollowerFarBehindIsSentASnapshotAndEveryServerSnapshotsIts
   EXPECT_EQ(members_[follower].state_machine->restores, 1);
   EXPECT_GE(members_[leader].node->stats().snapshots_taken, 1u);
   EXPECT_GE(members_[leader].node->stats().raft.snapshots_sent, 1u);
+}
+
+TEST_F(RaftNodeTest, ALeaderWhoseFsyncFailsStopsFailsItsProposalsAndIsReplaced) {
+  for (size_t i = 0; i < 3; ++i) start(i);
+  const size_t leader = wait_for_leader();
+  propose_all(leader, 0, 5);
+
+  members_[leader].env->fail_sync(1);
+  std::vector<Status> answers;
+  std::vector<std::string> acknowledged;
+  for (int i = 5; i < 10; ++i) {
+    const std::string command = "cmd-" + std::to_string(i);
+    members_[leader].node->propose(command, [&, command](Result<Index> result) {
+      answers.push_back(result.status());
+      if (result.is_ok()) acknowledged.push_back(command);
+    });
+  }
+  ASSERT_TRUE(run_until([&] { return answers.size() == 5; }));
+  // The two followers may have made some durable and committed them before
+  // the leader learned of its own failure: those are acknowledged, the rest
+  // fail.
+  EXPECT_FALSE(members_[leader].node->failure().is_ok());
+  EXPECT_EQ(log_lines_with("storage failed, stopping this server"), 1u);
+
+  std::optional<Status> refused;
+  members_[leader].node->propose("after", [&](Result<Index> result) { refused = result.status(); });
+  ASSERT_TRUE(run_until([&] { return refused.has_value(); }));
+  EXPECT_EQ(*refused, members_[leader].node->failure());
+
+  // The other two carry on without it, and keep every acknowledged write.
+  members_[leader].node.reset();
+  const size_t next = wait_for_leader();
+  EXPECT_NE(next, leader);
+  propose_all(next, 100, 5);
+  ASSERT_TRUE(run_until([&] {
+    for (const Member& member : members_) {
+      if (member.node && member.state_machine->commands.back() != "cmd-104") return false;
+    }
+    return true;
+  }));
+  for (const Member& member : members_) {
+    if (!member.node) continue;
+    const std::vector<std::string>& applied = member.state_machine->commands;
+    EXPECT_EQ(std::vector<std::string>(applied.begin(), applied.begin() + 5), commands(0, 5));
+    for (const std::string& command : acknowledged) {
+      EXPECT_NE(std::find(applied.begin(), applied.end(), command), applied.end()) << command << " was lost";
+    }
+  }
 }
 
 }  // namespace
