@@ -15,7 +15,8 @@ packages=(
   clang libclang-rt-14-dev
 )
 if [[ "${1:-}" == "--bench" ]]; then
-  packages+=(wrk etcd-server etcd-client libbenchmark-dev serf python3-msgpack util-linux iproute2)
+  packages+=(wrk etcd-server etcd-client libbenchmark-dev serf python3-msgpack util-linux iproute2
+             golang-go golang-etcd-server-dev)  # the last two build the etcd anchor's gRPC load generator
 fi
 
 missing=()
