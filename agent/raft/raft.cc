@@ -1,6 +1,7 @@
 #include "agent/raft/raft.h"
 
 #include <algorithm>
+#include <span>
 
 namespace roster::raft {
 
@@ -333,14 +334,19 @@ void RaftCore::handle_append_entries(const Message& m) {
     send_after_persist(std::move(reply));
     return;
   }
+  std::span<const Entry> entries(m.entries);
   if (m.log_index < log_.commit_index()) {
-    // Everything up to our commit index is committed and so matches.
-    reply.success = true;
-    reply.match_index = log_.commit_index();
-    send_after_persist(std::move(reply));
-    return;
-  }
-  if (!log_.matches(m.log_index, m.log_term)) {
+    // Everything up to our commit index is committed, so it matches the
+    // leader's log (and may be compacted here): keep only what follows it.
+    const Index last_in_message = m.log_index + m.entries.size();
+    if (last_in_message <= log_.commit_index()) {
+      reply.success = true;
+      reply.match_index = log_.commit_index();
+      send_after_persist(std::move(reply));
+      return;
+    }
+    entries = entries.subspan(log_.commit_index() - m.log_index);
+  } else if (!log_.matches(m.log_index, m.log_term)) {
     // Fast backtracking (§5.3, and etcd's hint): name our last index, or the
     // first index of the term that conflicts, so the leader skips a whole
     // term per round trip.
@@ -355,7 +361,7 @@ void RaftCore::handle_append_entries(const Message& m) {
     return;
   }
   const Index previous_last = log_.last_index();
-  const Index first_written = log_.merge(m.entries);
+  const Index first_written = log_.merge(entries);
   if (first_written != 0) {
     if (first_written <= previous_last) configurations_.truncate_from(first_written);
     note_configuration_entries(first_written);
