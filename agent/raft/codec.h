@@ -1,7 +1,9 @@
 #pragma once
 
-// Little-endian integers and the XXH3 checksum that the WAL and the snapshot
-// files are built from. Internal to storage: not part of the Raft core's API.
+// Little-endian integers and the XXH3 checksum that the WAL, the snapshot
+// files and configuration entries are built from. The byte helpers are
+// header-only, so the pure core uses them too; the checksum lives in the
+// storage library (roster_raft_storage).
 
 #include <cstdint>
 #include <string>
@@ -17,6 +19,13 @@ inline void put_u32(std::string& out, uint32_t value) {
 
 inline void put_u64(std::string& out, uint64_t value) {
   for (int shift = 0; shift < 64; shift += 8) out.push_back(static_cast<char>(value >> shift));
+}
+
+// Sixteen lowercase hex digits, for file names that sort by number.
+inline std::string hex16(uint64_t value) {
+  std::string text(16, '0');
+  for (int i = 15; i >= 0; --i, value >>= 4) text[static_cast<size_t>(i)] = "0123456789abcdef"[value & 0xf];
+  return text;
 }
 
 inline uint64_t load_le(std::string_view bytes, size_t width) {

@@ -1,7 +1,8 @@
 #include "agent/raft/membership.h"
 
+#include "agent/raft/codec.h"
+
 #include <algorithm>
-#include <cstring>
 
 namespace roster::raft {
 
@@ -48,55 +49,39 @@ Result<Configuration> apply_change(const Configuration& configuration, const Mem
   return Status::invalid_argument("unknown membership change");
 }
 
-namespace {
-
-void put_u64(std::string& out, uint64_t value) {
-  for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>((value >> (8 * i)) & 0xff));
-}
-
-bool get_u64(const std::string& in, size_t& pos, uint64_t& value) {
-  if (in.size() - pos < 8) return false;
-  value = 0;
-  for (int i = 0; i < 8; ++i) value |= static_cast<uint64_t>(static_cast<unsigned char>(in[pos + i])) << (8 * i);
-  pos += 8;
-  return true;
-}
-
-}  // namespace
-
 // Layout: count, then per server: id, voter, address length, address bytes
 // (u64 little-endian each).
 std::string encode_configuration(const Configuration& configuration) {
   std::string out;
-  put_u64(out, configuration.servers.size());
+  codec::put_u64(out, configuration.servers.size());
   for (const Server& server : configuration.servers) {
-    put_u64(out, server.id);
-    put_u64(out, server.voter ? 1 : 0);
-    put_u64(out, server.address.size());
+    codec::put_u64(out, server.id);
+    codec::put_u64(out, server.voter ? 1 : 0);
+    codec::put_u64(out, server.address.size());
     out += server.address;
   }
   return out;
 }
 
 Result<Configuration> decode_configuration(const std::string& bytes) {
-  size_t pos = 0;
+  codec::Reader reader(bytes);
   uint64_t count = 0;
-  if (!get_u64(bytes, pos, count) || count > 4096) return Status::invalid_argument("malformed configuration");
+  if (!reader.u64(count) || count > 4096) return Status::invalid_argument("malformed configuration");
   Configuration configuration;
   for (uint64_t i = 0; i < count; ++i) {
     Server server;
     uint64_t voter = 0;
     uint64_t length = 0;
-    if (!get_u64(bytes, pos, server.id) || !get_u64(bytes, pos, voter) || !get_u64(bytes, pos, length) ||
-        length > bytes.size() - pos || voter > 1) {
+    std::string_view address;
+    if (!reader.u64(server.id) || !reader.u64(voter) || !reader.u64(length) || voter > 1 ||
+        !reader.bytes(length, address)) {
       return Status::invalid_argument("malformed configuration");
     }
     server.voter = voter == 1;
-    server.address = bytes.substr(pos, length);
-    pos += length;
+    server.address = std::string(address);
     configuration.servers.push_back(std::move(server));
   }
-  if (pos != bytes.size()) return Status::invalid_argument("malformed configuration: trailing bytes");
+  if (!reader.done()) return Status::invalid_argument("malformed configuration: trailing bytes");
   return configuration;
 }
 

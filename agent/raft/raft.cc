@@ -315,10 +315,14 @@ void RaftCore::handle_vote_response(const Message& m) {
   }
 }
 
-void RaftCore::handle_append_entries(const Message& m) {
-  if (leader_ != m.from) leader_changed_ = m.from;
-  leader_ = m.from;
+void RaftCore::heard_from_leader(ServerId leader) {
+  if (leader_ != leader) leader_changed_ = leader;
+  leader_ = leader;
   election_elapsed_ = 0;
+}
+
+void RaftCore::handle_append_entries(const Message& m) {
+  heard_from_leader(m.from);
 
   Message reply;
   reply.type = MessageType::append_entries_response;
@@ -446,9 +450,7 @@ void RaftCore::handle_append_response(const Message& m) {
 }
 
 void RaftCore::handle_install_snapshot(const Message& m) {
-  if (leader_ != m.from) leader_changed_ = m.from;
-  leader_ = m.from;
-  election_elapsed_ = 0;
+  heard_from_leader(m.from);
 
   Message reply;
   reply.type = MessageType::install_snapshot_response;

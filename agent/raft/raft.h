@@ -202,6 +202,8 @@ class RaftCore {
   void tick_election();
   void tick_heartbeat();
 
+  // An append or a snapshot chunk of the current term: its sender leads.
+  void heard_from_leader(ServerId leader);
   void handle_vote_request(const Message& m);
   void handle_vote_response(const Message& m);
   void handle_append_entries(const Message& m);

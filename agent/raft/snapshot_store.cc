@@ -14,14 +14,8 @@ constexpr std::string_view kMagic = "RSNAP001";
 constexpr std::string_view kPrefix = "snapshot-";
 constexpr std::string_view kSuffix = ".snap";
 
-std::string hex16(uint64_t value) {
-  std::string text(16, '0');
-  for (int i = 15; i >= 0; --i, value >>= 4) text[static_cast<size_t>(i)] = "0123456789abcdef"[value & 0xf];
-  return text;
-}
-
 std::string snapshot_name(const SnapshotMeta& meta) {
-  return std::string(kPrefix) + hex16(meta.last_index) + "-" + hex16(meta.last_term) + std::string(kSuffix);
+  return std::string(kPrefix) + codec::hex16(meta.last_index) + "-" + codec::hex16(meta.last_term) + std::string(kSuffix);
 }
 
 // The last index a snapshot file's name claims, or nullopt for other files.

@@ -21,14 +21,8 @@ constexpr size_t kRecordHeaderBytes = 4 + 1 + 8;  // length, type, checksum
 constexpr std::string_view kPrefix = "wal-";
 constexpr std::string_view kSuffix = ".log";
 
-std::string hex16(uint64_t value) {
-  std::string text(16, '0');
-  for (int i = 15; i >= 0; --i, value >>= 4) text[static_cast<size_t>(i)] = "0123456789abcdef"[value & 0xf];
-  return text;
-}
-
 std::string segment_name(uint64_t sequence, Index first_index) {
-  return std::string(kPrefix) + hex16(sequence) + "-" + hex16(first_index) + std::string(kSuffix);
+  return std::string(kPrefix) + codec::hex16(sequence) + "-" + codec::hex16(first_index) + std::string(kSuffix);
 }
 
 // "wal-<16 hex>-<16 hex>.log" -> (sequence, first index).
