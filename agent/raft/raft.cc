@@ -614,6 +614,21 @@ Status RaftCore::transfer_leadership(ServerId target) {
   return Status::ok();
 }
 
+Status RaftCore::step_down() {
+  if (role_ != Role::leader) return Status::unavailable("not the leader");
+  ServerId best = kNoServer;
+  Index best_match = 0;
+  for (const auto& [id, progress] : progress_) {
+    if (!is_voter(configuration(), id)) continue;
+    if (best == kNoServer || progress.match_index() > best_match) {
+      best = id;
+      best_match = progress.match_index();
+    }
+  }
+  if (best == kNoServer) return Status::unavailable("no other voter to hand leadership to");
+  return transfer_leadership(best);
+}
+
 const Progress* RaftCore::progress(ServerId id) const {
   auto it = progress_.find(id);
   return it == progress_.end() ? nullptr : &it->second;

@@ -161,6 +161,10 @@ class RaftCore {
   // Hands leadership to `target` (a voter); proposals are refused until it
   // completes or an election timeout passes.
   Status transfer_leadership(ServerId target);
+  // A leader asked to step down or leaving: hands leadership to the voter
+  // whose log is most caught up (thesis §3.10). unavailable when not the
+  // leader or when no other voter exists.
+  Status step_down();
   // Every persist batch up to and including `seq` is durable.
   void persisted(uint64_t seq);
   // The caller snapshotted the state machine at `meta.last_index`

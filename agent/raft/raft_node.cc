@@ -468,6 +468,17 @@ Status RaftNode::transfer_leadership(ServerId target) {
   return status;
 }
 
+Status RaftNode::step_down() {
+  if (impl_->stopped) return Status::unavailable("raft node stopped");
+  Status status = impl_->core->step_down();
+  if (status.is_ok()) {
+    impl_->logger->info("raft server {}: stepping down, handing leadership to {}", impl_->core->id(),
+                        impl_->core->transfer_target());
+    impl_->schedule_drain();
+  }
+  return status;
+}
+
 ServerId RaftNode::id() const { return impl_->core->id(); }
 Role RaftNode::role() const { return impl_->core->role(); }
 Term RaftNode::term() const { return impl_->core->current_term(); }

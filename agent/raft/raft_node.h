@@ -131,6 +131,11 @@ class RaftNode {
   // Like propose(), for a membership change; done once it is applied here.
   void change_membership(const MembershipChange& change, ProposeCallback done);
   Status transfer_leadership(ServerId target);
+  // A leader that is asked to step down, or is about to leave, hands
+  // leadership to its most caught-up voter (RaftCore::step_down). Poll
+  // role() for the outcome; a transfer that does not complete within an
+  // election timeout is abandoned and this node leads on.
+  Status step_down();
 
   ServerId id() const;
   Role role() const;

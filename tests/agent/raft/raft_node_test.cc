@@ -276,6 +276,24 @@ TEST_F(RaftNodeTest, AfterTheLeaderIsDestroyedANewOneIsElectedAndProposalsContin
   EXPECT_NE(members_[first_leader].node->role(), Role::leader);
 }
 
+TEST_F(RaftNodeTest, ALeaderThatStepsDownHandsOverWithoutAnElectionTimeout) {
+  for (size_t i = 0; i < 3; ++i) start(i);
+  const size_t first_leader = wait_for_leader();
+  propose_all(first_leader, 0, 10);
+  const Term old_term = members_[first_leader].node->term();
+  ASSERT_TRUE(members_[first_leader].node->step_down().is_ok());
+  // TimeoutNow makes the target campaign at once, in the very next term.
+  ASSERT_TRUE(run_until([&] {
+    auto leader = agreed_leader();
+    return leader.has_value() && *leader != first_leader;
+  }));
+  const size_t second_leader = *agreed_leader();
+  EXPECT_EQ(members_[second_leader].node->term(), old_term + 1);
+  EXPECT_EQ(members_[first_leader].node->role(), Role::follower);
+  propose_all(second_leader, 10, 10);
+  EXPECT_TRUE(all_running_applied(commands(0, 20)));
+}
+
 TEST_F(RaftNodeTest, ARestartedFollowerCatchesUpFromItsDataDirectoryAndTheLeader) {
   for (size_t i = 0; i < 3; ++i) start(i);
   const size_t leader = wait_for_leader();

@@ -371,6 +371,29 @@ TEST(Transfer, ALaggingTargetIsCaughtUpFirstAndProposalsWait) {
   EXPECT_EQ(net.leaders(), std::vector<ServerId>{3});
 }
 
+TEST(Transfer, ALeaderAskedToStepDownHandsOverToTheMostCaughtUpVoter) {
+  Network net({1, 2, 3});
+  ASSERT_TRUE(net.elect(1));
+  net.hold = [](const Message& m) { return m.to == 2 && is_append_with_entries(m); };
+  propose(net, 1, "only 3 has it");
+  ASSERT_TRUE(net.core(1).step_down().is_ok());
+  EXPECT_EQ(net.core(1).transfer_target(), 3u);
+  net.hold = nullptr;
+  net.release_held();
+  net.settle();
+  EXPECT_EQ(net.leaders(), std::vector<ServerId>{3});
+  EXPECT_EQ(net.core(1).leader(), 3u);
+  EXPECT_FALSE(net.core(2).step_down().is_ok());  // not the leader
+}
+
+TEST(Transfer, ASingleServerHasNoOneToStepDownFor) {
+  Network net({1});
+  ASSERT_TRUE(net.elect(1));
+  Status status = net.core(1).step_down();
+  EXPECT_EQ(status.code(), StatusCode::unavailable);
+  EXPECT_EQ(net.leaders(), std::vector<ServerId>{1});
+}
+
 TEST(Transfer, ATransferThatDoesNotCompleteTimesOut) {
   Network net({1, 2, 3});
   ASSERT_TRUE(net.elect(1));
