@@ -158,7 +158,8 @@ std::string consul_timestamp(int64_t unix_seconds) {
 }
 
 std::string render_consul_json(const Snapshot& snapshot, int64_t unix_seconds, double uptime_seconds) {
-  using nlohmann::json;
+  // Keys in Consul's order, for a person reading the document.
+  using json = nlohmann::ordered_json;
   json gauges = json::array();
   json counters = json::array();
   json samples = json::array();
