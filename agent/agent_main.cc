@@ -25,6 +25,7 @@
 #include "agent/http/api.h"
 #include "agent/http/server.h"
 #include "common/clock.h"
+#include "common/metrics.h"
 #include "common/open_files_limit.h"
 #include "common/uuid.h"
 #include "common/version.h"
@@ -151,8 +152,11 @@ int run_agent(int argc, const char* const* argv) {
   roster::agent::TombstoneReaper tombstone_reaper(io, clock, core, {.ttl = config.tombstone_ttl});
   tombstone_reaper.start();
 
+  // What /v1/agent/metrics reports; outlives the server, the API and the gossip agent.
+  roster::metrics::Registry metrics;
   roster::http::ApiOptions api_options;
   api_options.version = kVersion;
+  api_options.metrics = &metrics;
   roster::http::HttpServer* http_server = nullptr;
   std::map<std::string, std::string> gossip_limits;  // filled once the gossip options are made
   api_options.extra_stats = [&]() {
@@ -183,6 +187,8 @@ int run_agent(int argc, const char* const* argv) {
   server_options.port = static_cast<uint16_t>(config.http_port);
   server_options.max_conns_per_client = static_cast<size_t>(config.limits.http_max_conns_per_client);
   server_options.max_unsent_response_bytes = config.limits.http_max_unsent_response_bytes;
+  server_options.metrics = &metrics;
+  server_options.clock = &clock;
   roster::http::HttpServer server(io, api, core.watch_hub(), server_options);
   http_server = &server;
   if (auto status = server.start(); !status.is_ok()) {
@@ -230,6 +236,10 @@ int run_agent(int argc, const char* const* argv) {
     return 1;
   }
   core.set_membership(gossip.get());
+  // Collected on the core's thread (the metrics endpoint runs there), like every other read of the pool.
+  const uint64_t gossip_collector = metrics.add_collector([&](roster::metrics::Snapshot& snapshot) {
+    if (gossip) gossip->collect_metrics(snapshot);
+  });
 
   // Consul's defaults for a client: SIGINT leaves the pool gracefully
   // (skip_leave_on_interrupt=false), SIGTERM does not (leave_on_terminate=false).
@@ -275,6 +285,7 @@ int run_agent(int argc, const char* const* argv) {
                kVersion, config.node_name, node_id, config.datacenter, gossip->transport().address(),
                config.client_addr, server.port());
   io.run();
+  metrics.remove_collector(gossip_collector);
   core.set_membership(nullptr);
   if (gossip) gossip->stop();
   return exit_code;

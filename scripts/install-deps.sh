@@ -12,6 +12,7 @@ packages=(
   protobuf-compiler libprotobuf-dev
   libgtest-dev libgmock-dev
   python3 python3-consul
+  prometheus  # tests/integration/test_prometheus.py scrapes an agent with it
   clang libclang-rt-14-dev
 )
 if [[ "${1:-}" == "--bench" ]]; then

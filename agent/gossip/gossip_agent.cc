@@ -14,6 +14,7 @@
 
 #include "agent/catalog/watch_hub.h"
 #include "agent/gossip/wire/codec.h"
+#include "common/metrics.h"
 
 namespace roster::gossip {
 
@@ -598,6 +599,75 @@ std::map<std::string, std::string> GossipAgent::stats() const {
   out["tcp_first_frame_timeouts"] = std::to_string(transport.tcp_first_frame_timeouts);
   out["tcp_accept_errors"] = std::to_string(transport.tcp_accept_errors);
   return out;
+}
+
+void GossipAgent::collect_metrics(metrics::Snapshot& snapshot) const {
+  if (!transport_) return;
+  const Swim& swim = transport_->swim();
+  double counts[4] = {0, 0, 0, 0};
+  for (const Member& member : swim.members()) ++counts[static_cast<int>(member.state)];
+  for (auto state : {MemberState::alive, MemberState::suspect, MemberState::dead, MemberState::left}) {
+    snapshot.add_gauge("roster.gossip.members", "Members of the gossip pool this agent knows, by state.",
+                       counts[static_cast<int>(state)], {{"state", member_state_name(state)}});
+  }
+  snapshot.add_gauge("roster.gossip.health_score",
+                     "Lifeguard's local health score: 0 is healthy; higher means this agent is slow to answer probes.",
+                     swim.health_score());
+  snapshot.add_gauge("roster.gossip.incarnation", "This node's incarnation number.",
+                     static_cast<double>(swim.local_incarnation()));
+  snapshot.add_gauge("roster.gossip.queued_broadcasts", "Member updates waiting to be piggybacked on gossip.",
+                     static_cast<double>(swim.queued_broadcasts()));
+
+  const SwimCounters& swim_counters = swim.counters();
+  auto counter = [&](const char* name, const char* help, uint64_t value, metrics::Labels labels = {}) {
+    snapshot.add_counter(name, help, static_cast<double>(value), std::move(labels));
+  };
+  counter("roster.gossip.probes", "Probes of other members started.", swim_counters.probes);
+  counter("roster.gossip.probe_failures", "Probes that ended with the member suspected.", swim_counters.probe_failures);
+  counter("roster.gossip.indirect_probes", "Indirect probes asked of other members.", swim_counters.indirect_probes);
+  counter("roster.gossip.tcp_probes", "Fallback probes over TCP.", swim_counters.tcp_probes);
+  counter("roster.gossip.acks_received", "Probe acks received.", swim_counters.acks_received);
+  counter("roster.gossip.nacks_received", "Indirect probe nacks received.", swim_counters.nacks_received);
+  counter("roster.gossip.refutations", "Times this node refuted a suspicion of itself.", swim_counters.refutations);
+  counter("roster.gossip.messages_sent", "Gossip messages sent (several may share a packet).",
+          swim_counters.messages_sent);
+  counter("roster.gossip.push_pulls", "Full state exchanges over TCP, by who started them.",
+          swim_counters.push_pulls_started, {{"direction", "started"}});
+  counter("roster.gossip.push_pulls", "", swim_counters.push_pulls_served, {{"direction", "served"}});
+  counter("roster.gossip.collisions", "Other nodes seen claiming this node's name or ID.", swim_counters.collisions);
+  counter("roster.gossip.misdirected_pings", "Pings received for another node name.", swim_counters.misdirected_pings);
+  counter("roster.gossip.incarnations_refused", "Incarnation claims refused as too far ahead.",
+          swim_counters.incarnations_refused);
+  counter("roster.gossip.members_refused", "New members refused because the member table was full.",
+          swim_counters.members_refused);
+  counter("roster.gossip.unconfirmed_reaped", "Failed members never confirmed, reaped early.",
+          swim_counters.unconfirmed_reaped);
+  counter("roster.gossip.unconfirmed_evicted", "Unconfirmed members dropped from a full table for a newcomer.",
+          swim_counters.unconfirmed_evicted);
+
+  const TransportCounters& transport = transport_->counters();
+  counter("roster.gossip.udp_packets", "UDP gossip packets, by direction.", transport.udp_packets_sent,
+          {{"direction", "sent"}});
+  counter("roster.gossip.udp_packets", "", transport.udp_packets_received, {{"direction", "received"}});
+  counter("roster.gossip.udp_bytes", "UDP gossip bytes, by direction.", transport.udp_bytes_sent,
+          {{"direction", "sent"}});
+  counter("roster.gossip.udp_bytes", "", transport.udp_bytes_received, {{"direction", "received"}});
+  counter("roster.gossip.tcp_accepted", "Gossip TCP connections accepted.", transport.tcp_accepted);
+  counter("roster.gossip.tcp_refused", "Gossip TCP connections refused over the connection limits.",
+          transport.tcp_refused);
+  counter("roster.gossip.tcp_first_frame_timeouts", "Gossip TCP connections closed for a slow first frame.",
+          transport.tcp_first_frame_timeouts);
+  counter("roster.gossip.tcp_accept_errors", "Failed accepts on the gossip TCP port.", transport.tcp_accept_errors);
+  counter("roster.gossip.tcp_failed", "Outgoing gossip TCP exchanges that failed or timed out.", transport.tcp_failed);
+  counter("roster.gossip.send_errors", "Gossip packets the socket refused to send.", transport.send_errors);
+
+  const wire::WireCounters& wire = transport_->wire_counters();
+  for (auto error : {wire::WireError::truncated, wire::WireError::garbage, wire::WireError::oversized,
+                     wire::WireError::unknown_type, wire::WireError::wrong_key, wire::WireError::plain_refused,
+                     wire::WireError::replayed}) {
+    counter("roster.gossip.dropped", "Gossip packets and frames dropped unread, by reason.", wire.get(error),
+            {{"reason", wire::wire_error_name(error)}});
+  }
 }
 
 void GossipAgent::set_local_tags(const std::map<std::string, std::string>& tags) {

@@ -34,6 +34,10 @@ namespace boost::asio {
 class io_context;
 }
 
+namespace roster::metrics {
+class Snapshot;
+}
+
 namespace roster::catalog {
 class WatchHub;
 }
@@ -81,6 +85,11 @@ class GossipAgent final : public agent::Membership {
   void stop();
 
   const Transport& transport() const { return *transport_; }
+
+  // Adds the pool's series (roster.gossip.*: members by state, probes,
+  // messages, bytes, refusals, drops) to `snapshot`. Nothing before start().
+  // REQUIRES: on the io_context's thread.
+  void collect_metrics(metrics::Snapshot& snapshot) const;
 
   // --- agent::Membership ---
   std::vector<agent::MemberInfo> members() const override;

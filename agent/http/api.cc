@@ -36,6 +36,7 @@ constexpr std::array kRoutes = {
     Route{"/v1/health/node/", true, kGet, handle_health_node},
     Route{"/v1/health/state/", true, kGet, handle_health_state},
     Route{"/v1/agent/self", false, kGet, handle_agent_self},
+    Route{"/v1/agent/metrics", false, kGet, handle_agent_metrics},
     Route{"/v1/agent/members", false, kGet, handle_gossip_members},
     Route{"/v1/agent/join/", true, kGet | kPut | kPost, handle_agent_join},
     Route{"/v1/agent/leave", false, kGet | kPut | kPost, handle_agent_leave},
@@ -64,6 +65,34 @@ constexpr std::array kRoutes = {
     Route{"/v1/roster/node/", true, kGet | kPut | kPost, handle_roster_node_tags},
 };
 
+const Route* find_route(std::string_view path) {
+  for (const Route& route : kRoutes) {
+    bool matches = route.takes_suffix ? path.starts_with(route.prefix) : path == route.prefix;
+    if (!matches && route.takes_suffix && path.size() + 1 == route.prefix.size() &&
+        route.prefix.starts_with(path) && route.prefix == "/v1/kv/") {
+      matches = true;  // GET /v1/kv with no key lists from the root
+    }
+    if (matches) return &route;
+  }
+  return nullptr;
+}
+
+// route_label() for every route, made once: "/v1/kv/" -> "v1.kv._".
+const std::array<std::string, kRoutes.size()>& route_labels() {
+  static const auto labels = [] {
+    std::array<std::string, kRoutes.size()> out;
+    for (size_t i = 0; i < kRoutes.size(); ++i) {
+      std::string_view prefix = kRoutes[i].prefix.substr(1);
+      std::string label;
+      for (char c : prefix) label.push_back(c == '/' ? '.' : c);
+      if (kRoutes[i].takes_suffix) label.push_back('_');
+      out[i] = std::move(label);
+    }
+    return out;
+  }();
+  return labels;
+}
+
 unsigned method_bit(const std::string& method) {
   if (method == "GET" || method == "HEAD") return kGet;
   if (method == "PUT") return kPut;
@@ -73,6 +102,12 @@ unsigned method_bit(const std::string& method) {
 }
 
 }  // namespace
+
+std::string_view route_label(std::string_view path) {
+  const Route* route = find_route(path);
+  if (route == nullptr) return "unknown";
+  return route_labels()[static_cast<size_t>(route - kRoutes.data())];
+}
 
 Api::Api(agent::AgentCore& core, ApiOptions options) : core_(core), options_(std::move(options)) {}
 
@@ -85,17 +120,7 @@ HandleResult Api::handle(const HttpRequest& request, BlockingState& blocking) {
   if (request.version >= 11 && request.headers.find("host") == request.headers.end()) {
     return respond_error(400, "missing required Host header");
   }
-  const Route* matched = nullptr;
-  for (const Route& route : kRoutes) {
-    bool matches = route.takes_suffix ? request.path.starts_with(route.prefix) : request.path == route.prefix;
-    if (!matches && route.takes_suffix && request.path + "/" == route.prefix) {
-      matches = route.prefix == "/v1/kv/";  // GET /v1/kv with no key lists from the root
-    }
-    if (matches) {
-      matched = &route;
-      break;
-    }
-  }
+  const Route* matched = find_route(request.path);
   if (matched == nullptr) {
     return respond(with_index_headers(
         HttpResponse::error(404, "Invalid URL path: not a recognized HTTP API endpoint: " + request.path),

@@ -24,6 +24,10 @@ namespace roster::agent {
 class AgentCore;
 }
 
+namespace roster::metrics {
+class Registry;
+}
+
 namespace roster::http {
 
 struct ApiOptions {
@@ -36,6 +40,10 @@ struct ApiOptions {
   // the connection limits in force, from parts of the agent the API does not
   // know. Called on the core's thread at each request.
   std::function<std::map<std::string, std::map<std::string, std::string>>()> extra_stats;
+  // What /v1/agent/metrics reports besides the catalog's own series: the
+  // registry's instruments and collectors, collected on the core's thread.
+  // Not owned; must outlive the Api. Null: only the catalog's series.
+  metrics::Registry* metrics = nullptr;
 };
 
 // Carried across the calls of one blocking query.
@@ -55,6 +63,13 @@ struct HandleResult {
   HttpResponse response;
   std::optional<BlockingWait> wait;  // when set, `response` is unused
 };
+
+// The endpoint family a path belongs to, as Consul labels its HTTP metrics:
+// the route's path with dots for slashes and "_" for the argument
+// ("/v1/kv/a/b" -> "v1.kv._", "/v1/agent/self" -> "v1.agent.self"), or
+// "unknown" for a path no route takes. A handful of values whatever the
+// clients send, so it is safe as a metric label.
+std::string_view route_label(std::string_view path);
 
 class Api {
  public:

@@ -85,6 +85,7 @@ HandleResult handle_health_checks(Context& context);
 HandleResult handle_health_node(Context& context);
 HandleResult handle_health_state(Context& context);
 HandleResult handle_agent_self(Context& context);
+HandleResult handle_agent_metrics(Context& context);  // api_metrics.cc
 HandleResult handle_agent_members(Context& context);
 HandleResult handle_agent_services(Context& context);
 HandleResult handle_agent_checks(Context& context);

@@ -20,6 +20,8 @@
 
 #include "agent/catalog/watch_hub.h"
 #include "agent/http/api.h"
+#include "common/clock.h"
+#include "common/metrics.h"
 #include "common/one_shot_timer.h"
 
 namespace roster::http {
@@ -86,6 +88,55 @@ std::shared_ptr<const std::string> serialize(const HttpResponse& response, bool 
   return out;
 }
 
+// Methods a client can send are unbounded; the label's values are not.
+std::string_view method_label(std::string_view method) {
+  for (std::string_view known : {"GET", "PUT", "POST", "DELETE", "HEAD", "OPTIONS", "PATCH"}) {
+    if (method == known) return known;
+  }
+  return method.empty() ? "unknown" : "other";
+}
+
+// "HTTP/1.1 200 OK..." -> 200; 0 when the bytes are not a status line.
+int status_of(const std::string& bytes) {
+  if (bytes.size() < 12) return 0;
+  int status = 0;
+  for (size_t i = 9; i < 12; ++i) {
+    if (bytes[i] < '0' || bytes[i] > '9') return 0;
+    status = status * 10 + (bytes[i] - '0');
+  }
+  return status;
+}
+
+// Counts and times answered requests. The instruments are looked up once
+// per label set, then kept here. REQUIRES: the server's thread.
+class RequestMetrics {
+ public:
+  explicit RequestMetrics(metrics::Registry& registry) : registry_(registry) {}
+
+  void record(std::string_view method, std::string_view route, int status, double seconds) {
+    auto& requests = requests_[{std::string(method), status}];
+    if (requests == nullptr) {
+      requests = &registry_.counter("roster.http.requests", "HTTP requests answered, by method and status code.",
+                                    {{"method", std::string(method)}, {"code", std::to_string(status)}});
+    }
+    requests->add();
+    auto& duration = durations_[{std::string(method), std::string(route)}];
+    if (duration == nullptr) {
+      duration = &registry_.histogram(
+          "roster.http.request_duration_seconds",
+          "Seconds from a request read to its answer handed to the socket (blocking waits included), "
+          "by method and route as Consul labels them (v1.kv._).",
+          metrics::latency_bounds_seconds(), {{"method", std::string(method)}, {"path", std::string(route)}});
+    }
+    duration->observe(seconds);
+  }
+
+ private:
+  metrics::Registry& registry_;
+  std::map<std::pair<std::string, int>, metrics::Counter*> requests_;
+  std::map<std::pair<std::string, std::string>, metrics::Histogram*> durations_;
+};
+
 class Session;
 
 // Sessions woken by one write are resumed together by one posted handler,
@@ -108,7 +159,13 @@ class WakeQueue {
 // outlives them all whatever order the server and its sessions end in.
 struct Shared {
   Shared(asio::io_context& io, Api& api, catalog::WatchHub& watch_hub, ServerOptions options)
-      : io(io), api(api), watch_hub(watch_hub), options(std::move(options)), wakes(io) {}
+      : io(io), api(api), watch_hub(watch_hub), options(std::move(options)), wakes(io) {
+    if (this->options.metrics != nullptr) request_metrics.emplace(*this->options.metrics);
+  }
+
+  std::chrono::steady_clock::time_point now() const {
+    return options.clock != nullptr ? options.clock->now() : std::chrono::steady_clock::now();
+  }
 
   // A session's hold on its client's connection slot.
   void release_client_slot(const asio::ip::address& client) {
@@ -125,6 +182,7 @@ struct Shared {
   WakeQueue wakes;
   std::map<asio::ip::address, size_t> connections_per_client;
   ServerStats stats;
+  std::optional<RequestMetrics> request_metrics;
   // The size of the last answer refused for the unsent-bytes budget; while
   // it still would not fit, reads that can be that large are refused before
   // they are built. 0 once the budget has room again.
@@ -175,6 +233,15 @@ class Session : public std::enable_shared_from_this<Session> {
         error == asio::error::operation_aborted || error == asio::error::connection_reset) {
       return close();
     }
+    // Requests are timed from here, once their bytes have arrived: time spent
+    // by an idle keep-alive connection before its next request is not theirs.
+    request_started_ = shared_->now();
+    metric_method_ = "unknown";
+    if (parser_->is_header_done()) {
+      const auto method = parser_->get().method_string();
+      metric_method_ = method_label(std::string_view(method.data(), method.size()));
+    }
+    metric_route_ = "unknown";
     if (error == bhttp::error::body_limit) {
       return write_error(413, "Request body too large, max size: " + std::to_string(api_.max_body_bytes()) + " bytes");
     }
@@ -192,6 +259,7 @@ class Session : public std::enable_shared_from_this<Session> {
     if (!parse_target(target_, request_.path, request_.query)) {
       return write_error(400, "Bad request: malformed percent-escape in URL");
     }
+    metric_route_ = route_label(request_.path);
     for (const auto& header : message) {
       std::string name(header.name_string());
       std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
@@ -328,11 +396,21 @@ class Session : public std::enable_shared_from_this<Session> {
       return refuse_busy();
     }
     if (!shared_bytes) set_unsent(bytes->size());
+    record_request(*bytes);
     out_ = std::move(bytes);
     stream_.expires_after(std::chrono::seconds(30));
     asio::async_write(stream_, asio::buffer(*out_), [self = shared_from_this()](beast::error_code error, size_t) {
       self->on_write(error);
     });
+  }
+
+  void record_request(const std::string& bytes) {
+    if (!request_started_) return;
+    if (shared_->request_metrics) {
+      const double seconds = std::chrono::duration<double>(shared_->now() - *request_started_).count();
+      shared_->request_metrics->record(metric_method_, metric_route_, status_of(bytes), seconds);
+    }
+    request_started_.reset();
   }
 
   void refuse_busy() {
@@ -393,6 +471,10 @@ class Session : public std::enable_shared_from_this<Session> {
   int http_version_ = 11;
   bool head_request_ = false;
   bool linger_ = false;
+  // The request being answered, for its metrics; unset once it is recorded.
+  std::optional<std::chrono::steady_clock::time_point> request_started_;
+  std::string_view metric_method_ = "unknown";  // static strings only (method_label, route_label)
+  std::string_view metric_route_ = "unknown";
   // Only a lingering close needs it; allocated then, so an idle or parked
   // session (there may be tens of thousands) does not carry 8 KiB.
   std::unique_ptr<std::array<char, 8192>> drain_buffer_;
@@ -506,9 +588,37 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
 };
 
 HttpServer::HttpServer(asio::io_context& io, Api& api, catalog::WatchHub& watch_hub, ServerOptions options)
-    : impl_(std::make_shared<Impl>(io, api, watch_hub, std::move(options))) {}
+    : impl_(std::make_shared<Impl>(io, api, watch_hub, std::move(options))) {
+  if (metrics::Registry* registry = impl_->shared->options.metrics) {
+    collector_id_ = registry->add_collector([weak = std::weak_ptr<Shared>(impl_->shared)](metrics::Snapshot& out) {
+      auto shared = weak.lock();
+      if (!shared) return;
+      const ServerStats& stats = shared->stats;
+      out.add_gauge("roster.http.open_connections", "HTTP connections open.",
+                    static_cast<double>(stats.open_connections));
+      out.add_gauge("roster.http.unsent_response_bytes", "Bytes of answers written but not yet taken by clients.",
+                    static_cast<double>(stats.unsent_response_bytes));
+      out.add_counter("roster.http.refused",
+                      "HTTP connections and answers refused: per_client_limit (429, http_max_conns_per_client), "
+                      "unsent_limit (503, http_max_unsent_response_bytes).",
+                      static_cast<double>(stats.refused_per_client_limit), {{"reason", "per_client_limit"}});
+      out.add_counter("roster.http.refused", "", static_cast<double>(stats.refused_unsent_limit),
+                      {{"reason", "unsent_limit"}});
+      out.add_counter("roster.http.shed_before_building",
+                      "Reads refused before their answer was built, while unread answers filled the budget.",
+                      static_cast<double>(stats.shed_before_building));
+      out.add_counter("roster.http.accept_failures", "Failed accepts on the HTTP port (EMFILE and the like).",
+                      static_cast<double>(stats.accept_failures));
+      out.add_counter("roster.http.abandoned_waits", "Blocking queries whose client went away while parked.",
+                      static_cast<double>(stats.abandoned_waits));
+    });
+  }
+}
 
-HttpServer::~HttpServer() { stop(); }
+HttpServer::~HttpServer() {
+  stop();
+  if (metrics::Registry* registry = impl_->shared->options.metrics) registry->remove_collector(collector_id_);
+}
 
 Status HttpServer::start() {
   const ServerOptions& options = impl_->shared->options;

@@ -18,8 +18,16 @@ namespace boost::asio {
 class io_context;
 }
 
+namespace roster {
+class Clock;
+}
+
 namespace roster::catalog {
 class WatchHub;
+}
+
+namespace roster::metrics {
+class Registry;
 }
 
 namespace roster::http {
@@ -39,6 +47,15 @@ struct ServerOptions {
   // clients that never read cannot make the agent hold their answers.
   // Responses of 16 KiB or less (errors among them) are always sent.
   size_t max_unsent_response_bytes = 64 * 1024 * 1024;
+  // Where requests are counted and timed (roster.http.requests by method and
+  // status code, roster.http.request_duration_seconds by method and route),
+  // and where ServerStats is published (roster.http.*). Not owned; must
+  // outlive the server. Null: nothing is measured.
+  metrics::Registry* metrics = nullptr;
+  // Times requests, from the whole request read to its answer handed to the
+  // socket (so a blocking query's wait is included). Not owned. Null: the
+  // steady clock.
+  const Clock* clock = nullptr;
 };
 
 // What the adapter holds and has refused. Read on the server's thread.
@@ -69,6 +86,7 @@ class HttpServer {
  private:
   struct Impl;
   std::shared_ptr<Impl> impl_;
+  uint64_t collector_id_ = 0;  // in ServerOptions::metrics, when set
 };
 
 }  // namespace roster::http

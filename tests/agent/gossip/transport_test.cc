@@ -21,6 +21,7 @@
 #include "agent/gossip/gossip_agent.h"
 #include "agent/gossip/persisted_state.h"
 #include "common/clock.h"
+#include "common/metrics.h"
 
 namespace roster::gossip {
 namespace {
@@ -392,6 +393,29 @@ TEST(GossipAgentTest, ARestartedAgentSavesItsNewIncarnationAtOnce) {
   EXPECT_EQ(restarted.transport().swim().local_incarnation(), 24u);
   restarted.stop();
   std::filesystem::remove_all(dir);
+}
+
+TEST(GossipAgentTest, MetricsReportMembersAndCounters) {
+  boost::asio::io_context io{1};
+  SystemClock clock;
+  catalog::WatchHub watch_hub;
+  GossipAgentOptions options;
+  options.transport = local_options("node-a");
+  GossipAgent agent(io, clock, watch_hub, options, {});
+  metrics::Snapshot before;
+  agent.collect_metrics(before);  // not started: nothing, and no crash
+  EXPECT_TRUE(before.families().empty());
+  ASSERT_TRUE(agent.start().is_ok());
+  metrics::Snapshot snapshot;
+  agent.collect_metrics(snapshot);
+  ASSERT_NE(snapshot.find("roster.gossip.members", {{"state", "alive"}}), nullptr);
+  EXPECT_EQ(snapshot.find("roster.gossip.members", {{"state", "alive"}})->value, 1);
+  EXPECT_EQ(snapshot.find("roster.gossip.members", {{"state", "failed"}})->value, 0);
+  EXPECT_NE(snapshot.find("roster.gossip.udp_bytes", {{"direction", "received"}}), nullptr);
+  EXPECT_NE(snapshot.find("roster.gossip.dropped", {{"reason", "wrong_key"}}), nullptr);
+  EXPECT_NE(snapshot.find("roster.gossip.probes"), nullptr);
+  for (const metrics::Family& family : snapshot.families()) EXPECT_FALSE(family.help.empty()) << family.name;
+  agent.stop();
 }
 
 TEST_F(TransportTest, KeyringChangesNeedEncryptionOn) {
