@@ -55,13 +55,10 @@ int64_t lock_delay_deadline(int64_t time_ns, int64_t lock_delay_ns) {
 
 Status StateStore::apply(Index index, const Command& command, TxnOutcome* txn_outcome) {
   data_.last_index = index;
-  if (const auto* transaction = std::get_if<Transaction>(&command.body)) {
-    return apply_transaction(index, command.time_ns, *transaction, txn_outcome);
-  }
   return std::visit(
       [&](const auto& body) -> Status {
         if constexpr (std::is_same_v<std::decay_t<decltype(body)>, Transaction>) {
-          return Status::internal("unreachable");
+          return apply_transaction(index, command.time_ns, body, txn_outcome);
         } else {
           return apply_command(index, command.time_ns, body);
         }
