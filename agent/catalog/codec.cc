@@ -217,6 +217,103 @@ Session get_session(const pb::CatalogSession& in) {
   return session;
 }
 
+// --- transactions ----------------------------------------------------------
+
+void put_transaction(const Transaction& transaction, pb::CatalogTransaction* out) {
+  struct Encoder {
+    pb::CatalogTxnOp* out;
+    void operator()(const TxnKvOp& op) const {
+      auto* msg = out->mutable_kv();
+      msg->set_verb(static_cast<pb::CatalogTxnKvVerb>(static_cast<int>(op.verb)));
+      msg->set_key(op.key);
+      msg->set_value(op.value);
+      msg->set_flags(op.flags);
+      msg->set_index(op.index);
+      msg->set_session(op.session);
+    }
+    void operator()(const TxnNodeOp& op) const {
+      auto* msg = out->mutable_node();
+      msg->set_verb(static_cast<pb::CatalogTxnVerb>(static_cast<int>(op.verb)));
+      put_node(op.node, msg->mutable_node());
+      if (op.meta) put_pairs(*op.meta, msg->mutable_meta()->mutable_entries());
+    }
+    void operator()(const TxnServiceOp& op) const {
+      auto* msg = out->mutable_service();
+      msg->set_verb(static_cast<pb::CatalogTxnVerb>(static_cast<int>(op.verb)));
+      msg->set_node(op.node);
+      put_service(op.service, msg->mutable_service());
+    }
+    void operator()(const TxnCheckOp& op) const {
+      auto* msg = out->mutable_check();
+      msg->set_verb(static_cast<pb::CatalogTxnVerb>(static_cast<int>(op.verb)));
+      put_check(op.check, msg->mutable_check());
+    }
+  };
+  for (const TxnOp& op : transaction.ops) std::visit(Encoder{out->add_ops()}, op);
+}
+
+Result<TxnCatalogVerb> get_catalog_verb(int verb) {
+  if (!pb::CatalogTxnVerb_IsValid(verb) || verb > static_cast<int>(TxnCatalogVerb::delete_cas)) {
+    return Status::invalid_argument("transaction has an unknown catalog verb " + std::to_string(verb));
+  }
+  return static_cast<TxnCatalogVerb>(verb);
+}
+
+Result<TxnOp> get_txn_op(const pb::CatalogTxnOp& in) {
+  switch (in.op_case()) {
+    case pb::CatalogTxnOp::kKv: {
+      const auto& msg = in.kv();
+      const int verb = msg.verb();
+      if (!pb::CatalogTxnKvVerb_IsValid(verb) || verb > static_cast<int>(TxnKvVerb::delete_cas)) {
+        return Status::invalid_argument("transaction has an unknown KV verb " + std::to_string(verb));
+      }
+      return TxnOp{TxnKvOp{static_cast<TxnKvVerb>(verb), msg.key(), msg.value(), msg.flags(), msg.index(),
+                           msg.session()}};
+    }
+    case pb::CatalogTxnOp::kNode: {
+      const auto& msg = in.node();
+      auto verb = get_catalog_verb(msg.verb());
+      if (!verb.is_ok()) return verb.status();
+      auto node = get_node(msg.node());
+      if (!node.is_ok()) return node.status();
+      TxnNodeOp op{*verb, std::move(node).value(), std::nullopt};
+      if (msg.has_meta()) {
+        auto meta = get_pairs(msg.meta().entries(), "node meta");
+        if (!meta.is_ok()) return meta.status();
+        op.meta = std::move(meta).value();
+      }
+      return TxnOp{std::move(op)};
+    }
+    case pb::CatalogTxnOp::kService: {
+      const auto& msg = in.service();
+      auto verb = get_catalog_verb(msg.verb());
+      if (!verb.is_ok()) return verb.status();
+      auto service = get_service(msg.service());
+      if (!service.is_ok()) return service.status();
+      return TxnOp{TxnServiceOp{*verb, msg.node(), std::move(service).value()}};
+    }
+    case pb::CatalogTxnOp::kCheck: {
+      auto verb = get_catalog_verb(in.check().verb());
+      if (!verb.is_ok()) return verb.status();
+      return TxnOp{TxnCheckOp{*verb, get_check(in.check().check())}};
+    }
+    case pb::CatalogTxnOp::OP_NOT_SET:
+      break;
+  }
+  return Status::invalid_argument("transaction operation has no body");
+}
+
+Result<Transaction> get_transaction(const pb::CatalogTransaction& in) {
+  Transaction transaction;
+  transaction.ops.reserve(static_cast<size_t>(in.ops_size()));
+  for (const auto& item : in.ops()) {
+    auto op = get_txn_op(item);
+    if (!op.is_ok()) return op.status();
+    transaction.ops.push_back(std::move(op).value());
+  }
+  return transaction;
+}
+
 template <typename Message>
 bool parse(Message& message, std::string_view bytes) {
   if (bytes.size() > static_cast<size_t>(std::numeric_limits<int>::max())) return false;
@@ -355,6 +452,7 @@ std::string encode_command(const Command& command) {
     }
     void operator()(const DestroySession& body) const { out.mutable_destroy_session()->set_id(body.id); }
     void operator()(const ReapKvTombstones& body) const { out.mutable_reap_kv_tombstones()->set_up_to(body.up_to); }
+    void operator()(const Transaction& body) const { put_transaction(body, out.mutable_transaction()); }
   };
   std::visit(Encoder{out}, command.body);
   return out.SerializeAsString();
@@ -448,6 +546,12 @@ Result<Command> decode_command(std::string_view bytes) {
     case pb::CatalogCommand::kReapKvTombstones:
       command.body = ReapKvTombstones{in.reap_kv_tombstones().up_to()};
       break;
+    case pb::CatalogCommand::kTransaction: {
+      auto transaction = get_transaction(in.transaction());
+      if (!transaction.is_ok()) return transaction.status();
+      command.body = std::move(transaction).value();
+      break;
+    }
     case pb::CatalogCommand::BODY_NOT_SET:
       return Status::invalid_argument("catalog command has no body");
   }

@@ -85,8 +85,64 @@ struct ReapKvTombstones {
   bool operator==(const ReapKvTombstones&) const = default;
 };
 
+// --- Transactions (Consul's /v1/txn) ---------------------------------------
+
+// KV verbs, as Consul spells them: set, cas, lock, unlock, get, get-tree,
+// check-index, check-session, check-not-exists, delete, delete-tree, delete-cas.
+enum class TxnKvVerb {
+  set, cas, lock, unlock, get, get_tree, check_index, check_session, check_not_exists,
+  delete_key, delete_tree, delete_cas
+};
+
+struct TxnKvOp {
+  TxnKvVerb verb = TxnKvVerb::set;
+  std::string key;      // the prefix for get_tree and delete_tree
+  std::string value;
+  uint64_t flags = 0;
+  Index index = 0;      // cas, delete_cas, check_index (cas: 0 means "only if absent")
+  std::string session;  // lock, unlock, check_session
+  bool operator==(const TxnKvOp&) const = default;
+};
+
+// Node, service and check verbs: set, cas, get, delete, delete-cas.
+enum class TxnCatalogVerb { set, cas, get, delete_entry, delete_cas };
+
+// The CAS index of a node, service or check operation is the record's
+// modify_index (0 for cas: "only if absent"); other indexes are ignored.
+struct TxnNodeOp {
+  TxnCatalogVerb verb = TxnCatalogVerb::get;
+  Node node;  // get and the deletes find it by id when set, else by name
+  std::optional<TagMap> meta;  // set and cas: replaces the operator tag layer when present
+  bool operator==(const TxnNodeOp&) const = default;
+};
+
+struct TxnServiceOp {
+  TxnCatalogVerb verb = TxnCatalogVerb::get;
+  std::string node;
+  Service service;  // found by (node, service.id)
+  bool operator==(const TxnServiceOp&) const = default;
+};
+
+struct TxnCheckOp {
+  TxnCatalogVerb verb = TxnCatalogVerb::get;
+  Check check;  // found by (check.node, check.check_id)
+  bool operator==(const TxnCheckOp&) const = default;
+};
+
+using TxnOp = std::variant<TxnKvOp, TxnNodeOp, TxnServiceOp, TxnCheckOp>;
+
+// Operations applied in order at one index, all or none: if any fails, the
+// store is left as it was before the transaction.
+struct Transaction {
+  std::vector<TxnOp> ops;
+  bool operator==(const Transaction&) const = default;
+};
+
+// Whether no operation writes (Consul serves such a transaction as a read).
+bool is_read_only(const Transaction& transaction);
+
 using CommandBody = std::variant<RegisterNode, DeregisterNode, UpdateTags, UpdateCheck, KvCommand,
-                                 CreateSession, DestroySession, ReapKvTombstones>;
+                                 CreateSession, DestroySession, ReapKvTombstones, Transaction>;
 
 struct Command {
   // Wall-clock time of the submitter, nanoseconds since the Unix epoch. The

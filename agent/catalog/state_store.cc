@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <type_traits>
 #include <utility>
 
 namespace roster::catalog {
@@ -52,10 +53,17 @@ int64_t lock_delay_deadline(int64_t time_ns, int64_t lock_delay_ns) {
 // ---------------------------------------------------------------------------
 // apply
 
-Status StateStore::apply(Index index, const Command& command) {
+Status StateStore::apply(Index index, const Command& command, TxnOutcome* txn_outcome) {
   data_.last_index = index;
-  return std::visit([&](const auto& body) { return apply_command(index, command.time_ns, body); },
-                    command.body);
+  return std::visit(
+      [&](const auto& body) -> Status {
+        if constexpr (std::is_same_v<std::decay_t<decltype(body)>, Transaction>) {
+          return apply_transaction(index, command.time_ns, body, txn_outcome);
+        } else {
+          return apply_command(index, command.time_ns, body);
+        }
+      },
+      command.body);
 }
 
 std::vector<std::string> StateStore::take_changed_watch_keys() {

@@ -21,6 +21,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "agent/catalog/command.h"
@@ -69,6 +70,23 @@ struct NodeServices {  // /v1/catalog/node/<n>
   std::vector<Service> services;
 };
 
+// One result of a transaction: the record an operation read or wrote.
+// Written KV entries come back without their value, as in Consul.
+using TxnResult = std::variant<KvEntry, Node, Service, Check>;
+
+struct TxnError {
+  size_t op_index = 0;  // position of the failed operation in the transaction
+  std::string what;
+};
+
+// Either results (every operation succeeded; deletes and checks add none) or
+// errors (one per failed operation; then the transaction changed nothing).
+struct TxnOutcome {
+  std::vector<TxnResult> results;
+  std::vector<TxnError> errors;
+  bool ok() const { return errors.empty(); }
+};
+
 // Everything the store holds, as plain data. Snapshot and restore copy it whole.
 struct StoreData {
   Index last_index = 0;
@@ -101,12 +119,24 @@ class StateStore {
   // REQUIRES: index > last_index().
   // A command that fails (bad reference, CAS mismatch, lock held) changes
   // nothing but last_index(). A failed CAS or lock returns StatusCode::conflict.
-  Status apply(Index index, const Command& command);
+  //
+  // A Transaction applies its operations in order, each seeing the ones
+  // before it. All of them are tried, so every failure is reported; if any
+  // failed, the store is put back as it was (watch keys included) and the
+  // result is StatusCode::conflict. `txn_outcome`, when given, receives the
+  // per-operation results or errors. Rolling back copies the store once per
+  // transaction that writes: O(size of the catalog).
+  Status apply(Index index, const Command& command, TxnOutcome* txn_outcome = nullptr);
   Index last_index() const { return data_.last_index; }
 
   // Whether a KV tombstone at or below `index` exists (ReapKvTombstones
   // would change something). O(tombstones).
   bool has_kv_tombstones_through(Index index) const;
+
+  // Runs a transaction of reads only (Consul's Txn.Read): the same results
+  // and errors as applying it, without an index or a write.
+  // REQUIRES: is_read_only(transaction).
+  TxnOutcome read_transaction(const Transaction& transaction) const;
 
   // Watch keys touched since the last call.
   std::vector<std::string> take_changed_watch_keys();
@@ -155,6 +185,19 @@ class StateStore {
   Status apply_command(Index index, int64_t time_ns, const CreateSession& command);
   Status apply_command(Index index, int64_t time_ns, const DestroySession& command);
   Status apply_command(Index index, int64_t time_ns, const ReapKvTombstones& command);
+  Status apply_transaction(Index index, int64_t time_ns, const Transaction& transaction, TxnOutcome* outcome);
+
+  // One transaction operation (state_store_txn.cc). Results go to `results`
+  // only on success; the read verbs never change anything.
+  Status apply_txn_op(Index index, int64_t time_ns, const TxnKvOp& op, std::vector<TxnResult>& results);
+  Status apply_txn_op(Index index, int64_t time_ns, const TxnNodeOp& op, std::vector<TxnResult>& results);
+  Status apply_txn_op(Index index, int64_t time_ns, const TxnServiceOp& op, std::vector<TxnResult>& results);
+  Status apply_txn_op(Index index, int64_t time_ns, const TxnCheckOp& op, std::vector<TxnResult>& results);
+  Status read_txn_op(const TxnKvOp& op, std::vector<TxnResult>& results) const;
+  Status read_txn_op(const TxnNodeOp& op, std::vector<TxnResult>& results) const;
+  Status read_txn_op(const TxnServiceOp& op, std::vector<TxnResult>& results) const;
+  Status read_txn_op(const TxnCheckOp& op, std::vector<TxnResult>& results) const;
+  const Node* find_txn_node(const Node& wanted) const;
 
   // Mutations below assume the command was validated; each bumps only what changed.
   void upsert_node(Index index, const RegisterNode& command);

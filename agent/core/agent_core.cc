@@ -125,10 +125,21 @@ void AgentCore::stop() {
   for (auto& [id, timer] : timers_->sessions) timer->cancel();
 }
 
-Result<catalog::Index> AgentCore::submit(catalog::CommandBody body) {
+Result<catalog::Index> AgentCore::submit(catalog::CommandBody body) { return apply_next(std::move(body), nullptr); }
+
+catalog::TxnOutcome AgentCore::submit_transaction(catalog::Transaction transaction) {
+  catalog::TxnOutcome outcome;
+  auto applied = apply_next(std::move(transaction), &outcome);
+  // A store that refused the command before trying its operations (none
+  // today) still owes the caller an error it can name.
+  if (!applied.is_ok() && outcome.ok()) outcome.errors.push_back({0, applied.status().message()});
+  return outcome;
+}
+
+Result<catalog::Index> AgentCore::apply_next(catalog::CommandBody body, catalog::TxnOutcome* txn_outcome) {
   catalog::Command command{clock_.unix_nanos(), std::move(body)};
   catalog::Index index = store_.last_index() + 1;
-  Status status = store_.apply(index, command);
+  Status status = store_.apply(index, command, txn_outcome);
   std::vector<std::string> changed = store_.take_changed_watch_keys();
   if (!changed.empty()) watch_hub_.notify(changed);
   if (membership_ != nullptr &&

@@ -89,6 +89,10 @@ class AgentCore {
   // changed. Returns the index, or the store's error (conflict for a failed
   // CAS or lock, which the HTTP API answers with `false`).
   Result<catalog::Index> submit(catalog::CommandBody body);
+  // Applies a transaction as one command at the next index, all of it or
+  // none. The outcome holds each operation's result, or the errors of every
+  // failed operation (and then the catalog did not change).
+  catalog::TxnOutcome submit_transaction(catalog::Transaction transaction);
 
   // --- this agent's services and checks (/v1/agent/...) ---
   Status register_service(local::ServiceDefinition service);
@@ -129,6 +133,7 @@ class AgentCore {
   Status sync_to_catalog();
 
  private:
+  Result<catalog::Index> apply_next(catalog::CommandBody body, catalog::TxnOutcome* txn_outcome);
   Status set_maintenance_check(const std::string& check_id, const std::string& service_id, bool enable,
                                const std::string& notes);
   void on_check_changed(const std::string& check_id, const std::string& status, const std::string& output);

@@ -24,6 +24,7 @@ struct Route {
 // GET is accepted on the legacy agent endpoints python-consul 0.7.1 calls with it.
 constexpr std::array kRoutes = {
     Route{"/v1/kv/", true, kGet | kPut | kPost | kDelete, handle_kv},
+    Route{"/v1/txn", false, kPut, handle_txn},
     Route{"/v1/catalog/register", false, kPut | kPost, handle_catalog_register},
     Route{"/v1/catalog/deregister", false, kPut | kPost, handle_catalog_deregister},
     Route{"/v1/catalog/datacenters", false, kGet, handle_catalog_datacenters},

@@ -10,6 +10,7 @@
 //
 // Thread affinity: the agent core's thread, like AgentCore itself.
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -32,6 +33,9 @@ namespace roster::http {
 
 struct ApiOptions {
   size_t max_kv_value_bytes = 512 * 1024;  // Consul's limit
+  // Consul's txn_max_req_len: a /v1/txn body, all operations together. The
+  // larger of this and max_kv_value_bytes applies, as in Consul.
+  size_t max_txn_bytes = 512 * 1024;
   size_t max_key_bytes = 2048;
   std::chrono::nanoseconds default_wait{std::chrono::minutes(5)};
   std::chrono::nanoseconds max_wait{std::chrono::minutes(10)};
@@ -77,7 +81,9 @@ class Api {
   HandleResult handle(const HttpRequest& request, BlockingState& blocking);
 
   // The largest request body the adapter should accept at all.
-  size_t max_body_bytes() const { return options_.max_kv_value_bytes + 64 * 1024; }
+  size_t max_body_bytes() const {
+    return std::max(options_.max_kv_value_bytes, options_.max_txn_bytes) + 64 * 1024;
+  }
 
   // The catalog's last applied index. Two identical blocking reads answered
   // at the same data index get the same response, so the adapter may reuse it.

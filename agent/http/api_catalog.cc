@@ -8,6 +8,15 @@ namespace roster::http {
 
 namespace {
 
+bool has_tag(const catalog::Service& service, const std::vector<std::string>& tags) {
+  for (const auto& tag : tags) {
+    if (std::find(service.tags.begin(), service.tags.end(), tag) == service.tags.end()) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
 Result<std::map<std::string, std::string>> string_map_field(const json& object, std::string_view name) {
   std::map<std::string, std::string> out;
   const json* value = field(object, name);
@@ -58,14 +67,37 @@ Result<catalog::Check> parse_catalog_check(const json& object, const std::string
   return check;
 }
 
-bool has_tag(const catalog::Service& service, const std::vector<std::string>& tags) {
-  for (const auto& tag : tags) {
-    if (std::find(service.tags.begin(), service.tags.end(), tag) == service.tags.end()) return false;
+Result<catalog::Service> parse_catalog_service(const json& object, const std::string& node, bool require_name) {
+  if (!object.is_object()) return Status::invalid_argument("Service must be an object");
+  catalog::Service service;
+  service.node = node;
+  auto id = string_field(object, "ID");
+  auto name = string_field(object, "Service");
+  auto address = string_field(object, "Address");
+  if (!id.is_ok() || !name.is_ok() || !address.is_ok()) {
+    return Status::invalid_argument("Service ID, Service and Address must be strings");
   }
-  return true;
+  auto tags = string_list_field(object, "Tags");
+  if (!tags.is_ok()) return tags.status();
+  auto meta = string_map_field(object, "Meta");
+  if (!meta.is_ok()) return meta.status();
+  if (require_name && name->empty()) return Status::invalid_argument("Must provide service name with ID");
+  service.name = *name;
+  service.id = id->empty() ? *name : *id;
+  service.address = *address;
+  service.tags = *tags;
+  service.meta = *meta;
+  if (const json* port = field(object, "Port"); port != nullptr && !port->is_null()) {
+    if (!port->is_number_integer() || port->get<int64_t>() < 0 || port->get<int64_t>() > 65535) {
+      return Status::invalid_argument("Service Port must be an integer from 0 to 65535");
+    }
+    service.port = port->get<int>();
+  }
+  if (const json* override_tags = field(object, "EnableTagOverride"); override_tags && override_tags->is_boolean()) {
+    service.enable_tag_override = override_tags->get<bool>();
+  }
+  return service;
 }
-
-}  // namespace
 
 HandleResult handle_catalog_register(Context& context) {
   auto body = parse_json_body(context.request, false);
@@ -99,35 +131,9 @@ HandleResult handle_catalog_register(Context& context) {
     command.operator_tags = *meta;
   }
   if (const json* service_json = field(document, "Service"); service_json != nullptr && !service_json->is_null()) {
-    if (!service_json->is_object()) return respond_error(400, "Service must be an object");
-    catalog::Service service;
-    service.node = *node_name;
-    auto id = string_field(*service_json, "ID");
-    auto name = string_field(*service_json, "Service");
-    auto service_address = string_field(*service_json, "Address");
-    auto tags = string_list_field(*service_json, "Tags");
-    auto meta = string_map_field(*service_json, "Meta");
-    if (!id.is_ok() || !name.is_ok() || !service_address.is_ok()) {
-      return respond_error(400, "Service ID, Service and Address must be strings");
-    }
-    if (!tags.is_ok()) return respond_status(tags.status());
-    if (!meta.is_ok()) return respond_status(meta.status());
-    if (name->empty()) return respond_error(400, "Must provide service name with ID");
-    service.name = *name;
-    service.id = id->empty() ? *name : *id;
-    service.address = *service_address;
-    service.tags = *tags;
-    service.meta = *meta;
-    if (const json* port = field(*service_json, "Port"); port != nullptr && !port->is_null()) {
-      if (!port->is_number_integer() || port->get<int64_t>() < 0 || port->get<int64_t>() > 65535) {
-        return respond_error(400, "Service Port must be an integer from 0 to 65535");
-      }
-      service.port = port->get<int>();
-    }
-    if (const json* override_tags = field(*service_json, "EnableTagOverride"); override_tags && override_tags->is_boolean()) {
-      service.enable_tag_override = override_tags->get<bool>();
-    }
-    command.service = service;
+    auto service = parse_catalog_service(*service_json, *node_name, /*require_name=*/true);
+    if (!service.is_ok()) return respond_status(service.status());
+    command.service = std::move(service).value();
   }
   std::vector<const json*> check_documents;
   if (const json* check = field(document, "Check"); check != nullptr && !check->is_null()) check_documents.push_back(check);

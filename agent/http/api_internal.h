@@ -54,6 +54,19 @@ Result<std::string> string_field(const json& object, std::string_view name);  //
 Result<std::chrono::nanoseconds> duration_field(const json& object, std::string_view name,
                                                 std::chrono::nanoseconds fallback);
 
+// Keys are UTF-8 text without control bytes, at most max_bytes long;
+// anything else is refused before it reaches the store.
+Status validate_kv_key(const std::string& key, size_t max_bytes);
+
+// Fields of Consul's catalog JSON, shared by /v1/catalog/register and /v1/txn.
+Result<std::map<std::string, std::string>> string_map_field(const json& object, std::string_view name);
+Result<std::vector<std::string>> string_list_field(const json& object, std::string_view name);
+// A Service object (ID, Service, Tags, Address, Meta, Port, EnableTagOverride)
+// on `node`. The name is required only when require_name is set.
+Result<catalog::Service> parse_catalog_service(const json& object, const std::string& node, bool require_name);
+// A Check object (CheckID or Name, Status, Notes, Output, ServiceID) on `node`.
+Result<catalog::Check> parse_catalog_check(const json& object, const std::string& node);
+
 // ?node-meta=k:v filters; all must match the node's merged tags.
 Result<catalog::TagMap> node_meta_filter(const HttpRequest& request);
 bool node_matches(const catalog::Node& node, const catalog::TagMap& filter);
@@ -73,6 +86,7 @@ std::string gossip_members_text(const std::vector<agent::MemberInfo>& members);
 
 // Endpoint families (one file each).
 HandleResult handle_kv(Context& context);
+HandleResult handle_txn(Context& context);
 HandleResult handle_catalog_register(Context& context);
 HandleResult handle_catalog_deregister(Context& context);
 HandleResult handle_catalog_datacenters(Context& context);

@@ -8,45 +8,6 @@ namespace roster::http {
 
 namespace {
 
-// Keys are UTF-8 text without control bytes; anything else is refused
-// before it reaches the store.
-Status validate_key(const std::string& key, size_t max_bytes) {
-  if (key.size() > max_bytes) {
-    return Status::invalid_argument("Key too long: " + std::to_string(key.size()) + " bytes, max " +
-                                    std::to_string(max_bytes));
-  }
-  for (size_t i = 0; i < key.size();) {
-    auto byte = static_cast<unsigned char>(key[i]);
-    if (byte < 0x20 || byte == 0x7F) {
-      return Status::invalid_argument("Invalid key: control byte 0x" + std::string(1, "0123456789abcdef"[byte >> 4]) +
-                                      std::string(1, "0123456789abcdef"[byte & 15]) + " at offset " +
-                                      std::to_string(i));
-    }
-    // Lead bytes C0, C1 and F5-FF never occur in UTF-8 (overlong or past U+10FFFF).
-    size_t length = byte < 0x80                   ? 1
-                    : byte >= 0xC2 && byte <= 0xDF ? 2
-                    : (byte >> 4) == 0xE           ? 3
-                    : byte >= 0xF0 && byte <= 0xF4 ? 4
-                                                   : 0;
-    if (length == 0 || i + length > key.size()) {
-      return Status::invalid_argument("Invalid key: not valid UTF-8 at offset " + std::to_string(i));
-    }
-    for (size_t k = 1; k < length; ++k) {
-      if ((static_cast<unsigned char>(key[i + k]) >> 6) != 0x2) {
-        return Status::invalid_argument("Invalid key: not valid UTF-8 at offset " + std::to_string(i));
-      }
-    }
-    // Second-byte limits: no overlong 3/4-byte forms, no surrogates, nothing past U+10FFFF.
-    auto second = static_cast<unsigned char>(length > 1 ? key[i + 1] : 0);
-    if ((byte == 0xE0 && second < 0xA0) || (byte == 0xED && second > 0x9F) || (byte == 0xF0 && second < 0x90) ||
-        (byte == 0xF4 && second > 0x8F)) {
-      return Status::invalid_argument("Invalid key: not valid UTF-8 at offset " + std::to_string(i));
-    }
-    i += length;
-  }
-  return Status::ok();
-}
-
 Result<uint64_t> parse_unsigned(const std::string& name, const std::string& text) {
   uint64_t value = 0;
   auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
@@ -151,9 +112,46 @@ HandleResult kv_delete(Context& context, const std::string& key) {
 
 }  // namespace
 
+Status validate_kv_key(const std::string& key, size_t max_bytes) {
+  if (key.size() > max_bytes) {
+    return Status::invalid_argument("Key too long: " + std::to_string(key.size()) + " bytes, max " +
+                                    std::to_string(max_bytes));
+  }
+  for (size_t i = 0; i < key.size();) {
+    auto byte = static_cast<unsigned char>(key[i]);
+    if (byte < 0x20 || byte == 0x7F) {
+      return Status::invalid_argument("Invalid key: control byte 0x" + std::string(1, "0123456789abcdef"[byte >> 4]) +
+                                      std::string(1, "0123456789abcdef"[byte & 15]) + " at offset " +
+                                      std::to_string(i));
+    }
+    // Lead bytes C0, C1 and F5-FF never occur in UTF-8 (overlong or past U+10FFFF).
+    size_t length = byte < 0x80                   ? 1
+                    : byte >= 0xC2 && byte <= 0xDF ? 2
+                    : (byte >> 4) == 0xE           ? 3
+                    : byte >= 0xF0 && byte <= 0xF4 ? 4
+                                                   : 0;
+    if (length == 0 || i + length > key.size()) {
+      return Status::invalid_argument("Invalid key: not valid UTF-8 at offset " + std::to_string(i));
+    }
+    for (size_t k = 1; k < length; ++k) {
+      if ((static_cast<unsigned char>(key[i + k]) >> 6) != 0x2) {
+        return Status::invalid_argument("Invalid key: not valid UTF-8 at offset " + std::to_string(i));
+      }
+    }
+    // Second-byte limits: no overlong 3/4-byte forms, no surrogates, nothing past U+10FFFF.
+    auto second = static_cast<unsigned char>(length > 1 ? key[i + 1] : 0);
+    if ((byte == 0xE0 && second < 0xA0) || (byte == 0xED && second > 0x9F) || (byte == 0xF0 && second < 0x90) ||
+        (byte == 0xF4 && second > 0x8F)) {
+      return Status::invalid_argument("Invalid key: not valid UTF-8 at offset " + std::to_string(i));
+    }
+    i += length;
+  }
+  return Status::ok();
+}
+
 HandleResult handle_kv(Context& context) {
   std::string key = context.rest;
-  Status valid = validate_key(key, context.options.max_key_bytes);
+  Status valid = validate_kv_key(key, context.options.max_key_bytes);
   if (!valid.is_ok()) return respond_status(valid);
   const std::string& method = context.request.method;
   if (method == "GET" || method == "HEAD") return kv_get(context, key);

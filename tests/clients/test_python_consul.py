@@ -9,6 +9,7 @@ python-consul 0.7.1 predates node metadata, so the node-meta cases go through th
 library's own HTTP layer (`client.http` with its `CB` callbacks), still unmodified.
 """
 
+import base64
 import json
 import os
 import sys
@@ -526,6 +527,64 @@ class AgentAndStatusTest(ConsulTestCase):
         self.assertIn("service:cache-1", [check["CheckID"] for check in passing])
         _, any_state = c.health.state("any")
         self.assertIn("service:cache-1", [check["CheckID"] for check in any_state])
+
+
+def b64(text):
+    return base64.b64encode(text.encode()).decode()
+
+
+class TxnTest(ConsulTestCase):
+    """python-consul 0.7.1 has no txn API, so these go through its own HTTP layer."""
+
+    def txn(self, ops, params=None):
+        def status_and_body(response):
+            return response.code, json.loads(response.body)
+        return self.c.http.put(status_and_body, "/v1/txn", params=params, data=json.dumps(ops))
+
+    def test_commit_and_read_back_through_the_kv_api(self):
+        c = self.c
+        code, body = self.txn([
+            {"KV": {"Verb": "set", "Key": "txn/a", "Value": b64("one")}},
+            {"KV": {"Verb": "cas", "Key": "txn/b", "Value": b64("two"), "Index": 0}},
+            {"KV": {"Verb": "get", "Key": "txn/a"}},
+        ])
+        self.assertEqual(code, 200, body)
+        self.assertIsNone(body["Errors"])
+        self.assertEqual(len(body["Results"]), 3)
+        self.assertEqual(base64.b64decode(body["Results"][2]["KV"]["Value"]), b"one")
+        _, a = c.kv.get("txn/a")
+        _, b = c.kv.get("txn/b")
+        self.assertEqual((a["Value"], b["Value"]), (b"one", b"two"))
+        self.assertEqual(a["ModifyIndex"], b["ModifyIndex"])
+
+    def test_a_failed_operation_rolls_everything_back(self):
+        c = self.c
+        self.assertTrue(c.kv.put("txn/kept", "v"))
+        index, kept = c.kv.get("txn/kept")
+        code, body = self.txn([
+            {"KV": {"Verb": "set", "Key": "txn/new", "Value": b64("x")}},
+            {"KV": {"Verb": "cas", "Key": "txn/kept", "Value": b64("y"), "Index": kept["ModifyIndex"] + 99}},
+        ])
+        self.assertEqual(code, 409, body)
+        self.assertIsNone(body["Results"])
+        self.assertEqual([error["OpIndex"] for error in body["Errors"]], [1])
+        self.assertIsNone(c.kv.get("txn/new")[1])
+        self.assertEqual(c.kv.get("txn/kept")[1]["Value"], b"v")
+
+    def test_catalog_operations_and_a_stale_read(self):
+        c = self.c
+        code, body = self.txn([
+            {"Node": {"Verb": "set", "Node": {"Node": "txn-node", "Address": "10.9.9.9"}}},
+            {"Service": {"Verb": "set", "Node": "txn-node",
+                         "Service": {"ID": "txn-svc-1", "Service": "txn-svc", "Port": 9000}}},
+        ])
+        self.assertEqual(code, 200, body)
+        self.addCleanup(c.catalog.deregister, "txn-node")
+        _, instances = c.catalog.service("txn-svc")
+        self.assertEqual([(i["Node"], i["ServicePort"]) for i in instances], [("txn-node", 9000)])
+        code, body = self.txn([{"Node": {"Verb": "get", "Node": {"Node": "txn-node"}}}], params={"stale": ""})
+        self.assertEqual(code, 200, body)
+        self.assertEqual(body["Results"][0]["Node"]["Address"], "10.9.9.9")
 
 
 if __name__ == "__main__":

@@ -207,6 +207,20 @@ std::vector<Command> one_of_each_command() {
       {10, ReapKvTombstones{42}},
       {-5, UpdateTags{"web-1", TagLayer::operator_layer, {}, {"x"}}},
   };
+  Transaction transaction;
+  for (int verb = 0; verb <= static_cast<int>(TxnKvVerb::delete_cas); ++verb) {
+    transaction.ops.push_back(TxnKvOp{static_cast<TxnKvVerb>(verb), "t/" + std::to_string(verb),
+                                      std::string("\0\xff", 2), 3, 44, "s"});
+  }
+  for (int verb = 0; verb <= static_cast<int>(TxnCatalogVerb::delete_cas); ++verb) {
+    const auto catalog_verb = static_cast<TxnCatalogVerb>(verb);
+    transaction.ops.push_back(TxnNodeOp{catalog_verb, full.node, verb % 2 == 0 ? std::optional<TagMap>(TagMap{{"a", "b"}})
+                                                                           : std::nullopt});
+    transaction.ops.push_back(TxnServiceOp{catalog_verb, "web-1", *full.service});
+    transaction.ops.push_back(TxnCheckOp{catalog_verb, check});
+  }
+  commands.push_back({11, transaction});
+  commands.push_back({12, Transaction{}});
   int64_t time = 100;
   for (KvOp op : {KvOp::set, KvOp::cas, KvOp::delete_key, KvOp::delete_cas, KvOp::delete_tree, KvOp::lock,
                   KvOp::unlock}) {
