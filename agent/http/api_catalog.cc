@@ -226,7 +226,8 @@ HandleResult handle_catalog_node(Context& context) {
   if (context.rest.empty()) return respond_error(400, "Missing node name");
   catalog::WatchKeys watch;
   auto node = context.core.store().node(context.rest, &watch);
-  if (!node.value) return finish_read(context, node.index, watch, 404, "");
+  // Consul answers a node it does not know with 200 and `null`, not a 404.
+  if (!node.value) return finish_read(context, node.index, watch, json(nullptr));
   json services = json::object();
   for (const auto& service : node.value->services) services[service.id] = agent_service_json(service);
   return finish_read(context, node.index, watch, json{{"Node", node_json(node.value->node)}, {"Services", services}});

@@ -519,7 +519,7 @@ TEST_F(ApiTest, InvalidUtf8NeverBreaksJsonResponses) {
 
 // Answers that Consul clients depend on, checked against what Consul itself
 // says: the missing key name, query options parsed first, a session's TTL as
-// sent, and the `consul` service that servers list.
+// sent, the `consul` service that servers list, and `null` for an unknown node.
 
 TEST_F(ApiTest, ConsulAnswersGetWithAnEmptyKeyIsMissingKeyName) {
   ASSERT_EQ(respond("PUT", "/v1/kv/a", "1").body, "true");
@@ -571,6 +571,25 @@ TEST_F(ApiTest, ConsulAnswersAServerListsTheConsulService) {
   // Anti-entropy keeps it.
   ASSERT_TRUE(core_.sync_to_catalog().is_ok());
   EXPECT_TRUE(json::parse(respond("GET", "/v1/catalog/services").body).contains("consul"));
+}
+
+// Consul's handler returns its nil NodeServices for a node it does not know:
+// 200 with `null`, which clients read as "no such node". A 404 makes the npm
+// consul client throw from catalog.node.services().
+TEST_F(ApiTest, ConsulAnswersAnUnknownNodeIsNullNotA404) {
+  HttpResponse unknown = respond("GET", "/v1/catalog/node/ghost");
+  EXPECT_EQ(unknown.status, 200);
+  EXPECT_EQ(unknown.content_type, "application/json");
+  EXPECT_EQ(json::parse(unknown.body), nullptr);
+  const std::string index = header(unknown, "X-Consul-Index");
+  ASSERT_GE(std::stoull(index.empty() ? "0" : index), 1u);
+  // A blocking read of the unknown node wakes when it is registered.
+  HandleResult blocked = call("GET", "/v1/catalog/node/ghost?index=" + index);
+  ASSERT_TRUE(blocked.wait.has_value());
+  auto fired = watch(*blocked.wait);
+  ASSERT_EQ(respond("PUT", "/v1/catalog/register", R"({"Node": "ghost", "Address": "10.0.0.9"})").status, 200);
+  EXPECT_TRUE(*fired);
+  EXPECT_EQ(json::parse(respond("GET", "/v1/catalog/node/ghost").body)["Node"]["Node"], "ghost");
 }
 
 TEST(ConsulAnswersOnAClient, AClientAgentDoesNotListTheConsulService) {
