@@ -82,10 +82,10 @@ async function orSkipWhenAbsent(t, endpoint, call) {
 }
 
 // The decoded body of a client call, read through the response. consul 2.0.1 resolves a
-// JSON `false` body to undefined: papi's next(false, undefined, value) drops a falsy
+// JSON `false` or `null` body to undefined: papi's next(false, undefined, value) drops a falsy
 // value. With a context whose includeResponse is set (what the client's own Watch
 // passes), the call resolves to [response, body] and the body survives. Use it wherever
-// the answer under test is `false`.
+// the answer under test is `false` or `null`.
 async function bodyOf(method, options) {
   const ctx = new EventEmitter();
   ctx.includeResponse = true;
@@ -223,6 +223,9 @@ describe("catalog", () => {
 
     await consul.catalog.deregister(node);
     assert.ok(!(await consul.catalog.node.list()).some((entry) => entry.Node === node));
+    // Consul answers an unknown node with 200 and null (the client resolves that to
+    // undefined, so the body is read through the response).
+    assert.equal(await bodyOf(consul.catalog.node.services.bind(consul.catalog.node), { node }), null);
   }));
 
   test("datacenters name the agent's", check(async () => {
