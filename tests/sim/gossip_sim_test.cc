@@ -274,7 +274,11 @@ TEST_P(GossipSimTest, AUserEventReachesEveryNodeOnce) {
   sim.partition(halves);
   const std::string missed = sim.fire_user_event(0, "restart", "web");
   sim.run_for(seconds(5));
-  EXPECT_EQ(sim.nodes_with_user_event(missed), n / 2) << describe(sim, seed);
+  // Nothing crosses the partition; on the firing side a node may still be
+  // waiting for a push-pull (half of the first gossip copies went to the
+  // unreachable side).
+  EXPECT_LE(sim.nodes_with_user_event(missed), n / 2) << describe(sim, seed);
+  EXPECT_GE(sim.nodes_with_user_event(missed), n / 2 - 2) << describe(sim, seed);
   sim.heal();
   ASSERT_TRUE(sim.run_until_true([&] { return sim.nodes_with_user_event(missed) == n; }, seconds(180)))
       << describe(sim, seed) << " reached " << sim.nodes_with_user_event(missed);
