@@ -15,9 +15,9 @@ struct CommandEntry {
 };
 
 constexpr CommandEntry kCommands[] = {
-    {"catalog", run_catalog}, {"force-leave", run_force_leave}, {"info", run_info},   {"join", run_join},
-    {"keygen", run_keygen},   {"keyring", run_keyring},         {"kv", run_kv},       {"leave", run_leave},
-    {"members", run_members}, {"tag", run_tag},
+    {"catalog", run_catalog}, {"event", run_event},     {"force-leave", run_force_leave}, {"info", run_info},
+    {"join", run_join},       {"keygen", run_keygen},   {"keyring", run_keyring},         {"kv", run_kv},
+    {"leave", run_leave},     {"members", run_members}, {"tag", run_tag},                 {"watch", run_watch},
 };
 
 bool is_help(const std::string& word) {
@@ -41,7 +41,8 @@ void print_usage(std::ostream& out) {
          "Commands:\n"
          "    agent       Runs a Roster agent\n"
          "    catalog     Lists nodes (with their tags) and services in the catalog\n"
-         "    force-leave Marks a failed member of the gossip pool as left\n"
+         "    event       Fires a user event through the gossip pool\n"
+         "    force-leave Marks a failed member of the gossip pool as left (a live one refutes it)\n"
          "    info        Shows the local agent's identity and statistics (gossip counters included)\n"
          "    join        Tells the local agent to join the gossip pool through other agents\n"
          "    keygen      Prints a new gossip encryption key\n"
@@ -51,6 +52,7 @@ void print_usage(std::ostream& out) {
          "    members     Lists the members of the gossip pool\n"
          "    tag         Shows, sets or removes a node's tags (operator layer)\n"
          "    validate    Checks config files and reports errors with file:line\n"
+         "    watch       Prints user events as they arrive (-type event)\n"
          "\n"
          "Flags of every command that talks to an agent:\n"
          "    -http-addr=<addr>     The agent's HTTP API (default: $ROSTER_HTTP_ADDR, $CONSUL_HTTP_ADDR,\n"

@@ -35,8 +35,8 @@ void add_common_options(CLI::App& app, CommonOptions& options) {
       ->check(CLI::IsMember({"table", "json"}));
 }
 
-AgentApi connect(const CommonOptions& options, const CommandIo& io) {
-  return AgentApi(resolve_http_addr(options.http_addr, io.env), resolve_token(options.token, io.env));
+AgentApi connect(const CommonOptions& options, const CommandIo& io, std::chrono::milliseconds timeout) {
+  return AgentApi(resolve_http_addr(options.http_addr, io.env), resolve_token(options.token, io.env), timeout);
 }
 
 std::optional<int> parse_command_line(CLI::App& app, const std::vector<std::string>& args, const CommandIo& io) {

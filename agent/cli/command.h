@@ -42,8 +42,10 @@ struct CommonOptions {
 // REQUIRES: `options` outlives parsing of `app`.
 void add_common_options(CLI::App& app, CommonOptions& options);
 
-// The agent the common options point at.
-AgentApi connect(const CommonOptions& options, const CommandIo& io);
+// The agent the common options point at; `timeout` bounds each request (a
+// blocking query needs longer than its wait).
+AgentApi connect(const CommonOptions& options, const CommandIo& io,
+                 std::chrono::milliseconds timeout = std::chrono::seconds(30));
 
 // Parses `args` (Consul-style single-dash flags accepted). Returns nullopt
 // when the command should run; otherwise the exit code, after printing help

@@ -38,4 +38,10 @@ int run_keygen(const std::vector<std::string>& args, const CommandIo& io);
 // /v1/operator/keyring: GET (-list), POST (-install), PUT (-use), DELETE (-remove).
 int run_keyring(const std::vector<std::string>& args, const CommandIo& io);
 
+// User events (event_commands.cc).
+// PUT /v1/event/fire/<name>[?node=&service=&tag=] with the payload as body.
+int run_event(const std::vector<std::string>& args, const CommandIo& io);
+// Blocking GET /v1/event/list, printing each new event until SIGINT (-type event only).
+int run_watch(const std::vector<std::string>& args, const CommandIo& io);
+
 }  // namespace roster::cli

@@ -69,7 +69,7 @@ int run_leave(const std::vector<std::string>& args, const CommandIo& io) {
 
 int run_force_leave(const std::vector<std::string>& args, const CommandIo& io) {
   CLI::App app("Marks a failed member of the gossip pool as left, so it is no longer reconnected to and is\n"
-               "reaped sooner. A member that is actually alive refutes it and stays.",
+               "reaped sooner. A member that is still alive shows as leaving until it refutes, and stays.",
                "roster force-leave");
   CommonOptions common;
   std::string node;

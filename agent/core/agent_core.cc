@@ -156,8 +156,23 @@ catalog::TagMap AgentCore::merged_tags() const {
 }
 
 void AgentCore::set_membership(Membership* membership) {
+  if (membership_ != nullptr) membership_->set_user_event_handler(nullptr);
   membership_ = membership;
-  if (membership_ != nullptr) pass_tags_to_membership(true);
+  if (membership_ == nullptr) return;
+  pass_tags_to_membership(true);
+  membership_->set_user_event_handler([this](const UserEventInfo& event) { deliver_user_event(event); });
+}
+
+// Consul filters at delivery, against the services registered at that moment.
+void AgentCore::deliver_user_event(const UserEventInfo& event) {
+  std::vector<LocalServiceTags> services;
+  services.reserve(services_.size());
+  for (const auto& [id, service] : services_) {
+    services.push_back(LocalServiceTags{id, service.definition.name, service.definition.tags});
+  }
+  if (!user_event_matches(event, options_.identity.name, services)) return;
+  user_events_.add(event);
+  watch_hub_.notify({kUserEventWatchKey});
 }
 
 // Whatever layer wrote them, the pool gets the merged view, so an operator

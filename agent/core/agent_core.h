@@ -21,6 +21,7 @@
 #include "agent/catalog/command.h"
 #include "agent/catalog/state_store.h"
 #include "agent/catalog/watch_hub.h"
+#include "agent/core/user_events.h"
 #include "agent/local/definitions.h"
 #include "common/clock.h"
 #include "common/status.h"
@@ -128,6 +129,13 @@ class AgentCore {
   // This node's merged tags as the catalog has them.
   catalog::TagMap merged_tags() const;
 
+  // --- user events (/v1/event) ---
+  // The events delivered to this node whose filters match it.
+  const UserEventLog& user_events() const { return user_events_; }
+  // Keeps `event` if its filters match this node and its services (the
+  // membership hands every delivered event here) and wakes kUserEventWatchKey.
+  void deliver_user_event(const UserEventInfo& event);
+
   // Re-registers this node, its services and checks. The store ignores what
   // has not changed, so an in-sync catalog costs nothing and wakes nobody.
   Status sync_to_catalog();
@@ -157,6 +165,7 @@ class AgentCore {
   bool stopped_ = false;
   Membership* membership_ = nullptr;
   catalog::TagMap gossiped_tags_;
+  UserEventLog user_events_;
 };
 
 }  // namespace roster::agent

@@ -11,12 +11,14 @@
 // Thread affinity: the agent core's thread.
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "agent/core/user_events.h"
 #include "common/status.h"
 
 namespace roster::agent {
@@ -97,6 +99,15 @@ class Membership {
 
   // This node's merged tags changed (any layer); spread them.
   virtual void set_local_tags(const std::map<std::string, std::string>& tags) = 0;
+
+  // Fires a user event through the pool (Serf's user events). The event is
+  // valid (validate_user_event) and carries its ID. Errors: too_large (over
+  // the gossip size limit, which counts the name, payload, ID and filters),
+  // unavailable (the agent has left the pool).
+  virtual Status fire_user_event(const UserEventInfo& event) = 0;
+  // Every user event delivered to this node (once each, its own included,
+  // unfiltered) goes to `handler`; null: nowhere.
+  virtual void set_user_event_handler(std::function<void(const UserEventInfo&)> handler) = 0;
 };
 
 }  // namespace roster::agent

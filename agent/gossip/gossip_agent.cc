@@ -100,6 +100,7 @@ agent::MemberInfo to_info(const Member& member) {
     case MemberState::suspect: info.status = agent::MemberStatus::alive; break;
     case MemberState::dead: info.status = agent::MemberStatus::failed; break;
     case MemberState::left: info.status = agent::MemberStatus::left; break;
+    case MemberState::leaving: info.status = agent::MemberStatus::leaving; break;
   }
   return info;
 }
@@ -180,6 +181,12 @@ Status GossipAgent::start() {
     if (event.type == MemberEventType::join && saved_.peers.empty() && !leaving_) (void)save_snapshot(false);
   };
   callbacks.on_keyring_request = [this](const KeyringRequest& request) { return answer_keyring(request); };
+  callbacks.on_user_event = [this](const UserEvent& event) {
+    if (!user_event_handler_) return;
+    user_event_handler_(agent::UserEventInfo{event.id, event.name, event.payload, event.node_filter,
+                                             event.service_filter, event.tag_filter, agent::kUserEventVersion,
+                                             event.ltime});
+  };
   // Saved before it is advertised (the transport calls this before sending):
   // a restart starts above it, so it never reuses an incarnation whose tags
   // or address differed. The periodic save alone could lag by 10 s.
@@ -590,6 +597,10 @@ std::map<std::string, std::string> GossipAgent::stats() const {
   out["members_refused"] = std::to_string(counters.members_refused);
   out["unconfirmed_reaped"] = std::to_string(counters.unconfirmed_reaped);
   out["unconfirmed_evicted"] = std::to_string(counters.unconfirmed_evicted);
+  out["event_time"] = std::to_string(swim.event_clock());  // Serf's name for the event clock
+  out["user_events"] = std::to_string(counters.user_events);
+  out["user_events_too_old"] = std::to_string(counters.user_events_too_old);
+  out["user_events_refused"] = std::to_string(counters.user_events_refused);
   const TransportCounters& transport = transport_->counters();
   out["udp_packets_sent"] = std::to_string(transport.udp_packets_sent);
   out["udp_bytes_sent"] = std::to_string(transport.udp_bytes_sent);
@@ -668,6 +679,19 @@ void GossipAgent::collect_metrics(metrics::Snapshot& snapshot) const {
     counter("roster.gossip.dropped", "Gossip packets and frames dropped unread, by reason.", wire.get(error),
             {{"reason", wire::wire_error_name(error)}});
   }
+}
+
+Status GossipAgent::fire_user_event(const agent::UserEventInfo& event) {
+  if (!transport_ || stopped_) return Status::unavailable("gossip is not running on this agent");
+  UserEvent gossiped{0, event.name, event.payload, event.id, event.node_filter, event.service_filter, event.tag_filter};
+  Result<LamportTime> fired = transport_->fire_user_event(std::move(gossiped));
+  if (!fired.is_ok()) return fired.status();
+  spdlog::info("gossip: fired user event {} (ID {}, Lamport time {})", event.name, event.id, *fired);
+  return Status::ok();
+}
+
+void GossipAgent::set_user_event_handler(std::function<void(const agent::UserEventInfo&)> handler) {
+  user_event_handler_ = std::move(handler);
 }
 
 void GossipAgent::set_local_tags(const std::map<std::string, std::string>& tags) {

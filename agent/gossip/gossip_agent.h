@@ -107,6 +107,8 @@ class GossipAgent final : public agent::Membership {
   Status keyring_remove(const std::string& base64_key) override;
   std::map<std::string, std::string> stats() const override;
   void set_local_tags(const std::map<std::string, std::string>& tags) override;
+  Status fire_user_event(const agent::UserEventInfo& event) override;
+  void set_user_event_handler(std::function<void(const agent::UserEventInfo&)> handler) override;
 
  private:
   struct Ticket {
@@ -146,6 +148,7 @@ class GossipAgent final : public agent::Membership {
   std::map<uint64_t, Ticket> tickets_;
   uint64_t next_ticket_ = 1;
   std::map<uint64_t, KeyringTicket> keyring_tickets_;
+  std::function<void(const agent::UserEventInfo&)> user_event_handler_;
   uint64_t next_keyring_ticket_ = 1;
   std::optional<PeerSnapshot> restored_;  // what the data dir held at start
   PeerSnapshot saved_;                    // what was written last

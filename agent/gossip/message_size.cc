@@ -44,7 +44,10 @@ size_t estimated_size(const Message& message) {
           return kUint32Field + bytes_field(m.source);
         } else if constexpr (std::is_same_v<T, Alive>) {
           return length_delimited(estimated_size(m.member));
-        } else {  // Suspect, Dead
+        } else if constexpr (std::is_same_v<T, UserEvent>) {
+          return kUint64Field + bytes_field(m.name) + bytes_field(m.payload) + bytes_field(m.id) +
+                 bytes_field(m.node_filter) + bytes_field(m.service_filter) + bytes_field(m.tag_filter);
+        } else {  // Suspect, Dead, LeaveIntent
           return bytes_field(m.name) + kUint64Field + bytes_field(m.from);
         }
       },

@@ -8,6 +8,7 @@ const char* member_state_name(MemberState state) {
     case MemberState::suspect: return "suspect";
     case MemberState::dead: return "failed";
     case MemberState::left: return "left";
+    case MemberState::leaving: return "leaving";
   }
   return "unknown";
 }

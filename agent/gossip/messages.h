@@ -16,8 +16,15 @@ namespace roster::gossip {
 using Incarnation = uint64_t;
 using TagMap = std::map<std::string, std::string>;
 
-enum class MemberState : uint8_t { alive = 0, suspect = 1, dead = 2, left = 3 };
-const char* member_state_name(MemberState state);  // "alive", "suspect", "failed", "left"
+// `leaving` is Serf's StatusLeaving: a live member that someone asked to
+// leave (a force-leave). Swim reports it and probes it as a live member; it
+// never goes on the wire (push-pull sends it as alive), so older peers read
+// every state a newer one sends.
+enum class MemberState : uint8_t { alive = 0, suspect = 1, dead = 2, left = 3, leaving = 4 };
+const char* member_state_name(MemberState state);  // "alive", "suspect", "failed", "left", "leaving"
+
+// Serf's Lamport time for user events (its eventClock).
+using LamportTime = uint64_t;
 
 // One node as the pool knows it. `address` is "ip:port" of its gossip port.
 struct Member {
@@ -88,7 +95,32 @@ struct Dead {
   bool operator==(const Dead&) const = default;
 };
 
-using Message = std::variant<Ping, IndirectPing, Ack, Nack, Alive, Suspect, Dead>;
+// Serf's leave intent on a member's behalf (`force-leave`, sent by `from`):
+// a failed member becomes left; a live one becomes leaving, and refutes it
+// by announcing itself above `incarnation`.
+struct LeaveIntent {
+  std::string name;
+  Incarnation incarnation = 0;
+  std::string from;
+  bool operator==(const LeaveIntent&) const = default;
+};
+
+// Serf's user event, with the fields Consul's agent adds (its UserEvent):
+// `id` (a UUID) and the filters, which the agent applies on delivery. Two
+// copies are the same event when every field is equal; Serf compares the
+// name and payload, into which Consul encodes all the rest.
+struct UserEvent {
+  LamportTime ltime = 0;
+  std::string name;
+  std::string payload;
+  std::string id;
+  std::string node_filter;     // regular expressions, as the firer gave them
+  std::string service_filter;
+  std::string tag_filter;
+  bool operator==(const UserEvent&) const = default;
+};
+
+using Message = std::variant<Ping, IndirectPing, Ack, Nack, Alive, Suspect, Dead, LeaveIntent, UserEvent>;
 
 // One UDP datagram: several messages packed up to the packet size limit.
 struct Packet {
@@ -101,6 +133,10 @@ struct Packet {
 struct PushPull {
   bool join = false;  // the sender is joining: the receiver should answer at once
   std::vector<Member> members;
+  // Serf's user-event catch-up: the sender's event clock and the events in
+  // its buffer, so a node that missed a broadcast (a partition) gets it.
+  LamportTime event_ltime = 0;
+  std::vector<UserEvent> events = {};
   bool operator==(const PushPull&) const = default;
 };
 

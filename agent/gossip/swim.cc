@@ -10,7 +10,9 @@
 namespace roster::gossip {
 namespace {
 
-bool is_live(MemberState state) { return state == MemberState::alive || state == MemberState::suspect; }
+bool is_live(MemberState state) {
+  return state == MemberState::alive || state == MemberState::suspect || state == MemberState::leaving;
+}
 
 bool is_tags_stub(const TagMap& tags) { return tags.size() == 1 && tags.begin()->first == kTagsOmittedKey; }
 
@@ -51,6 +53,16 @@ constexpr size_t kBacklogPerExtraFanout = 64;
 // A member's field header and length prefix in an encoded PushPull, with slack.
 constexpr size_t kPushPullMemberOverhead = 8;
 
+// Distinct user events Swim keeps at one Lamport time. Real pools fire a few
+// at most; the bound keeps a flood of forged ones from growing a slot.
+constexpr size_t kMaxUserEventsPerLamportTime = 64;
+
+// The broadcast queue keeps one message per key; each user event gets its
+// own, apart from node names (which never start with '\x02').
+std::string user_event_key(const UserEvent& event) {
+  return "\x02" + std::to_string(event.ltime) + "\x1f" + event.id + "\x1f" + event.name;
+}
+
 Incarnation plus_one(Incarnation incarnation) {
   return incarnation == std::numeric_limits<Incarnation>::max() ? incarnation : incarnation + 1;
 }
@@ -67,6 +79,7 @@ const char* member_event_type_name(MemberEventType type) {
     case MemberEventType::alive_again: return "alive-again";
     case MemberEventType::reaped: return "reaped";
     case MemberEventType::collision: return "collision";
+    case MemberEventType::leaving: return "leaving";
   }
   return "unknown";
 }
@@ -84,6 +97,16 @@ Status Swim::validate(const SwimConfig& config) {
   if (config.eager_gossip_rounds < 0 || config.eager_gossip_delay < Duration::zero()) {
     return Status::invalid_argument("gossip: eager gossip rounds and delay must not be negative");
   }
+  if (config.event_buffer_size == 0) return Status::invalid_argument("gossip: the event buffer must hold at least one time");
+  if (config.user_event_size_limit > kMaxUserEventSizeLimit) {
+    return Status::invalid_argument("gossip: the user event size limit is over " +
+                                    std::to_string(kMaxUserEventSizeLimit) + " bytes");
+  }
+  if (config.max_packet_bytes < kPacketOverheadBytes + kProbeRoom + config.user_event_size_limit) {
+    return Status::invalid_argument("gossip: a user event of " + std::to_string(config.user_event_size_limit) +
+                                    " bytes would not fit a datagram of " + std::to_string(config.max_packet_bytes) +
+                                    " bytes");
+  }
   for (const auto& [key, value] : config.tags) {
     if (key.empty()) return Status::invalid_argument("gossip: tag with an empty key");
     if (key[0] == '\x01') return Status::invalid_argument("gossip: tag key '" + key.substr(1) + "' is reserved");
@@ -98,7 +121,8 @@ Status Swim::validate(const SwimConfig& config) {
 Swim::Swim(SwimConfig config)
     : config_(std::move(config)),
       rng_(config_.seed),
-      awareness_(config_.lifeguard ? config_.awareness_max_multiplier : 1) {
+      awareness_(config_.lifeguard ? config_.awareness_max_multiplier : 1),
+      event_buffer_(config_.event_buffer_size) {
   sequence_ = static_cast<uint32_t>(rng_());
   NodeState& me = insert_node(make_record(config_.name, config_.id, config_.address, config_.tags));
   me.incarnation = config_.initial_incarnation ? plus_one(*config_.initial_incarnation) : 0;
@@ -272,7 +296,9 @@ void Swim::on_packet(TimePoint now, const std::string& from_address, const Packe
             }
           }
           else if constexpr (std::is_same_v<T, Suspect>) handle_suspect(now, m);
-          else handle_dead(now, m);
+          else if constexpr (std::is_same_v<T, Dead>) handle_dead(now, m);
+          else if constexpr (std::is_same_v<T, LeaveIntent>) handle_leave_intent(now, m);
+          else handle_user_event(m, /*rebroadcast=*/true);
         },
         message);
     if (halted_) return;
@@ -396,6 +422,39 @@ Status Swim::set_address(TimePoint /*now*/, std::string address) {
   ++me.incarnation;
   broadcast_alive(me.member());
   return Status::ok();
+}
+
+Status Swim::force_leave(TimePoint now, const std::string& name) {
+  if (halted_) return Status::unavailable("gossip: this node has stopped (a name or ID collision)");
+  if (name == config_.name) return Status::invalid_argument("gossip: cannot force-leave this node itself; leave instead");
+  const NodeState* node = find(name);
+  if (node == nullptr) return Status::not_found("no member named \"" + name + "\" in the gossip pool");
+  const bool was_quiet = broadcasts_.empty();
+  handle_leave_intent(now, LeaveIntent{name, node->incarnation, config_.name});
+  relay_news(now, was_quiet);
+  return Status::ok();
+}
+
+Result<LamportTime> Swim::fire_user_event(TimePoint now, UserEvent event) {
+  if (left_ || halted_) return Status::unavailable("gossip: this node has left the pool");
+  if (event.name.empty()) return Status::invalid_argument("user event has no name");
+  const size_t limit = config_.user_event_size_limit;
+  // Serf checks twice: the name and payload before encoding, then the message.
+  if (event.name.size() + event.payload.size() > limit) {
+    return Status::too_large("user event exceeds the limit of " + std::to_string(limit) +
+                             " bytes before encoding: its name and payload take " +
+                             std::to_string(event.name.size() + event.payload.size()));
+  }
+  event.ltime = event_clock_;
+  if (const size_t encoded = estimated_size(Message{event}); encoded > limit) {
+    return Status::too_large("user event exceeds the limit of " + std::to_string(limit) +
+                             " bytes after encoding: with its ID and filters it takes " + std::to_string(encoded));
+  }
+  ++event_clock_;
+  handle_user_event(event, /*rebroadcast=*/true);
+  // Our own news leaves now, as set_tags() does.
+  if (started_) gossip(now, 2);
+  return event.ltime;
 }
 
 // ------------------------------------------------------------------ probes
@@ -607,10 +666,12 @@ void Swim::handle_alive(TimePoint now, const Member& incoming, Source source, bo
           : make_record(incoming.name, incoming.id, incoming.address, tags);
 
   const bool new_life = !is_new && existing->id() != incoming.id;
+  const bool was_leaving = !is_new && existing->leave_intent;
   NodeState& node = is_new ? insert_node(std::move(record)) : it->second;
   // Evidence about a previous holder of the name says nothing of this one.
   if (new_life) node.confirmed = false;
   clear_suspicion(node);
+  node.leave_intent = false;  // a newer alive refutes a leave intent
   if (!is_new) set_record(node, std::move(record));
   claim_id(node);
   node.incarnation = incoming.incarnation;
@@ -629,7 +690,7 @@ void Swim::handle_alive(TimePoint now, const Member& incoming, Source source, bo
   if (is_new || old_state == MemberState::dead || old_state == MemberState::left) {
     emit(MemberEventType::join, node.member());
   } else {
-    if (old_state == MemberState::suspect) emit(MemberEventType::alive_again, node.member());
+    if (old_state == MemberState::suspect || was_leaving) emit(MemberEventType::alive_again, node.member());
     if (tags_changed || address_changed) emit(MemberEventType::update, node.member());
   }
   if (relay_large_tags) {
@@ -721,13 +782,13 @@ bool Swim::refuse_incarnation(const std::string& name, const char* what, Incarna
   return true;
 }
 
-void Swim::refute(TimePoint /*now*/, Incarnation accused) {
+void Swim::refute(TimePoint /*now*/, Incarnation accused, bool slow) {
   NodeState& me = self();
   // Saturating: claims beyond max_incarnation_jump are refused before they
   // get here, so this only guards the arithmetic.
   me.incarnation = std::max(plus_one(me.incarnation), plus_one(accused));
   // Lifeguard: having to refute hints that we are slow to answer.
-  awareness_.apply_delta(1);
+  if (slow) awareness_.apply_delta(1);
   ++counters_.refutations;
   broadcast_alive(me.member());
 }
@@ -845,7 +906,9 @@ void Swim::handle_dead(TimePoint now, const Dead& dead) {
     return;
   }
   clear_suspicion(node);
-  const bool graceful = dead.from == dead.name;
+  // Serf: a member asked to leave that then fails has left.
+  const bool graceful = dead.from == dead.name || node.leave_intent;
+  node.leave_intent = false;
   // Roster lets a late "left" replace "failed" (memberlist ignores it), so a
   // node that left while we could not reach it is not reconnected to for a day.
   if (node.state == MemberState::left) return;
@@ -865,7 +928,80 @@ void Swim::handle_dead(TimePoint now, const Dead& dead) {
   }
 }
 
+void Swim::handle_leave_intent(TimePoint now, const LeaveIntent& intent) {
+  NodeState* node = find(intent.name);
+  if (node == nullptr) return;
+  if (refuse_incarnation(intent.name, "leave intent", node->incarnation, intent.incarnation)) return;
+  if (intent.name == config_.name) {
+    if (left_) return;  // leaving anyway
+    // Serf refutes a leave intent about a live node: someone else cannot
+    // make us leave. An old intent gets our current alive again.
+    if (intent.incarnation < node->incarnation) {
+      broadcast_alive(node->member());
+    } else {
+      refute(now, intent.incarnation, /*slow=*/false);
+    }
+    return;
+  }
+  if (intent.incarnation < node->incarnation) return;
+  if (node->state == MemberState::left) return;
+  if (node->state == MemberState::dead) {
+    // Serf: a failed member asked to leave has left.
+    handle_dead(now, Dead{intent.name, node->incarnation, intent.name});
+    return;
+  }
+  if (node->leave_intent && intent.incarnation == node->incarnation) return;  // heard already
+  node->leave_intent = true;
+  node->incarnation = intent.incarnation;
+  broadcast(intent.name, intent);
+  emit(MemberEventType::leaving, node->member(), "asked to leave by " + intent.from);
+}
+
+bool Swim::witness_event_time(LamportTime time) {
+  if (time > event_clock_ && time - event_clock_ > config_.max_incarnation_jump) {
+    if (const uint64_t refused = ++counters_.user_events_refused; (refused & (refused - 1)) == 0) {
+      warn("event-time", "refused a user event time of " + std::to_string(time) + ": over " +
+                             std::to_string(config_.max_incarnation_jump) + " ahead of the event clock " +
+                             std::to_string(event_clock_) + " (forged?); " + std::to_string(refused) +
+                             " refused so far");
+    }
+    return false;
+  }
+  if (time >= event_clock_) event_clock_ = plus_one(time);
+  return true;
+}
+
+bool Swim::handle_user_event(const UserEvent& event, bool rebroadcast) {
+  if (event.name.empty() || !witness_event_time(event.ltime)) return false;
+  const LamportTime window = event_buffer_.size();
+  if (event.ltime < event_min_time_ || (event_clock_ > window && event.ltime < event_clock_ - window)) {
+    ++counters_.user_events_too_old;
+    return false;
+  }
+  EventSlot& slot = event_buffer_[event.ltime % window];
+  if (slot.ltime != event.ltime) {
+    slot.ltime = event.ltime;
+    slot.events.clear();
+  }
+  if (std::find(slot.events.begin(), slot.events.end(), event) != slot.events.end()) return false;
+  if (slot.events.size() >= kMaxUserEventsPerLamportTime) {
+    ++counters_.user_events_refused;
+    return false;
+  }
+  slot.events.push_back(event);
+  ++counters_.user_events;
+  output_.user_events.push_back(event);
+  if (rebroadcast) broadcast(user_event_key(event), event);
+  return true;
+}
+
 void Swim::merge_state(TimePoint now, const PushPull& remote, Source source, const std::string* dialed) {
+  // Serf witnesses the sender's event clock first; a joiner that ignores
+  // old events takes none from before it.
+  if (remote.event_ltime > 0) witness_event_time(remote.event_ltime - 1);
+  if (source == Source::join_reply && config_.event_join_ignore) {
+    event_min_time_ = std::max(event_min_time_, remote.event_ltime);
+  }
   // The sender spoke to us over TCP: it is real, and is merged before the
   // members it lists can fill the table. It is the member at the address we
   // dialed, or else the first (local_state() puts the sender first).
@@ -907,6 +1043,8 @@ void Swim::merge_state(TimePoint now, const PushPull& remote, Source source, con
       handle_suspect(now, Suspect{member.name, member.incarnation, config_.name});
     }
   }
+  // Serf delivers the events of a push-pull without gossiping them again.
+  for (const UserEvent& event : remote.events) handle_user_event(event, /*rebroadcast=*/false);
 }
 
 // Which unconfirmed member goes is drawn at random (from the seeded
@@ -1147,6 +1285,7 @@ PushPull Swim::local_state(bool join) const {
   auto size_of = [](const Member& member) { return estimated_size(member) + kPushPullMemberOverhead; };
   auto entry = [&](const NodeState& node) {
     Member member = node.member();
+    if (member.state == MemberState::leaving) member.state = MemberState::alive;  // local news (messages.h)
     // Never pass on tags we know to be out of date as if they were current.
     if (node.tags_stale) member.tags = TagMap{{kTagsOmittedKey, "stale"}};
     return member;
@@ -1192,6 +1331,23 @@ PushPull Swim::local_state(bool join) const {
   }
   for (const NodeState* node : order_) {
     if (node->name() != config_.name && !is_live(node->state)) add(entry(*node), Tags::either);
+  }
+  // The events of the buffer's window, oldest first, as room allows.
+  state.event_ltime = event_clock_;
+  const LamportTime window = event_buffer_.size();
+  const LamportTime oldest = event_clock_ > window ? event_clock_ - window : 0;
+  std::vector<const EventSlot*> slots;
+  for (const EventSlot& slot : event_buffer_) {
+    if (!slot.events.empty() && slot.ltime >= oldest) slots.push_back(&slot);
+  }
+  std::sort(slots.begin(), slots.end(), [](const EventSlot* a, const EventSlot* b) { return a->ltime < b->ltime; });
+  for (const EventSlot* slot : slots) {
+    for (const UserEvent& event : slot->events) {
+      const size_t size = estimated_size(Message{event});
+      if (size > room) return state;
+      room -= size;
+      state.events.push_back(event);
+    }
   }
   return state;
 }

@@ -64,6 +64,17 @@
 //   claim heard only through gossip never evicts anything.
 // - A restart starts one above SwimConfig::initial_incarnation; the adapter
 //   persists local_incarnation() before anything carrying it is sent.
+// - Force-leave (Serf's): a failed member becomes left; a live one becomes
+//   leaving, and when it hears so it refutes (a new incarnation, announced
+//   alive), so a live member cannot be pushed out by someone else. A leaving
+//   member that is then declared failed goes to left, as in Serf.
+// - User events (Serf's): a Lamport clock of their own (event_clock());
+//   fire_user_event() stamps an event with it, and each node delivers an
+//   event once (SwimOutput::user_events), remembering the recent Lamport
+//   times (event_buffer_size of them) to drop copies and events older than
+//   that window. New events are rebroadcast like any news; push-pulls carry
+//   the clock and the buffered events, so a member that missed a broadcast
+//   catches up (a joiner only from its join onwards: event_join_ignore).
 
 #include <cstdint>
 #include <map>
@@ -102,6 +113,7 @@ enum class MemberEventType : uint8_t {
   alive_again,  // a suspicion was refuted
   reaped,       // a failed or left member was forgotten
   collision,    // a name or ID claimed twice; `detail` says who holds it
+  leaving,      // a live member was asked to leave (force-leave); it should refute
 };
 const char* member_event_type_name(MemberEventType type);
 
@@ -154,8 +166,11 @@ struct SwimOutput {
   std::vector<TcpProbeRequest> tcp_probes;
   std::vector<MemberEvent> events;
   std::vector<SwimWarning> warnings;
+  // User events delivered here, each once, this node's own included.
+  std::vector<UserEvent> user_events;
   bool empty() const {
-    return packets.empty() && push_pulls.empty() && tcp_probes.empty() && events.empty() && warnings.empty();
+    return packets.empty() && push_pulls.empty() && tcp_probes.empty() && events.empty() && warnings.empty() &&
+           user_events.empty();
   }
 };
 
@@ -177,6 +192,9 @@ struct SwimCounters {
   uint64_t members_refused = 0;       // new members over SwimConfig::max_members
   uint64_t unconfirmed_reaped = 0;    // failed members that were never confirmed, reaped early
   uint64_t unconfirmed_evicted = 0;   // unconfirmed members dropped from a full table for a confirmed newcomer
+  uint64_t user_events = 0;           // delivered (each event once)
+  uint64_t user_events_too_old = 0;   // older than the event buffer's window, or than a join
+  uint64_t user_events_refused = 0;   // a forged-looking Lamport time, or too many at one time
 };
 
 class Swim {
@@ -233,6 +251,20 @@ class Swim {
   // New gossip address, same name and ID; bumps the incarnation and broadcasts alive.
   Status set_address(TimePoint now, std::string address);
 
+  // Serf's force-leave of `name`: a failed member becomes left; a live one
+  // becomes leaving (and refutes it when it hears). Either way the news is
+  // broadcast. Left members are left alone.
+  // Errors: invalid_argument (this node: leave() instead), not_found (no such
+  // member), unavailable (halted).
+  Status force_leave(TimePoint now, const std::string& name);
+
+  // Fires a user event: stamps `event.ltime` with the event clock (which then
+  // moves on), delivers it here and broadcasts it. Returns the stamped time.
+  // Errors: invalid_argument (empty name), too_large (name and payload, or
+  // the whole encoded event, over user_event_size_limit), unavailable (left
+  // or halted). A refused event leaves the clock as it was.
+  Result<LamportTime> fire_user_event(TimePoint now, UserEvent event);
+
   TimePoint next_deadline() const;
   SwimOutput take_output();
 
@@ -257,6 +289,10 @@ class Swim {
   bool halted() const { return halted_; }
   const std::string& halt_reason() const { return halt_reason_; }
   bool has_left() const { return left_; }
+  // Serf's event clock: the Lamport time the next event fired here gets.
+  LamportTime event_clock() const { return event_clock_; }
+  // Events before this time are not delivered (set by a join: event_join_ignore).
+  LamportTime event_min_time() const { return event_min_time_; }
 
  private:
   // One entry of the member table, kept small: the simulator holds N x N of
@@ -274,12 +310,21 @@ class Swim {
     // Evidence that it exists: it answered a probe of ours or contacted us
     // over TCP (see swim.h's preamble, max_members, reap_unconfirmed_after).
     bool confirmed = false;
+    // Asked to leave while live (a force-leave) at `incarnation`: reported
+    // as leaving until it refutes or fails.
+    bool leave_intent = false;
 
     const std::string& name() const { return record->name; }
     const std::string& id() const { return record->id; }
     const std::string& address() const { return record->address; }
     const TagMap& tags() const { return record->tags; }
-    Member member() const { return Member{record->name, record->id, record->address, incarnation, state, record->tags}; }
+    MemberState reported_state() const {
+      return leave_intent && (state == MemberState::alive || state == MemberState::suspect) ? MemberState::leaving
+                                                                                             : state;
+    }
+    Member member() const {
+      return Member{record->name, record->id, record->address, incarnation, reported_state(), record->tags};
+    }
   };
   // std::hash<std::string_view> counts as slow, so the tables would cache
   // every hash (8 more bytes per entry); this one does not.
@@ -333,6 +378,13 @@ class Swim {
   void handle_alive_about_self(TimePoint now, const Member& incoming, Source source);
   void handle_suspect(TimePoint now, const Suspect& suspect);
   void handle_dead(TimePoint now, const Dead& dead);
+  void handle_leave_intent(TimePoint now, const LeaveIntent& intent);
+  // Serf's handleUserEvent: delivers `event` unless it is a copy, too old or
+  // refused; `rebroadcast` queues it for gossip. True when delivered.
+  bool handle_user_event(const UserEvent& event, bool rebroadcast);
+  // Serf's LamportClock.Witness: the clock moves past `time`. False (and
+  // counted) for a jump over max_incarnation_jump, which is refused.
+  bool witness_event_time(LamportTime time);
   // `dialed`: the address we sent our state to, when `remote` is its answer.
   void merge_state(TimePoint now, const PushPull& remote, Source source, const std::string* dialed = nullptr);
   // Makes room in a full table for `newcomer`, which has contacted us:
@@ -343,7 +395,9 @@ class Swim {
   // (see SwimConfig::max_incarnation_jump): counts and warns, returns true.
   bool refuse_incarnation(const std::string& name, const char* what, Incarnation known, Incarnation claimed);
   void warn(const char* kind, std::string text) { output_.warnings.push_back(SwimWarning{kind, std::move(text)}); }
-  void refute(TimePoint now, Incarnation accused);
+  // `slow`: the accusation hints that we are slow to answer (Lifeguard);
+  // a leave intent does not.
+  void refute(TimePoint now, Incarnation accused, bool slow = true);
   void suspicion_timed_out(TimePoint now, NodeState& node);
   int expected_confirmations() const;
   // A new suspicion's (min, max) timeouts for this pool size (see SwimConfig).
@@ -400,6 +454,16 @@ class Swim {
   std::map<uint32_t, std::string> final_checks_;  // sequence -> suspect's name
   std::set<std::string> pending_joins_;
   std::set<std::pair<TimePoint, std::string>> tag_fetches_;
+
+  // Serf's eventBuffer: the events seen at each recent Lamport time, in
+  // slot ltime % event_buffer_size.
+  struct EventSlot {
+    LamportTime ltime = 0;
+    std::vector<UserEvent> events;
+  };
+  std::vector<EventSlot> event_buffer_;
+  LamportTime event_clock_ = 0;
+  LamportTime event_min_time_ = 0;
 
   bool started_ = false;
   bool left_ = false;

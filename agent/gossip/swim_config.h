@@ -19,6 +19,9 @@ namespace roster::gossip {
 
 class MemberRecordPool;
 
+// Serf's hard cap on a user event (its UserEventSizeLimit constant).
+inline constexpr size_t kMaxUserEventSizeLimit = 9 * 1024;
+
 using TimePoint = std::chrono::steady_clock::time_point;
 using Duration = std::chrono::nanoseconds;
 
@@ -127,6 +130,20 @@ struct SwimConfig {
   // After accepting a large tag set by push-pull, sync with this many random
   // members so it spreads over TCP in O(log N) hops.
   int large_tag_relay_fanout = 2;
+
+  // --- user events (Serf's) ---
+  // Lamport times of recent events remembered for de-duplication (Serf's
+  // EventBuffer); an event older than the clock minus this is dropped.
+  size_t event_buffer_size = 512;
+  // Serf's UserEventSizeLimit: the name and payload, and then the encoded
+  // event (its ID and filters too), may take at most this many bytes. At most
+  // kMaxUserEventSizeLimit, and it must leave room in a datagram.
+  size_t user_event_size_limit = 512;
+  // Consul joins with Serf's ignoreOld: a joiner takes no events older than
+  // the pool's event clock from its join push-pull, so a (re)started agent
+  // does not replay what the pool fired before it came. Periodic push-pulls
+  // still bring events a member missed (a partition).
+  bool event_join_ignore = true;
 
   // --- reaping (Serf: reconnect_timeout and tombstone_timeout) ---
   Duration reap_failed_after = std::chrono::hours(24);

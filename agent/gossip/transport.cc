@@ -295,6 +295,10 @@ struct Transport::Impl : std::enable_shared_from_this<Transport::Impl> {
       for (PushPullRequest& request : output.push_pulls) start_push_pull(std::move(request));
       for (const TcpProbeRequest& request : output.tcp_probes) start_tcp_probe(request);
       for (const MemberEvent& event : output.events) report(event);
+      for (const UserEvent& event : output.user_events) {
+        spdlog::debug("gossip: user event {} (ID {}, Lamport time {})", event.name, event.id, event.ltime);
+        if (callbacks.on_user_event) callbacks.on_user_event(event);
+      }
       if (swim->halted() && !halt_reported) {
         halt_reported = true;
         if (callbacks.on_halt) callbacks.on_halt(swim->halt_reason());
@@ -366,7 +370,10 @@ struct Transport::Impl : std::enable_shared_from_this<Transport::Impl> {
         spdlog::info("gossip: node {} left", member.name);
         break;
       case MemberEventType::alive_again:
-        spdlog::info("gossip: node {} is alive again (suspicion refuted)", member.name);
+        spdlog::info("gossip: node {} is alive again (suspicion or leave refuted)", member.name);
+        break;
+      case MemberEventType::leaving:
+        spdlog::info("gossip: node {} is leaving{}{}", member.name, event.detail.empty() ? "" : ": ", event.detail);
         break;
       case MemberEventType::reaped:
         spdlog::info("gossip: node {} reaped (forgotten after being failed or left)", member.name);
@@ -867,17 +874,16 @@ Status Transport::force_leave(const std::string& name) {
   if (name == swim.local_name()) {
     return Status::invalid_argument("cannot force-leave this agent's own node; use `roster leave`");
   }
-  auto member = swim.member(name);
-  if (!member) return Status::not_found("no member named \"" + name + "\" in the gossip pool");
-  if (member->state == MemberState::left) return Status::ok();
-  // Serf's force-leave: spread a leave on the node's behalf. Fed to Swim as
-  // if it had arrived, so Swim applies and rebroadcasts it by its own rules;
-  // a live node that hears it refutes it.
-  Packet packet;
-  packet.messages.emplace_back(Dead{name, member->incarnation, name});
-  swim.on_packet(impl_->clock.now(), impl_->address, packet);
+  Status status = swim.force_leave(impl_->clock.now(), name);
   impl_->pump();
-  return Status::ok();
+  return status;
+}
+
+Result<LamportTime> Transport::fire_user_event(UserEvent event) {
+  if (impl_->stopped) return Status::unavailable("gossip has stopped on this agent");
+  Result<LamportTime> fired = impl_->swim->fire_user_event(impl_->clock.now(), std::move(event));
+  impl_->pump();
+  return fired;
 }
 
 Status Transport::install_key(const std::string& raw_key) {

@@ -91,6 +91,8 @@ struct TransportCallbacks {
   std::function<void(const std::string& address, bool ok, const std::string& error)> on_join_result;
   // A peer asks for a keyring operation (over encrypted TCP); the answer goes back to it.
   std::function<KeyringReply(const KeyringRequest&)> on_keyring_request;
+  // A user event delivered to this node (each once; this node's own too).
+  std::function<void(const UserEvent&)> on_user_event;
   // Swim halted (a name or ID collision found on joining); `reason` is Swim's.
   std::function<void(const std::string& reason)> on_halt;
   // Whenever Swim's incarnation rises above the last value persisted
@@ -128,9 +130,11 @@ class Transport {
   void leave();
   bool leave_propagated() const;
   Status set_tags(TagMap tags);
-  // Marks a failed (or any other) node as left and spreads it, as Serf's
-  // force-leave does. Errors: not_found (no such member), invalid_argument (this node).
+  // Serf's force-leave: a failed member becomes left, a live one leaving
+  // (which it refutes). Errors: as Swim::force_leave.
   Status force_leave(const std::string& name);
+  // Fires a user event through the pool (Swim::fire_user_event); returns its Lamport time.
+  Result<LamportTime> fire_user_event(UserEvent event);
 
   // Keyring changes take effect for the next packet sent and received.
   // Errors: as Keyring's; failed_precondition-like unavailable when

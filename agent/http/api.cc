@@ -64,6 +64,8 @@ constexpr std::array kRoutes = {
     Route{"/v1/status/leader", false, kGet, handle_status_leader},
     Route{"/v1/status/peers", false, kGet, handle_status_peers},
     Route{"/v1/roster/node/", true, kGet | kPut | kPost, handle_roster_node_tags},
+    Route{"/v1/event/fire/", true, kPut, handle_event_fire},
+    Route{"/v1/event/list", false, kGet, handle_event_list},
 };
 
 const Route* find_route(std::string_view path) {
@@ -212,6 +214,29 @@ HandleResult respond_status(const Status& status) {
   return respond_error(code, status.message());
 }
 
+Status start_blocking(Context& context) {
+  if (context.blocking.deadline_set) return Status::ok();
+  auto wait = context.options.default_wait;
+  if (auto wait_param = context.request.param("wait"); wait_param && !wait_param->empty()) {
+    auto parsed = parse_go_duration(*wait_param);
+    if (!parsed.is_ok()) return Status::invalid_argument("Invalid wait time: " + parsed.status().message());
+    if (parsed->count() > 0) wait = *parsed;
+  }
+  wait = std::min(wait, context.options.max_wait);
+  // Jitter of up to wait/16 spreads out the herd of clients that would
+  // otherwise all come back at the same instant (as Consul does).
+  uint64_t& state = context.jitter_state;
+  state ^= state << 13;
+  state ^= state >> 7;
+  state ^= state << 17;
+  auto jitter_range = static_cast<uint64_t>(wait.count() / 16);
+  auto jitter = std::chrono::nanoseconds(jitter_range == 0 ? 0 : static_cast<int64_t>(state % jitter_range));
+  context.blocking.deadline =
+      context.core.clock().now() + std::chrono::duration_cast<std::chrono::steady_clock::duration>(wait + jitter);
+  context.blocking.deadline_set = true;
+  return Status::ok();
+}
+
 HandleResult finish_read(Context& context, catalog::Index index, const catalog::WatchKeys& watch, int status,
                          std::string body) {
   index = std::max<catalog::Index>(index, 1);
@@ -225,26 +250,7 @@ HandleResult finish_read(Context& context, catalog::Index index, const catalog::
       return respond_error(400, "Invalid index \"" + text + "\": must be an unsigned integer");
     }
     if (wanted > 0 && index <= wanted) {
-      if (!context.blocking.deadline_set) {
-        auto wait = context.options.default_wait;
-        if (auto wait_param = context.request.param("wait"); wait_param && !wait_param->empty()) {
-          auto parsed = parse_go_duration(*wait_param);
-          if (!parsed.is_ok()) return respond_error(400, "Invalid wait time: " + parsed.status().message());
-          if (parsed->count() > 0) wait = *parsed;
-        }
-        wait = std::min(wait, context.options.max_wait);
-        // Jitter of up to wait/16 spreads out the herd of clients that would
-        // otherwise all come back at the same instant (as Consul does).
-        uint64_t& state = context.jitter_state;
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        auto jitter_range = static_cast<uint64_t>(wait.count() / 16);
-        auto jitter = std::chrono::nanoseconds(jitter_range == 0 ? 0 : static_cast<int64_t>(state % jitter_range));
-        context.blocking.deadline = context.core.clock().now() +
-                                    std::chrono::duration_cast<std::chrono::steady_clock::duration>(wait + jitter);
-        context.blocking.deadline_set = true;
-      }
+      if (Status started = start_blocking(context); !started.is_ok()) return respond_status(started);
       if (context.core.clock().now() < context.blocking.deadline) {
         return HandleResult{HttpResponse{}, BlockingWait{std::vector<std::string>(watch.begin(), watch.end()),
                                                          context.blocking.deadline}};

@@ -34,6 +34,9 @@ struct Context {
 HandleResult finish_read(Context& context, catalog::Index index, const catalog::WatchKeys& watch, int status,
                          std::string body);
 HandleResult finish_read(Context& context, catalog::Index index, const catalog::WatchKeys& watch, const json& body);
+// Sets the blocking deadline from ?wait= (default_wait, capped at max_wait,
+// plus jitter) unless it is set already. Errors: invalid_argument (bad wait).
+Status start_blocking(Context& context);
 // Any response, with the index headers every read carries (404s included).
 HttpResponse with_index_headers(HttpResponse response, catalog::Index index);
 
@@ -128,5 +131,8 @@ HandleResult handle_agent_join(Context& context);
 HandleResult handle_agent_leave(Context& context);
 HandleResult handle_agent_force_leave(Context& context);
 HandleResult handle_operator_keyring(Context& context);
+// User events (api_event.cc).
+HandleResult handle_event_fire(Context& context);
+HandleResult handle_event_list(Context& context);
 
 }  // namespace roster::http

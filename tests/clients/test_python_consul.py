@@ -587,6 +587,40 @@ class TxnTest(ConsulTestCase):
         self.assertEqual(body["Results"][0]["Node"]["Address"], "10.9.9.9")
 
 
+class EventTest(ConsulTestCase):
+    def test_fire_and_list(self):
+        fired = self.c.event.fire("py-deploy", "v2")
+        self.assertEqual(fired["Name"], "py-deploy")
+        self.assertEqual(fired["Version"], 1)
+        self.wait_for(lambda: self.c.event.list(name="py-deploy")[1], 5, "the fired event in event.list")
+        index, listed = self.c.event.list(name="py-deploy")
+        self.assertEqual(listed[-1]["ID"], fired["ID"])
+        self.assertEqual(listed[-1]["Payload"], b"v2")
+        self.assertIsNotNone(index)
+        self.assertEqual(self.c.event.list(name="nothing-of-that-name")[1], [])
+
+    def test_blocking_list_returns_on_a_new_event(self):
+        index, _ = self.c.event.list(name="py-block")
+        result = {}
+
+        def block():
+            client = new_client()
+            try:
+                result["answer"] = client.event.list(name="py-block", index=index, wait="20s")
+            finally:
+                client.http.session.close()
+
+        waiter = threading.Thread(target=block)
+        waiter.start()
+        time.sleep(0.5)
+        self.assertNotIn("answer", result)
+        fired = self.c.event.fire("py-block", "go")
+        waiter.join(30)
+        new_index, listed = result["answer"]
+        self.assertNotEqual(new_index, index)
+        self.assertEqual(listed[-1]["ID"], fired["ID"])
+
+
 if __name__ == "__main__":
     BINARY = roster_process.find_binary()
     roster_process.run_unittest_main()

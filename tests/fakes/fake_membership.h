@@ -5,6 +5,7 @@
 // call is recorded.
 
 #include <algorithm>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -29,6 +30,8 @@ class FakeMembership final : public agent::Membership {
   std::vector<std::map<std::string, std::string>> tags_seen;
   std::vector<std::vector<std::string>> joins_started;
   bool leave_started = false;
+  std::vector<agent::UserEventInfo> fired;
+  Status fire_error = Status::ok();
 
   // Ends join `ticket` and wakes whoever waits for it.
   void finish_join(uint64_t ticket, agent::JoinOutcome outcome) {
@@ -59,7 +62,9 @@ class FakeMembership final : public agent::Membership {
   Status force_leave(const std::string& node) override {
     for (agent::MemberInfo& member : member_list) {
       if (member.name != node) continue;
-      member.status = agent::MemberStatus::left;
+      // Serf's: a failed member has left; a live one is leaving (and would refute).
+      member.status = member.status == agent::MemberStatus::failed ? agent::MemberStatus::left
+                                                                   : agent::MemberStatus::leaving;
       return Status::ok();
     }
     return Status::not_found("no member named \"" + node + "\"");
@@ -112,8 +117,24 @@ class FakeMembership final : public agent::Membership {
     return {{"members", std::to_string(member_list.size())}, {"dropped_wrong_key", "3"}};
   }
   void set_local_tags(const std::map<std::string, std::string>& tags) override { tags_seen.push_back(tags); }
+  // Delivers a fired event back at once, as the pool does to its firer,
+  // unless the test refuses it with `fire_error`.
+  Status fire_user_event(const agent::UserEventInfo& event) override {
+    if (!fire_error.is_ok()) return fire_error;
+    fired.push_back(event);
+    deliver(event);
+    return Status::ok();
+  }
+  void set_user_event_handler(std::function<void(const agent::UserEventInfo&)> handler) override {
+    user_event_handler_ = std::move(handler);
+  }
+  // An event arriving from the pool.
+  void deliver(const agent::UserEventInfo& event) {
+    if (user_event_handler_) user_event_handler_(event);
+  }
 
  private:
+  std::function<void(const agent::UserEventInfo&)> user_event_handler_;
   static Status apply_keyring(std::vector<std::string>& ring, agent::KeyringOperation op, const std::string& key) {
     if (ring.empty()) return Status::unavailable("gossip encryption is not enabled");
     auto it = std::find(ring.begin(), ring.end(), key);

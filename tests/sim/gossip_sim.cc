@@ -86,6 +86,7 @@ void GossipSim::boot(size_t i, const std::vector<std::string>& join_addresses) {
   }
   node.view.assign(nodes_.size(), kUnknown);
   node.view[i] = kLive;
+  node.user_event_ids.clear();
   node.up = true;
   node.departed = false;
   node.up_since = now_;
@@ -154,6 +155,36 @@ void GossipSim::set_tags(size_t i, gossip::TagMap tags) {
   Status status = node.swim->set_tags(now_, std::move(tags));
   if (!status.is_ok()) violation("set_tags on " + name(i) + " failed: " + status.to_string());
   drain(i);
+}
+
+std::string GossipSim::fire_user_event(size_t i, const std::string& name, const std::string& payload) {
+  Node& node = nodes_[i];
+  if (!node.up) return "";
+  gossip::UserEvent event;
+  event.name = name;
+  event.payload = payload;
+  event.id = this->name(i) + "-event-" + std::to_string(next_order_);
+  auto fired = node.swim->fire_user_event(now_, event);
+  if (!fired.is_ok()) {
+    violation("fire_user_event on " + this->name(i) + " failed: " + fired.status().to_string());
+    return "";
+  }
+  drain(i);
+  return event.id;
+}
+
+void GossipSim::force_leave(size_t i, size_t subject) {
+  Node& node = nodes_[i];
+  if (!node.up) return;
+  Status status = node.swim->force_leave(now_, name(subject));
+  if (!status.is_ok()) violation("force_leave on " + name(i) + " failed: " + status.to_string());
+  drain(i);
+}
+
+size_t GossipSim::nodes_with_user_event(const std::string& id) const {
+  size_t count = 0;
+  for (const Node& node : nodes_) count += node.up && node.user_event_ids.count(id) > 0 ? 1 : 0;
+  return count;
 }
 
 void GossipSim::partition(std::vector<int> group) {
@@ -348,6 +379,11 @@ void GossipSim::drain(size_t i) {
     }
     push(std::move(event));
   }
+  for (const auto& event : out.user_events) {
+    if (!node.user_event_ids.insert(event.id).second) {
+      violation(name(i) + " delivered user event " + event.id + " twice");
+    }
+  }
   for (const auto& e : out.events) {
     auto subject_it = by_name_.find(e.member.name);
     if (subject_it == by_name_.end()) continue;
@@ -361,6 +397,7 @@ void GossipSim::drain(size_t i) {
       case MemberEventType::join:
       case MemberEventType::update:
       case MemberEventType::alive_again:
+      case MemberEventType::leaving:  // still live until it refutes or fails
         set_view(i, subject, kLive);
         break;
       case MemberEventType::suspect:

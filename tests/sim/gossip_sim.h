@@ -17,12 +17,14 @@
 //   simulated data dir keeps the last one);
 // - once the network has been healed (and the subject up) for longer than a
 //   suspicion can last, a live, reachable node is never declared failed.
-//   Each such `failed` event is a false positive.
+//   Each such `failed` event is a false positive;
+// - a node delivers each user event at most once per life.
 
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <random>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <variant>
@@ -75,6 +77,11 @@ class GossipSim {
   void restart(size_t i);
   void leave(size_t i);
   void set_tags(size_t i, gossip::TagMap tags);
+  // Fires a user event at node i; returns its ID ("" if Swim refused it,
+  // which is also a violation).
+  std::string fire_user_event(size_t i, const std::string& name, const std::string& payload);
+  // Serf's force-leave of `subject`, asked at node i.
+  void force_leave(size_t i, size_t subject);
   // group[i] is node i's side; nodes talk only within a side.
   void partition(std::vector<int> group);
   void heal();
@@ -120,6 +127,8 @@ class GossipSim {
   size_t up_count() const;
   // Up nodes (i included) whose view of i has tags[key] == value.
   size_t observers_with_tag(size_t i, const std::string& key, const std::string& value) const;
+  // Up nodes that have delivered the user event with this ID (in this life).
+  size_t nodes_with_user_event(const std::string& id) const;
 
   size_t false_positives() const { return false_positives_.size(); }
   const std::vector<FalsePositive>& false_positive_list() const { return false_positives_; }
@@ -178,6 +187,7 @@ class GossipSim {
     gossip::TagMap tags;
     int group = 0;
     std::vector<uint8_t> view;  // view[j]: 0 unknown, 1 live, 2 failed, 3 left
+    std::set<std::string> user_event_ids;  // delivered in this life
   };
 
   void push(Event event);

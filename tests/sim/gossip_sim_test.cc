@@ -255,6 +255,53 @@ TEST_P(GossipSimTest, NewcomersJoinAFormedPool) {
 
 INSTANTIATE_TEST_SUITE_P(Seeds, GossipSimTest, ::testing::Values(1, 2, 3));
 
+TEST_P(GossipSimTest, AUserEventReachesEveryNodeOnce) {
+  uint64_t seed = GetParam();
+  const size_t n = 30;
+  GossipSim sim(options(n, seed, 0.05));
+  ASSERT_TRUE(join_all(sim, milliseconds(20), seconds(30))) << describe(sim, seed);
+  const std::string id = sim.fire_user_event(3, "deploy", "v2");
+  ASSERT_FALSE(id.empty()) << describe(sim, seed);
+  TimePoint fired = sim.now();
+  auto everywhere = sim.run_until_true([&] { return sim.nodes_with_user_event(id) == n; }, seconds(30));
+  ASSERT_TRUE(everywhere) << describe(sim, seed) << " reached " << sim.nodes_with_user_event(id);
+  EXPECT_LT(seconds_between(fired, *everywhere), 3.0) << describe(sim, seed);
+
+  // A partitioned side misses the next event and catches up by push-pull
+  // once healed (Serf's events in push-pull).
+  std::vector<int> halves(n);
+  for (size_t i = 0; i < n; ++i) halves[i] = i < n / 2 ? 0 : 1;
+  sim.partition(halves);
+  const std::string missed = sim.fire_user_event(0, "restart", "web");
+  sim.run_for(seconds(5));
+  // Nothing crosses the partition; on the firing side a node may still be
+  // waiting for a push-pull (half of the first gossip copies went to the
+  // unreachable side).
+  EXPECT_LE(sim.nodes_with_user_event(missed), n / 2) << describe(sim, seed);
+  EXPECT_GE(sim.nodes_with_user_event(missed), n / 2 - 2) << describe(sim, seed);
+  sim.heal();
+  ASSERT_TRUE(sim.run_until_true([&] { return sim.nodes_with_user_event(missed) == n; }, seconds(180)))
+      << describe(sim, seed) << " reached " << sim.nodes_with_user_event(missed);
+  sim.run_for(seconds(30));
+  EXPECT_TRUE(sim.violations().empty()) << describe(sim, seed);
+}
+
+TEST_P(GossipSimTest, AForceLeftLiveNodeRefutesAndStays) {
+  uint64_t seed = GetParam();
+  const size_t n = 12;
+  GossipSim sim(options(n, seed, 0.02));
+  ASSERT_TRUE(join_all(sim, milliseconds(20), seconds(20))) << describe(sim, seed);
+  sim.force_leave(0, 5);
+  sim.run_for(seconds(10));
+  for (size_t i = 0; i < n; ++i) {
+    auto view = sim.swim(i)->member(sim.name(5));
+    ASSERT_TRUE(view.has_value());
+    EXPECT_EQ(view->state, gossip::MemberState::alive) << sim.name(i) << " " << describe(sim, seed);
+  }
+  EXPECT_TRUE(sim.converged()) << describe(sim, seed);
+  EXPECT_TRUE(sim.violations().empty()) << describe(sim, seed);
+}
+
 TEST(GossipSimDeterminism, TheSameSeedGivesTheSameRun) {
   auto run = [](uint64_t seed) {
     GossipSim sim(options(12, seed, 0.05));

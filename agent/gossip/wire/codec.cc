@@ -22,6 +22,8 @@ namespace pb = ::roster::proto;
 constexpr uint32_t kPacketMessagesField = 1;
 constexpr uint32_t kPushPullJoinField = 1;
 constexpr uint32_t kPushPullMembersField = 2;
+constexpr uint32_t kPushPullEventLtimeField = 3;
+constexpr uint32_t kPushPullEventsField = 4;
 
 enum WireType : uint32_t { kVarint = 0, kFixed64 = 1, kLengthDelimited = 2, kFixed32 = 5 };
 
@@ -116,12 +118,24 @@ void put_member(const Member& member, pb::GossipMember* out) {
   out->set_id(member.id);
   out->set_address(member.address);
   out->set_incarnation(member.incarnation);
-  out->set_state(static_cast<pb::GossipMemberState>(member.state));
+  // `leaving` is local news (messages.h): it goes out as alive.
+  const MemberState state = member.state == MemberState::leaving ? MemberState::alive : member.state;
+  out->set_state(static_cast<pb::GossipMemberState>(state));
   for (const auto& [key, value] : member.tags) {
     auto* tag = out->add_tags();
     tag->set_key(key);
     tag->set_value(value);
   }
+}
+
+void put_user_event(const UserEvent& event, pb::GossipUserEvent* out) {
+  out->set_ltime(event.ltime);
+  out->set_name(event.name);
+  out->set_payload(event.payload);
+  out->set_id(event.id);
+  out->set_node_filter(event.node_filter);
+  out->set_service_filter(event.service_filter);
+  out->set_tag_filter(event.tag_filter);
 }
 
 template <class... Ts>
@@ -172,6 +186,13 @@ void put_message(const Message& message, pb::GossipMessage* out) {
                    body->set_incarnation(dead.incarnation);
                    body->set_from(dead.from);
                  },
+                 [&](const LeaveIntent& intent) {
+                   auto* body = out->mutable_leave_intent();
+                   body->set_name(intent.name);
+                   body->set_incarnation(intent.incarnation);
+                   body->set_from(intent.from);
+                 },
+                 [&](const UserEvent& event) { put_user_event(event, out->mutable_user_event()); },
              },
              message);
 }
@@ -244,6 +265,23 @@ Status to_member(const pb::GossipMember& in, const DecodeLimits& limits, Member&
   return Status::ok();
 }
 
+Status to_user_event(const pb::GossipUserEvent& in, const DecodeLimits& limits, UserEvent& out) {
+  if (Status s = check_name("user event name", in.name(), limits, true); !s.is_ok()) return s;
+  if (in.id().size() > limits.max_id_bytes) {
+    return Status::too_large("user event id is " + std::to_string(in.id().size()) + " bytes; the limit is " +
+                             std::to_string(limits.max_id_bytes));
+  }
+  const size_t bytes = in.name().size() + in.payload().size() + in.id().size() + in.node_filter().size() +
+                       in.service_filter().size() + in.tag_filter().size();
+  if (bytes > limits.max_user_event_bytes) {
+    return Status::too_large("user event is " + std::to_string(bytes) + " bytes; the limit is " +
+                             std::to_string(limits.max_user_event_bytes));
+  }
+  out = UserEvent{in.ltime(),       in.name(),           in.payload(),   in.id(),
+                  in.node_filter(), in.service_filter(), in.tag_filter()};
+  return Status::ok();
+}
+
 Status to_message(const pb::GossipMessage& in, const DecodeLimits& limits, Message& out) {
   switch (in.body_case()) {
     case pb::GossipMessage::kPing: {
@@ -312,6 +350,19 @@ Status to_message(const pb::GossipMessage& in, const DecodeLimits& limits, Messa
       if (Status s = check_name("dead name", body.name(), limits, true); !s.is_ok()) return s;
       if (Status s = check_name("dead from", body.from(), limits, false); !s.is_ok()) return s;
       out = Dead{body.name(), body.incarnation(), body.from()};
+      return Status::ok();
+    }
+    case pb::GossipMessage::kLeaveIntent: {
+      const auto& body = in.leave_intent();
+      if (Status s = check_name("leave intent name", body.name(), limits, true); !s.is_ok()) return s;
+      if (Status s = check_name("leave intent from", body.from(), limits, false); !s.is_ok()) return s;
+      out = LeaveIntent{body.name(), body.incarnation(), body.from()};
+      return Status::ok();
+    }
+    case pb::GossipMessage::kUserEvent: {
+      UserEvent event;
+      if (Status s = to_user_event(in.user_event(), limits, event); !s.is_ok()) return s;
+      out = std::move(event);
       return Status::ok();
     }
     case pb::GossipMessage::BODY_NOT_SET:
@@ -461,6 +512,18 @@ std::string encode_push_pull(const PushPull& push_pull) {
     proto.SerializeToString(&body);
     append_record(out, kPushPullMembersField, body);
   }
+  if (push_pull.event_ltime != 0) {
+    append_varint(out, (uint64_t{kPushPullEventLtimeField} << 3) | kVarint);
+    append_varint(out, push_pull.event_ltime);
+  }
+  pb::GossipUserEvent event_proto;
+  for (const auto& event : push_pull.events) {
+    event_proto.Clear();
+    put_user_event(event, &event_proto);
+    body.clear();
+    event_proto.SerializeToString(&body);
+    append_record(out, kPushPullEventsField, body);
+  }
   return out;
 }
 
@@ -485,6 +548,36 @@ Result<PushPull> decode_push_pull(std::string_view bytes, const DecodeLimits& li
         return fail(out, WireError::garbage, Status::invalid_argument("malformed push-pull: join of the wrong type"));
       }
       push_pull.join = record.varint != 0;
+      continue;
+    }
+    if (record.field == kPushPullEventLtimeField) {
+      if (record.wire_type != kVarint) {
+        return fail(out, WireError::garbage,
+                    Status::invalid_argument("malformed push-pull: event time of the wrong type"));
+      }
+      push_pull.event_ltime = record.varint;
+      continue;
+    }
+    if (record.field == kPushPullEventsField) {
+      if (record.wire_type != kLengthDelimited) {
+        return fail(out, WireError::garbage, Status::invalid_argument("malformed push-pull: events of the wrong type"));
+      }
+      if (push_pull.events.size() >= limits.max_push_pull_events) {
+        return fail(out, WireError::oversized,
+                    Status::too_large("push-pull has more than " + std::to_string(limits.max_push_pull_events) +
+                                      " user events"));
+      }
+      // Fields and framing: a record past this is refused before it is parsed.
+      if (record.bytes.size() > limits.max_user_event_bytes + 64) {
+        return fail(out, WireError::oversized, Status::too_large("push-pull user event record is too large"));
+      }
+      pb::GossipUserEvent event_proto;
+      if (!event_proto.ParseFromArray(record.bytes.data(), static_cast<int>(record.bytes.size()))) {
+        return fail(out, WireError::garbage, Status::invalid_argument("malformed push-pull user event"));
+      }
+      UserEvent event;
+      if (Status s = to_user_event(event_proto, limits, event); !s.is_ok()) return fail(out, std::move(s));
+      push_pull.events.push_back(std::move(event));
       continue;
     }
     if (record.field != kPushPullMembersField) continue;

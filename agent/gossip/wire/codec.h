@@ -30,6 +30,8 @@ struct DecodeLimits {
   size_t max_address_bytes = 64;                 // "ip:port" / "[ipv6]:port"
   size_t max_tags = 1024;                        // entries per member
   size_t max_tag_bytes = 64 * 1024;              // keys + values per member
+  size_t max_user_event_bytes = 9 * 1024;        // a user event's fields together (Serf's sane limit)
+  size_t max_push_pull_events = 4096;            // user events per push-pull
 };
 
 // What decoding found besides its result. `error` says why a decode failed

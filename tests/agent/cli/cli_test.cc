@@ -459,5 +459,46 @@ TEST(HttpClientTest, RejectsAPathWithoutLeadingSlash) {
   EXPECT_EQ(response.status().code(), StatusCode::invalid_argument);
 }
 
+TEST_F(CliTest, EventFiresWithFiltersAndThePayloadAsBody) {
+  on("PUT", "/v1/event/fire/deploy", 200,
+     R"({"ID": "b54fe110-7af5-cafc-d1fb-afc8ba432b1c", "Name": "deploy", "Payload": "djIuMQ==", "Version": 1})");
+  CliRun result = run({"event", "-name", "deploy", "-service", "web api", "-tag", "v[0-9]", "v2.1"});
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_EQ(result.out, "Event ID: b54fe110-7af5-cafc-d1fb-afc8ba432b1c\n");
+  auto request = only_request();
+  EXPECT_EQ(request.method, "PUT");
+  EXPECT_EQ(request.target, "/v1/event/fire/deploy?service=web%20api&tag=v%5B0-9%5D");
+  EXPECT_EQ(request.body, "v2.1");
+}
+
+TEST_F(CliTest, EventReportsTheAgentsRefusal) {
+  on("PUT", "/v1/event/fire/deploy", 413, "Failed to fire event: user event exceeds the limit of 512 bytes");
+  CliRun result = run({"event", "-name", "deploy", std::string(600, 'x')});
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_THAT(result.err, HasSubstr("512 bytes"));
+}
+
+TEST_F(CliTest, EventTagWithoutServiceIsAUsageError) {
+  CliRun result = run({"event", "-name", "deploy", "-tag", "v1"});
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_THAT(result.err, HasSubstr("-tag needs -service"));
+  EXPECT_THAT(agent_.requests(), IsEmpty());
+}
+
+TEST_F(CliTest, WatchSupportsEventsOnly) {
+  CliRun result = run({"watch", "-type", "key"});
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_THAT(result.err, HasSubstr("supported: event"));
+  EXPECT_THAT(run({"watch", "--help"}).out, HasSubstr("-type event"));
+}
+
+TEST_F(CliTest, WatchStopsOnAnAgentError) {
+  on("GET", "/v1/event/list", 500, "boom");
+  CliRun result = run({"watch", "-type", "event", "-name", "deploy"});
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_THAT(result.err, HasSubstr("Failed to list events"));
+  EXPECT_EQ(only_request().target, "/v1/event/list?name=deploy");
+}
+
 }  // namespace
 }  // namespace roster::cli

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -53,6 +54,7 @@ struct Driver {
     for (auto& p : out.tcp_probes) tcp_probes.push_back(std::move(p));
     for (auto& e : out.events) events.push_back(std::move(e));
     for (auto& w : out.warnings) warnings.push_back(std::move(w));
+    for (auto& u : out.user_events) user_events.push_back(std::move(u));
   }
 
   // Fires every deadline up to now + duration.
@@ -135,6 +137,7 @@ struct Driver {
   std::vector<TcpProbeRequest> tcp_probes;
   std::vector<MemberEvent> events;
   std::vector<SwimWarning> warnings;
+  std::vector<UserEvent> user_events;
   bool auto_ack = false;
   std::set<std::string> silent;  // peers that never answer
 };
@@ -1519,6 +1522,274 @@ TEST(SwimCollision, TheExistingNodeAndThePoolKeepTheHolder) {
   other.receive("x", {Alive{Member{"web-7", "new-id", "10.0.0.99:8301", 0, MemberState::alive, {}}}});
   EXPECT_EQ(other.swim.member("web-7")->id, "new-id");
   EXPECT_EQ(other.swim.member("web-7")->state, MemberState::alive);
+}
+
+
+// ---------------------------------------------------------------- force-leave
+
+TEST(SwimForceLeave, AFailedMemberBecomesLeft) {
+  Driver a(quiet_config_for("a"));
+  a.know({member("a"), member("b"), member("c")});
+  a.receive("c", {Dead{"b", 0, "c"}});
+  ASSERT_EQ(a.swim.member("b")->state, MemberState::dead);
+  ASSERT_TRUE(a.swim.force_leave(a.now, "b").is_ok());
+  a.collect();
+  EXPECT_EQ(a.swim.member("b")->state, MemberState::left);
+  EXPECT_EQ(a.count_events(MemberEventType::left, "b"), 1u);
+}
+
+TEST(SwimForceLeave, ALiveMemberBecomesLeavingAndRefutesIt) {
+  Driver a(quiet_config_for("a"));
+  a.know({member("a"), member("b", 3), member("c")});
+  ASSERT_TRUE(a.swim.force_leave(a.now, "b").is_ok());
+  a.collect();
+  EXPECT_EQ(a.swim.member("b")->state, MemberState::leaving);
+  EXPECT_EQ(a.count_events(MemberEventType::leaving, "b"), 1u);
+  EXPECT_EQ(a.count_events(MemberEventType::left, "b"), 0u);
+  a.advance(seconds(1));
+  auto intents = a.sent<LeaveIntent>();
+  ASSERT_FALSE(intents.empty());
+  EXPECT_EQ(intents.front().second, (LeaveIntent{"b", 3, "a"}));
+
+  // The member hears it and refutes: a new incarnation, announced alive,
+  // with no harm to its health score.
+  Driver b(quiet_config_for("b"));
+  b.know({member("a"), member("c")});
+  b.receive("a", {intents.front().second});
+  EXPECT_EQ(b.swim.local_incarnation(), 4u);
+  EXPECT_EQ(b.swim.local_member().state, MemberState::alive);
+  EXPECT_EQ(b.swim.health_score(), 0);
+  b.advance(seconds(1));
+  std::optional<Alive> refutation;
+  for (const auto& [to, alive] : b.sent<Alive>()) {
+    if (alive.member.name == "b") refutation = alive;
+  }
+  ASSERT_TRUE(refutation.has_value());
+  EXPECT_EQ(refutation->member.incarnation, 4u);
+
+  a.receive("b", {*refutation});
+  EXPECT_EQ(a.swim.member("b")->state, MemberState::alive);
+  EXPECT_EQ(a.count_events(MemberEventType::alive_again, "b"), 1u);
+}
+
+TEST(SwimForceLeave, AnIntentHeardFromAPeerSpreadsAndIsHeardOnce) {
+  Driver c(quiet_config_for("c"));
+  c.know({member("a"), member("b", 2), member("c")});
+  c.receive("a", {LeaveIntent{"b", 2, "a"}});
+  c.receive("a", {LeaveIntent{"b", 2, "a"}});
+  EXPECT_EQ(c.swim.member("b")->state, MemberState::leaving);
+  EXPECT_EQ(c.count_events(MemberEventType::leaving, "b"), 1u);
+  // An intent about a life that is over changes nothing.
+  Driver d(quiet_config_for("d"));
+  d.know({member("a"), member("b", 5), member("d")});
+  d.receive("a", {LeaveIntent{"b", 4, "a"}});
+  EXPECT_EQ(d.swim.member("b")->state, MemberState::alive);
+}
+
+TEST(SwimForceLeave, ALeavingMemberThatFailsHasLeft) {
+  Driver a(quiet_config_for("a"));
+  a.know({member("a"), member("b"), member("c")});
+  ASSERT_TRUE(a.swim.force_leave(a.now, "b").is_ok());
+  a.collect();
+  a.receive("c", {Suspect{"b", 0, "c"}});
+  EXPECT_EQ(a.swim.member("b")->state, MemberState::leaving) << "a suspect asked to leave is still leaving";
+  a.receive("c", {Dead{"b", 0, "c"}});
+  EXPECT_EQ(a.swim.member("b")->state, MemberState::left);
+  EXPECT_EQ(a.count_events(MemberEventType::left, "b"), 1u);
+  EXPECT_EQ(a.count_events(MemberEventType::failed, "b"), 0u);
+}
+
+TEST(SwimForceLeave, RefusesThisNodeAndUnknownNames) {
+  Driver a(quiet_config_for("a"));
+  a.know({member("a"), member("b")});
+  EXPECT_EQ(a.swim.force_leave(a.now, "a").code(), StatusCode::invalid_argument);
+  EXPECT_EQ(a.swim.force_leave(a.now, "nobody").code(), StatusCode::not_found);
+  EXPECT_EQ(a.swim.local_member().state, MemberState::alive);
+}
+
+TEST(SwimForceLeave, PushPullSendsALeavingMemberAsAlive) {
+  Driver a(quiet_config_for("a"));
+  a.know({member("a"), member("b")});
+  ASSERT_TRUE(a.swim.force_leave(a.now, "b").is_ok());
+  PushPull state = a.swim.on_push_pull(a.now, PushPull{false, {member("c")}});
+  auto b = std::find_if(state.members.begin(), state.members.end(), [](const Member& m) { return m.name == "b"; });
+  ASSERT_NE(b, state.members.end());
+  EXPECT_EQ(b->state, MemberState::alive);
+}
+
+// ---------------------------------------------------------------- user events
+
+UserEvent user_event(LamportTime ltime, const std::string& name, const std::string& payload = "",
+                     const std::string& id = "") {
+  UserEvent event;
+  event.ltime = ltime;
+  event.name = name;
+  event.payload = payload;
+  event.id = id.empty() ? "id-" + name + "-" + std::to_string(ltime) : id;
+  return event;
+}
+
+TEST(SwimUserEvents, FiringStampsTheClockDeliversHereAndBroadcasts) {
+  Driver a(quiet_config_for("a"));
+  a.know({member("a"), member("b"), member("c")});
+  Result<LamportTime> fired = a.swim.fire_user_event(a.now, user_event(99, "deploy", "v2"));
+  a.collect();
+  ASSERT_TRUE(fired.is_ok());
+  EXPECT_EQ(*fired, 0u) << "the clock's time, whatever the caller put in";
+  EXPECT_EQ(a.swim.event_clock(), 1u);
+  ASSERT_EQ(a.user_events.size(), 1u);
+  EXPECT_EQ(a.user_events[0].name, "deploy");
+  EXPECT_EQ(a.user_events[0].ltime, 0u);
+  auto sent = a.sent<UserEvent>();
+  ASSERT_FALSE(sent.empty()) << "our own news leaves at once";
+  EXPECT_EQ(sent.front().second, a.user_events[0]);
+  EXPECT_EQ(*a.swim.fire_user_event(a.now, user_event(0, "deploy", "v3")), 1u);
+}
+
+TEST(SwimUserEvents, AnEventIsDeliveredOnceAndRebroadcast) {
+  Driver b(quiet_config_for("b"));
+  b.know({member("a"), member("b"), member("c")});
+  const UserEvent event = user_event(7, "restart", "web");
+  b.receive("a", {event});
+  b.receive("c", {event});
+  ASSERT_EQ(b.user_events.size(), 1u);
+  EXPECT_EQ(b.swim.counters().user_events, 1u);
+  b.advance(seconds(1));
+  auto sent = b.sent<UserEvent>();
+  ASSERT_FALSE(sent.empty());
+  EXPECT_EQ(sent.front().second, event);
+  // Another event at the same time is another event.
+  b.receive("a", {user_event(7, "restart", "db")});
+  EXPECT_EQ(b.user_events.size(), 2u);
+}
+
+TEST(SwimUserEvents, TheLamportClockMovesPastEveryTimeWitnessed) {
+  Driver b(quiet_config_for("b"));
+  b.know({member("a"), member("b")});
+  b.receive("a", {user_event(41, "x")});
+  EXPECT_EQ(b.swim.event_clock(), 42u);
+  b.receive("a", {user_event(3, "y")});
+  EXPECT_EQ(b.swim.event_clock(), 42u) << "an older time never moves the clock back";
+  EXPECT_EQ(*b.swim.fire_user_event(b.now, user_event(0, "z")), 42u);
+  // A push-pull's clock is witnessed too (Serf: its time minus one).
+  b.swim.on_push_pull(b.now, PushPull{false, {member("a")}, 100, {}});
+  EXPECT_EQ(b.swim.event_clock(), 100u);
+}
+
+TEST(SwimUserEvents, TheBufferBoundsWhatIsRememberedAndOlderEventsAreDropped) {
+  SwimConfig config = quiet_config_for("b");
+  config.event_buffer_size = 4;
+  Driver b(config);
+  b.know({member("a"), member("b")});
+  b.receive("a", {user_event(100, "new")});
+  b.receive("a", {user_event(96, "too-old")});
+  b.receive("a", {user_event(97, "oldest-kept")});
+  ASSERT_EQ(b.user_events.size(), 2u);
+  EXPECT_EQ(b.user_events[1].name, "oldest-kept");
+  EXPECT_EQ(b.swim.counters().user_events_too_old, 1u);
+  // Slot 100 % 4 is reused by 104; 100's copy is too old by then, not news.
+  b.receive("a", {user_event(104, "later")});
+  b.receive("a", {user_event(100, "new")});
+  EXPECT_EQ(b.user_events.size(), 3u);
+  // A push-pull carries only the window's events.
+  PushPull state = b.swim.on_push_pull(b.now, PushPull{false, {member("a")}});
+  EXPECT_EQ(state.event_ltime, 105u);
+  ASSERT_EQ(state.events.size(), 1u);
+  EXPECT_EQ(state.events[0].name, "later");
+}
+
+TEST(SwimUserEvents, APushPullBringsMissedEventsWithoutRegossiping) {
+  Driver a(quiet_config_for("a"));
+  a.know({member("a"), member("b")});
+  ASSERT_TRUE(a.swim.fire_user_event(a.now, user_event(0, "deploy", "v2")).is_ok());
+  ASSERT_TRUE(a.swim.fire_user_event(a.now, user_event(0, "deploy", "v3")).is_ok());
+  a.collect();
+  PushPull a_state = a.swim.on_push_pull(a.now, PushPull{false, {member("b")}});
+  ASSERT_EQ(a_state.events.size(), 2u);
+
+  // b missed both broadcasts (a partition); a periodic sync brings them.
+  Driver b(quiet_config_for("b"));
+  b.know({member("a"), member("b")});
+  b.swim.on_push_pull(b.now, a_state);
+  b.collect();
+  ASSERT_EQ(b.user_events.size(), 2u);
+  EXPECT_EQ(b.user_events[0].payload, "v2");
+  EXPECT_EQ(b.user_events[1].payload, "v3");
+  EXPECT_EQ(b.swim.event_clock(), 2u);
+  b.advance(seconds(2));
+  EXPECT_TRUE(b.sent<UserEvent>().empty()) << "Serf does not gossip events learnt by push-pull";
+  // The same state again delivers nothing new.
+  b.swim.on_push_pull(b.now, a_state);
+  b.collect();
+  EXPECT_EQ(b.user_events.size(), 2u);
+}
+
+TEST(SwimUserEvents, AJoinerIgnoresEventsFromBeforeItsJoin) {
+  Driver a(quiet_config_for("a"));
+  a.know({member("a"), member("b")});
+  ASSERT_TRUE(a.swim.fire_user_event(a.now, user_event(0, "old")).is_ok());
+  a.collect();
+  PushPull reply = a.swim.on_push_pull(a.now, PushPull{true, {member("c")}});
+
+  Driver c(quiet_config_for("c"));
+  c.swim.join(c.now, {address_of("a")});
+  c.collect();
+  c.swim.on_push_pull_reply(c.now, address_of("a"), reply);
+  c.collect();
+  EXPECT_TRUE(c.user_events.empty()) << "Consul joins with Serf's ignoreOld";
+  EXPECT_EQ(c.swim.event_min_time(), 1u);
+  // Events after the join arrive as usual.
+  c.receive("a", {user_event(1, "new")});
+  ASSERT_EQ(c.user_events.size(), 1u);
+
+  // Without event_join_ignore a joiner catches up.
+  SwimConfig catch_up = quiet_config_for("d");
+  catch_up.event_join_ignore = false;
+  Driver d(catch_up);
+  d.swim.join(d.now, {address_of("a")});
+  d.collect();
+  d.swim.on_push_pull_reply(d.now, address_of("a"), reply);
+  d.collect();
+  ASSERT_EQ(d.user_events.size(), 1u);
+  EXPECT_EQ(d.user_events[0].name, "old");
+}
+
+TEST(SwimUserEvents, OversizedEventsAreRefusedAndLeaveTheClockAlone) {
+  Driver a(quiet_config_for("a"));
+  a.know({member("a"), member("b")});
+  Result<LamportTime> big = a.swim.fire_user_event(a.now, user_event(0, "deploy", std::string(600, 'x')));
+  ASSERT_FALSE(big.is_ok());
+  EXPECT_EQ(big.status().code(), StatusCode::too_large);
+  EXPECT_NE(big.status().message().find("512"), std::string::npos) << big.status().message();
+  // Name and payload fit, but not with the filters and ID.
+  UserEvent filtered = user_event(0, "deploy", std::string(400, 'x'));
+  filtered.node_filter = std::string(100, 'n');
+  filtered.service_filter = std::string(100, 's');
+  Result<LamportTime> encoded = a.swim.fire_user_event(a.now, filtered);
+  ASSERT_FALSE(encoded.is_ok());
+  EXPECT_NE(encoded.status().message().find("after encoding"), std::string::npos);
+  EXPECT_EQ(a.swim.fire_user_event(a.now, user_event(0, "")).status().code(), StatusCode::invalid_argument);
+  a.collect();
+  EXPECT_EQ(a.swim.event_clock(), 0u);
+  EXPECT_TRUE(a.user_events.empty());
+}
+
+TEST(SwimUserEvents, AForgedHugeTimeIsRefused) {
+  Driver b(quiet_config_for("b"));
+  b.know({member("a"), member("b")});
+  b.receive("a", {user_event(std::numeric_limits<LamportTime>::max(), "forged")});
+  EXPECT_TRUE(b.user_events.empty());
+  EXPECT_EQ(b.swim.event_clock(), 0u);
+  EXPECT_EQ(b.swim.counters().user_events_refused, 1u);
+  b.receive("a", {user_event(5, "real")});
+  EXPECT_EQ(b.user_events.size(), 1u);
+}
+
+TEST(SwimUserEvents, ALeftNodeFiresNothing) {
+  Driver a(quiet_config_for("a"));
+  a.know({member("a"), member("b")});
+  a.swim.leave(a.now);
+  EXPECT_EQ(a.swim.fire_user_event(a.now, user_event(0, "late")).status().code(), StatusCode::unavailable);
 }
 
 }  // namespace

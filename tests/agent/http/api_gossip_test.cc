@@ -134,6 +134,8 @@ TEST_F(ApiGossipTest, LeaveWaitsUntilDone) {
 TEST_F(ApiGossipTest, ForceLeave) {
   EXPECT_EQ(respond("PUT", "/v1/agent/force-leave/node-2").status, 200);
   EXPECT_EQ(membership_.member_list[1].status, agent::MemberStatus::left);
+  EXPECT_EQ(respond("PUT", "/v1/agent/force-leave/node-3").status, 200);
+  EXPECT_EQ(json::parse(respond("GET", "/v1/agent/members").body)[2]["Status"], 2) << "a live member is leaving";
   EXPECT_EQ(respond("PUT", "/v1/agent/force-leave/nobody").status, 404);
 }
 

@@ -98,6 +98,51 @@ TEST(CodecTest, PushPullRoundTripsWithJoinAndManyMembers) {
   EXPECT_EQ(*empty, PushPull{});
 }
 
+TEST(CodecTest, PushPullCarriesTheEventClockAndEvents) {
+  PushPull push_pull{false, {sample_member("a")}};
+  push_pull.event_ltime = 1234;
+  for (const Message& message : every_message()) {
+    if (const UserEvent* event = std::get_if<UserEvent>(&message)) push_pull.events.push_back(*event);
+  }
+  push_pull.events.push_back(UserEvent{5, "restart", "", "", "", "", ""});
+  const std::string encoded = encode_push_pull(push_pull);
+  auto decoded = decode_push_pull(encoded, DecodeLimits{});
+  ASSERT_TRUE(decoded.is_ok()) << decoded.status().to_string();
+  EXPECT_EQ(*decoded, push_pull);
+  ::roster::proto::GossipPushPull proto_push_pull;
+  ASSERT_TRUE(proto_push_pull.ParseFromString(encoded));
+  EXPECT_EQ(proto_push_pull.event_ltime(), 1234u);
+  ASSERT_EQ(proto_push_pull.events_size(), 2);
+  EXPECT_EQ(proto_push_pull.events(0).name(), "deploy");
+
+  DecodeLimits limits;
+  limits.max_push_pull_events = 1;
+  DecodeReport report;
+  EXPECT_FALSE(decode_push_pull(encoded, limits, &report).is_ok());
+  EXPECT_EQ(report.error, WireError::oversized);
+}
+
+TEST(CodecTest, LeavingGoesOnTheWireAsAlive) {
+  Member member = sample_member("a");
+  member.state = MemberState::leaving;
+  auto decoded = decode_push_pull(encode_push_pull(PushPull{false, {member}}), DecodeLimits{});
+  ASSERT_TRUE(decoded.is_ok());
+  EXPECT_EQ(decoded->members[0].state, MemberState::alive);
+}
+
+TEST(CodecTest, RefusesOversizedOrNamelessUserEvents) {
+  DecodeLimits limits;
+  limits.max_user_event_bytes = 64;
+  DecodeReport report;
+  auto decoded = decode_packet(encode_packet(Packet{{UserEvent{1, "big", std::string(100, 'x'), "", "", "", ""}}}),
+                               limits, &report);
+  ASSERT_FALSE(decoded.is_ok());
+  EXPECT_EQ(report.error, WireError::oversized);
+  decoded = decode_packet(encode_packet(Packet{{UserEvent{1, "", "x", "", "", "", ""}}}), DecodeLimits{}, &report);
+  ASSERT_FALSE(decoded.is_ok());
+  EXPECT_EQ(report.error, WireError::garbage);
+}
+
 TEST(CodecTest, EncodedSizeIsExactAndAdditive) {
   Packet packet;
   size_t sum = 0;

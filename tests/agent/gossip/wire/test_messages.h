@@ -29,6 +29,9 @@ inline std::vector<Message> every_message() {
       Alive{sample_member()},
       Suspect{"db-1", 9, "web-1"},
       Dead{"db-2", 11, "db-2"},
+      LeaveIntent{"db-3", 13, "web-1"},
+      UserEvent{17, "deploy", std::string("v2\x00\xff", 4), "b54fe110-7af5-cafc-d1fb-afc8ba432b1c", "web-.*",
+                "api", "v[0-9]+"},
   };
 }
 
