@@ -462,7 +462,7 @@ class Swim {
     std::vector<UserEvent> events;
   };
   std::vector<EventSlot> event_buffer_;
-  LamportTime event_clock_ = 0;
+  LamportTime event_clock_ = 1;  // Serf starts its event clock at 1
   LamportTime event_min_time_ = 0;
 
   bool started_ = false;
