@@ -1,5 +1,8 @@
 #include "agent/gossip/transport.h"
 
+#include "common/accept_backoff.h"
+#include "common/host_port.h"
+
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -47,43 +50,6 @@ constexpr auto kPersistRetryInterval = std::chrono::seconds(1);
 // serve, so the initiator can say so instead of guessing at a wrong key. The
 // first byte is no envelope kind, so no peer mistakes it for gossip.
 constexpr std::string_view kListenerFullNotice = "\xff" "gossip listener full";
-
-bool out_of_resources(const error_code& error) {
-  if (error.category() != boost::system::system_category()) return false;
-  const int value = error.value();
-  return value == EMFILE || value == ENFILE || value == ENOBUFS || value == ENOMEM;
-}
-
-// "ip:port" or "[ipv6]:port" -> an address and a port.
-std::optional<std::pair<asio::ip::address, uint16_t>> split_address(const std::string& text) {
-  std::string host;
-  std::string port_text;
-  if (!text.empty() && text.front() == '[') {
-    size_t close = text.find("]:");
-    if (close == std::string::npos) return std::nullopt;
-    host = text.substr(1, close - 1);
-    port_text = text.substr(close + 2);
-  } else {
-    size_t colon = text.rfind(':');
-    if (colon == std::string::npos) return std::nullopt;
-    host = text.substr(0, colon);
-    port_text = text.substr(colon + 1);
-  }
-  unsigned port = 0;
-  auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
-  if (ec != std::errc() || end != port_text.data() + port_text.size() || port == 0 || port > 65535) {
-    return std::nullopt;
-  }
-  error_code error;
-  auto address = asio::ip::make_address(host, error);
-  if (error) return std::nullopt;
-  return std::make_pair(address, static_cast<uint16_t>(port));
-}
-
-std::string join_host_port(const asio::ip::address& address, uint16_t port) {
-  if (address.is_v6()) return "[" + address.to_string() + "]:" + std::to_string(port);
-  return address.to_string() + ":" + std::to_string(port);
-}
 
 // Why a packet or push-pull was dropped, for a person reading the log.
 std::string drop_reason(wire::WireError error) {
@@ -388,7 +354,7 @@ struct Transport::Impl : std::enable_shared_from_this<Transport::Impl> {
   // ---- UDP ----
 
   void send_packet(const OutgoingPacket& outgoing) {
-    auto target = split_address(outgoing.address);
+    auto target = split_host_port(outgoing.address);
     if (!target) {
       spdlog::debug("gossip: not sending to \"{}\": not ip:port", outgoing.address);
       return;
@@ -461,7 +427,7 @@ struct Transport::Impl : std::enable_shared_from_this<Transport::Impl> {
   // ---- TCP, outgoing ----
 
   void start_push_pull(PushPullRequest request) {
-    auto target = split_address(request.address);
+    auto target = split_host_port(request.address);
     if (!target) {
       fail_push_pull(request.address, request.reason, "\"" + request.address + "\" is not ip:port");
       return;
@@ -518,7 +484,7 @@ struct Transport::Impl : std::enable_shared_from_this<Transport::Impl> {
 
   void start_tcp_probe(const TcpProbeRequest& request) {
     const uint32_t sequence = request.ping.sequence;
-    auto target = split_address(request.address);
+    auto target = split_host_port(request.address);
     Packet packet;
     packet.messages.emplace_back(request.ping);
     auto sealed = wire::seal_packet(packet, keyring(), random);
@@ -557,7 +523,7 @@ struct Transport::Impl : std::enable_shared_from_this<Transport::Impl> {
 
   void send_keyring_request(const std::string& address, const KeyringRequest& request,
                             std::function<void(Result<KeyringReply>)> done) {
-    auto target = split_address(address);
+    auto target = split_host_port(address);
     if (!target) return done(Status::invalid_argument("\"" + address + "\" is not ip:port"));
     auto sealed = wire::seal_keyring_request(request, keyring(), random);
     if (!sealed.is_ok()) return done(sealed.status());
@@ -593,11 +559,11 @@ struct Transport::Impl : std::enable_shared_from_this<Transport::Impl> {
     acceptor.async_accept([self = shared_from_this()](const error_code& error, tcp::socket socket) {
       if (self->stopped || error == asio::error::operation_aborted) return;
       if (!error) {
-        self->accept_backoff = Duration::zero();
+        self->accept_backoff.succeeded();
         self->serve(std::move(socket));
       } else {
         ++self->counters.tcp_accept_errors;
-        if (out_of_resources(error)) return self->accept_later(error);
+        if (is_resource_exhaustion(error)) return self->accept_later(error);
       }
       self->accept_tcp();
     });
@@ -606,23 +572,16 @@ struct Transport::Impl : std::enable_shared_from_this<Transport::Impl> {
   // The pending connection stays in the backlog; retrying at once would fail
   // the same way, thousands of times a second.
   void accept_later(const error_code& error) {
-    accept_backoff = accept_backoff == Duration::zero()
-                         ? Duration(kAcceptBackoffFirst)
-                         : std::min<Duration>(accept_backoff * 2, Duration(kAcceptBackoffMax));
-    const TimePoint now = clock.now();
-    if (last_accept_log == TimePoint{} || now - last_accept_log >= kAcceptLogInterval) {
+    const AcceptBackoff::Decision wait = accept_backoff.failed(clock.now());
+    if (wait.report) {
       spdlog::error("gossip: cannot accept TCP connections on port {}: {}; retrying with backoff (now {} ms){}",
                     bound_port, error.message(),
-                    std::chrono::duration_cast<std::chrono::milliseconds>(accept_backoff).count(),
-                    accept_errors_unlogged > 0
-                        ? " (" + std::to_string(accept_errors_unlogged) + " more such errors since the last report)"
+                    std::chrono::duration_cast<std::chrono::milliseconds>(wait.retry_after).count(),
+                    wait.unreported > 0
+                        ? " (" + std::to_string(wait.unreported) + " more such errors since the last report)"
                         : std::string());
-      last_accept_log = now;
-      accept_errors_unlogged = 0;
-    } else {
-      ++accept_errors_unlogged;
     }
-    accept_timer.expires_after(accept_backoff);
+    accept_timer.expires_after(wait.retry_after);
     accept_timer.async_wait([weak = weak_from_this()](const error_code& timer_error) {
       if (timer_error) return;
       if (auto self = weak.lock()) self->accept_tcp();
@@ -814,9 +773,7 @@ struct Transport::Impl : std::enable_shared_from_this<Transport::Impl> {
   tcp::acceptor acceptor;
   asio::steady_timer timer;
   asio::steady_timer accept_timer;
-  Duration accept_backoff = Duration::zero();
-  TimePoint last_accept_log{};
-  uint64_t accept_errors_unlogged = 0;
+  AcceptBackoff accept_backoff{kAcceptBackoffFirst, kAcceptBackoffMax, kAcceptLogInterval};
   TimePoint last_full_log{};
   uint64_t refused_unlogged = 0;
   std::map<std::string, size_t> connections_per_ip;

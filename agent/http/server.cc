@@ -20,6 +20,7 @@
 
 #include "agent/catalog/watch_hub.h"
 #include "agent/http/api.h"
+#include "common/accept_backoff.h"
 #include "common/clock.h"
 #include "common/metrics.h"
 #include "common/one_shot_timer.h"
@@ -504,14 +505,6 @@ constexpr std::string_view kTooManyConnections =
     "Connection: close\r\n\r\n"
     "Your IP is issuing too many concurrent connections, please rate limit your calls\n\n";
 
-// Failures that more accepting cannot cure, only waiting: out of descriptors
-// or kernel memory. accept() fails at once on these, so re-accepting
-// straight away spins.
-bool is_resource_exhaustion(const beast::error_code& error) {
-  return error == asio::error::no_descriptors || error == asio::error::no_buffer_space ||
-         error == asio::error::no_memory || error == beast::errc::too_many_files_open_in_system;
-}
-
 struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   Impl(asio::io_context& io, Api& api, catalog::WatchHub& watch_hub, ServerOptions options)
       : shared(std::make_shared<Shared>(io, api, watch_hub, std::move(options))), acceptor(io), retry(io) {}
@@ -520,32 +513,26 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
     acceptor.async_accept([self = shared_from_this()](beast::error_code error, tcp::socket socket) {
       if (error == asio::error::operation_aborted || !self->acceptor.is_open()) return;
       if (error) return self->back_off(error);
-      self->retry_delay = std::chrono::milliseconds(0);
+      self->accept_backoff.succeeded();
       self->admit(std::move(socket));
       self->accept();
     });
   }
 
   // As Go's net/http does: wait 5 ms after a failed accept, doubling up to
-  // 1 s while it keeps failing, and say so once per kReportInterval.
+  // 1 s while it keeps failing, and say so once per 10 s.
   void back_off(const beast::error_code& error) {
-    static constexpr auto kReportInterval = std::chrono::seconds(10);
     ++shared->stats.accept_failures;
-    ++failures_since_report;
-    retry_delay = std::clamp(retry_delay * 2, std::chrono::milliseconds(5), std::chrono::milliseconds(1000));
-    const auto now = std::chrono::steady_clock::now();
-    if (!reported || now - last_report >= kReportInterval) {
+    const AcceptBackoff::Decision wait = accept_backoff.failed(shared->now());
+    if (wait.report) {
       spdlog::warn("HTTP accept failed: {}{}; retrying in {} ms{}", error.message(),
                    is_resource_exhaustion(error) ? " (raise the open-files limit or lower http_max_conns_per_client)"
                                                  : "",
-                   retry_delay.count(),
-                   failures_since_report > 1 ? fmt::format(" ({} failures since the last report)", failures_since_report)
-                                             : std::string(" (reported at most every 10 s)"));
-      reported = true;
-      last_report = now;
-      failures_since_report = 0;
+                   std::chrono::duration_cast<std::chrono::milliseconds>(wait.retry_after).count(),
+                   wait.unreported > 0 ? fmt::format(" ({} failures since the last report)", wait.unreported + 1)
+                                       : std::string(" (reported at most every 10 s)"));
     }
-    retry.arm_after(retry_delay, [weak = weak_from_this()] {
+    retry.arm_after(wait.retry_after, [weak = weak_from_this()] {
       if (auto self = weak.lock(); self && self->acceptor.is_open()) self->accept();
     });
   }
@@ -581,10 +568,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   std::shared_ptr<Shared> shared;
   tcp::acceptor acceptor;
   OneShotTimer retry;
-  std::chrono::milliseconds retry_delay{0};
-  uint64_t failures_since_report = 0;
-  bool reported = false;
-  std::chrono::steady_clock::time_point last_report;
+  AcceptBackoff accept_backoff{std::chrono::milliseconds(5), std::chrono::seconds(1)};
 };
 
 HttpServer::HttpServer(asio::io_context& io, Api& api, catalog::WatchHub& watch_hub, ServerOptions options)

@@ -1,5 +1,8 @@
 #include "agent/raft/transport.h"
 
+#include "common/accept_backoff.h"
+#include "common/host_port.h"
+
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
@@ -37,41 +40,11 @@ constexpr auto kAcceptBackoffMax = std::chrono::seconds(1);
 constexpr auto kAcceptLogInterval = std::chrono::seconds(10);
 constexpr size_t kMaxDropLogKeys = 4096;
 
-bool out_of_resources(const error_code& error) {
-  if (error.category() != boost::system::system_category()) return false;
-  const int value = error.value();
-  return value == EMFILE || value == ENFILE || value == ENOBUFS || value == ENOMEM;
-}
-
-// "ip:port" or "[ipv6]:port"; servers are addressed by IP, never by name.
+// Servers are addressed by IP, never by name.
 std::optional<tcp::endpoint> parse_endpoint(const std::string& text) {
-  std::string host;
-  std::string port_text;
-  if (!text.empty() && text.front() == '[') {
-    const size_t close = text.find("]:");
-    if (close == std::string::npos) return std::nullopt;
-    host = text.substr(1, close - 1);
-    port_text = text.substr(close + 2);
-  } else {
-    const size_t colon = text.rfind(':');
-    if (colon == std::string::npos) return std::nullopt;
-    host = text.substr(0, colon);
-    port_text = text.substr(colon + 1);
-  }
-  unsigned port = 0;
-  auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
-  if (ec != std::errc() || end != port_text.data() + port_text.size() || port == 0 || port > 65535) {
-    return std::nullopt;
-  }
-  error_code error;
-  const auto address = asio::ip::make_address(host, error);
-  if (error) return std::nullopt;
-  return tcp::endpoint(address, static_cast<uint16_t>(port));
-}
-
-std::string join_host_port(const asio::ip::address& address, uint16_t port) {
-  if (address.is_v6()) return "[" + address.to_string() + "]:" + std::to_string(port);
-  return address.to_string() + ":" + std::to_string(port);
+  auto split = split_host_port(text);
+  if (!split) return std::nullopt;
+  return tcp::endpoint(split->first, split->second);
 }
 
 // Why an incoming frame was dropped, in words an operator can act on.
@@ -469,11 +442,11 @@ struct Transport::Impl : std::enable_shared_from_this<Impl> {
       auto self = weak.lock();
       if (!self || self->stopped || error == asio::error::operation_aborted) return;
       if (!error) {
-        self->accept_backoff = Duration::zero();
+        self->accept_backoff.succeeded();
         self->serve(std::move(socket));
       } else {
         ++self->stats.accept_errors;
-        if (out_of_resources(error)) return self->accept_later(error);
+        if (is_resource_exhaustion(error)) return self->accept_later(error);
       }
       self->accept();
     });
@@ -482,22 +455,15 @@ struct Transport::Impl : std::enable_shared_from_this<Impl> {
   // The pending connection stays in the backlog; retrying at once would fail
   // the same way, thousands of times a second.
   void accept_later(const error_code& error) {
-    accept_backoff = accept_backoff == Duration::zero()
-                         ? Duration(kAcceptBackoffFirst)
-                         : std::min<Duration>(accept_backoff * 2, Duration(kAcceptBackoffMax));
-    const TimePoint now = clock.now();
-    if (last_accept_log == TimePoint{} || now - last_accept_log >= kAcceptLogInterval) {
+    const AcceptBackoff::Decision wait = accept_backoff.failed(clock.now());
+    if (wait.report) {
       logger->error("raft transport: cannot accept connections on port {}: {}; retrying with backoff (now {} ms){}",
-                    bound_port, error.message(), millis(accept_backoff).count(),
-                    accept_errors_unlogged > 0 ? " (" + std::to_string(accept_errors_unlogged) +
-                                                     " more such errors since the last report)"
-                                               : std::string());
-      last_accept_log = now;
-      accept_errors_unlogged = 0;
-    } else {
-      ++accept_errors_unlogged;
+                    bound_port, error.message(), millis(wait.retry_after).count(),
+                    wait.unreported > 0 ? " (" + std::to_string(wait.unreported) +
+                                              " more such errors since the last report)"
+                                        : std::string());
     }
-    accept_timer.expires_after(accept_backoff);
+    accept_timer.expires_after(wait.retry_after);
     accept_timer.async_wait([weak = weak_from_this()](const error_code& timer_error) {
       if (timer_error) return;
       if (auto self = weak.lock()) self->accept();
@@ -644,9 +610,7 @@ struct Transport::Impl : std::enable_shared_from_this<Impl> {
   Handler handler;
   tcp::acceptor acceptor;
   asio::steady_timer accept_timer;
-  Duration accept_backoff = Duration::zero();
-  TimePoint last_accept_log{};
-  uint64_t accept_errors_unlogged = 0;
+  AcceptBackoff accept_backoff{kAcceptBackoffFirst, kAcceptBackoffMax, kAcceptLogInterval};
   std::mt19937_64 random;
   std::map<ServerId, std::shared_ptr<Peer>> peers;
   std::set<std::shared_ptr<Inbound>> inbound;
