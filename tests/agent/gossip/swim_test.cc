@@ -1715,7 +1715,7 @@ TEST(SwimUserEvents, APushPullBringsMissedEventsWithoutRegossiping) {
   ASSERT_EQ(b.user_events.size(), 2u);
   EXPECT_EQ(b.user_events[0].payload, "v2");
   EXPECT_EQ(b.user_events[1].payload, "v3");
-  EXPECT_EQ(b.swim.event_clock(), 2u);
+  EXPECT_EQ(b.swim.event_clock(), 3u) << "past the events' times 1 and 2";
   b.advance(seconds(2));
   EXPECT_TRUE(b.sent<UserEvent>().empty()) << "Serf does not gossip events learnt by push-pull";
   // The same state again delivers nothing new.
@@ -1737,9 +1737,9 @@ TEST(SwimUserEvents, AJoinerIgnoresEventsFromBeforeItsJoin) {
   c.swim.on_push_pull_reply(c.now, address_of("a"), reply);
   c.collect();
   EXPECT_TRUE(c.user_events.empty()) << "Consul joins with Serf's ignoreOld";
-  EXPECT_EQ(c.swim.event_min_time(), 1u);
+  EXPECT_EQ(c.swim.event_min_time(), 2u) << "a's clock after its event at time 1";
   // Events after the join arrive as usual.
-  c.receive("a", {user_event(1, "new")});
+  c.receive("a", {user_event(2, "new")});
   ASSERT_EQ(c.user_events.size(), 1u);
 
   // Without event_join_ignore a joiner catches up.
