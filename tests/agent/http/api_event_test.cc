@@ -13,6 +13,7 @@
 #include "common/clock.h"
 #include "common/uuid.h"
 #include "tests/fakes/fake_membership.h"
+#include "tests/agent/http/api_calls.h"
 
 namespace roster::http {
 namespace {
@@ -39,26 +40,15 @@ class ApiEventTest : public ::testing::Test {
   }
 
   HttpRequest request(const std::string& method, const std::string& target, const std::string& body = "") {
-    HttpRequest out;
-    out.method = method;
-    out.headers["host"] = "127.0.0.1:8500";
-    EXPECT_TRUE(parse_target(target, out.path, out.query)) << target;
-    out.body = body;
-    return out;
+    return api_calls::make_request(method, target, body);
   }
 
   HttpResponse respond(const std::string& method, const std::string& target, const std::string& body = "") {
-    BlockingState blocking;
-    HandleResult result = api_.handle(request(method, target, body), blocking);
-    EXPECT_FALSE(result.wait.has_value()) << target << " blocked unexpectedly";
-    return result.response;
+    return api_calls::respond_now(api_, method, target, body);
   }
 
   static std::string header(const HttpResponse& response, const std::string& name) {
-    for (const auto& [key, value] : response.headers) {
-      if (key == name) return value;
-    }
-    return "";
+    return api_calls::header_of(response, name);
   }
 
   agent::UserEventInfo from_pool(const std::string& name, uint64_t ltime) {

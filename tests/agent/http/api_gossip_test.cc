@@ -12,6 +12,7 @@
 #include "agent/http/api_internal.h"
 #include "common/clock.h"
 #include "tests/fakes/fake_membership.h"
+#include "tests/agent/http/api_calls.h"
 
 namespace roster::http {
 namespace {
@@ -43,19 +44,11 @@ class ApiGossipTest : public ::testing::Test {
   }
 
   HttpRequest request(const std::string& method, const std::string& target, const std::string& body = "") {
-    HttpRequest out;
-    out.method = method;
-    out.headers["host"] = "127.0.0.1:8500";
-    EXPECT_TRUE(parse_target(target, out.path, out.query)) << target;
-    out.body = body;
-    return out;
+    return api_calls::make_request(method, target, body);
   }
 
   HttpResponse respond(const std::string& method, const std::string& target, const std::string& body = "") {
-    BlockingState blocking;
-    HandleResult result = api_.handle(request(method, target, body), blocking);
-    EXPECT_FALSE(result.wait.has_value()) << target << " blocked unexpectedly";
-    return result.response;
+    return api_calls::respond_now(api_, method, target, body);
   }
 
   boost::asio::io_context io_;

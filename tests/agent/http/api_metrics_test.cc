@@ -20,6 +20,7 @@
 #include "common/metrics.h"
 #include "tests/agent/http/raw_response.h"
 #include "tests/fakes/manual_clock.h"
+#include "tests/agent/http/api_calls.h"
 
 namespace roster::http {
 namespace {
@@ -56,15 +57,7 @@ class ApiMetricsTest : public ::testing::Test {
 
   HttpResponse get(Api& api, const std::string& target, const std::string& method = "GET",
                    const std::string& body = "") {
-    HttpRequest request;
-    request.method = method;
-    request.headers["host"] = "127.0.0.1:8500";
-    EXPECT_TRUE(parse_target(target, request.path, request.query)) << target;
-    request.body = body;
-    BlockingState blocking;
-    HandleResult result = api.handle(request, blocking);
-    EXPECT_FALSE(result.wait.has_value());
-    return result.response;
+    return api_calls::respond_now(api, method, target, body);
   }
 
   boost::asio::io_context io_;

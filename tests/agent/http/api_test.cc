@@ -10,6 +10,7 @@
 
 #include "agent/core/agent_core.h"
 #include "common/clock.h"
+#include "tests/agent/http/api_calls.h"
 
 namespace roster::http {
 namespace {
@@ -31,26 +32,15 @@ class ApiTest : public ::testing::Test {
   void TearDown() override { core_.stop(); }
 
   HandleResult call(const std::string& method, const std::string& target, const std::string& body = "") {
-    HttpRequest request;
-    request.method = method;
-    request.headers["host"] = "127.0.0.1:8500";
-    EXPECT_TRUE(parse_target(target, request.path, request.query)) << target;
-    request.body = body;
-    BlockingState blocking;
-    return api_.handle(request, blocking);
+    return api_calls::call_api(api_, method, target, body);
   }
 
   HttpResponse respond(const std::string& method, const std::string& target, const std::string& body = "") {
-    HandleResult result = call(method, target, body);
-    EXPECT_FALSE(result.wait.has_value()) << target << " blocked unexpectedly";
-    return result.response;
+    return api_calls::respond_now(api_, method, target, body);
   }
 
   static std::string header(const HttpResponse& response, const std::string& name) {
-    for (const auto& [key, value] : response.headers) {
-      if (key == name) return value;
-    }
-    return "";
+    return api_calls::header_of(response, name);
   }
 
   // Registers a waiter for the wait's keys and reports whether it fired.
