@@ -246,6 +246,7 @@ class Parser {
     task.location = {file_, line_of(node)};
     std::set<std::string> seen;
     std::vector<std::pair<YAML::Node, YAML::Node>> modules;
+    bool unknown_key = false;
     for (const auto& pair : node) {
       const std::string key = pair.first.IsScalar() ? pair.first.Scalar() : "";
       if (!seen.insert(key).second) {
@@ -274,6 +275,7 @@ class Parser {
       } else if (find_module(key) != nullptr) {
         modules.emplace_back(pair.first, pair.second);
       } else {
+        unknown_key = true;
         std::vector<std::string_view> known(kTaskKeys);
         for (const ModuleSpec& spec : module_specs()) known.push_back(spec.name);
         error(pair.first, "unknown module or field \"" + key + "\" in " + std::string(what) +
@@ -283,6 +285,7 @@ class Parser {
     if (task.name.empty()) error(node, std::string(what) + " has no name");
     if (handler && !task.notify.empty()) error_at(task.notify_line, "a handler cannot notify other handlers");
     if (modules.empty()) {
+      if (unknown_key) return std::nullopt;  // the unknown key was most likely meant as the module
       error(node, std::string(what) + " \"" + task.name + "\" has no module; use one of: " + module_list());
       return std::nullopt;
     }

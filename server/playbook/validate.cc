@@ -1,9 +1,11 @@
 #include "server/playbook/validate.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <set>
 #include <sstream>
+#include <tuple>
 
 #include "server/playbook/template_vars.h"
 
@@ -167,6 +169,9 @@ std::vector<PlaybookError> validate_playbook_directory(const std::string& direct
     return TemplateFile{path.string(), text.str()};
   };
   check_playbooks(set.playbooks, reader, errors);
+  std::stable_sort(errors.begin(), errors.end(), [](const PlaybookError& a, const PlaybookError& b) {
+    return std::tie(a.file, a.line) < std::tie(b.file, b.line);
+  });
   return errors;
 }
 
