@@ -122,6 +122,25 @@ class Parser {
     return value.Scalar();
   }
 
+  // A selector's text. An unquoted `!maintenance` is a YAML type tag, not a
+  // string; say so instead of reporting an empty selector.
+  std::optional<Selector> selector(const YAML::Node& value, std::string_view what) {
+    const std::string& tag = value.Tag();
+    if (tag.size() > 1 && tag.front() == '!') {
+      error(value, std::string(what) + ": YAML reads " + tag + " as a type tag; quote the selector: " +
+                       std::string(what) + ": \"" + tag + (value.IsScalar() ? value.Scalar() : "") + "\"");
+      return std::nullopt;
+    }
+    auto text = scalar(value, what);
+    if (!text) return std::nullopt;
+    Result<Selector> parsed = Selector::parse(*text);
+    if (!parsed.is_ok()) {
+      error(value, std::string(what) + ": " + parsed.status().message());
+      return std::nullopt;
+    }
+    return std::move(*parsed);
+  }
+
   std::optional<int> whole_number(const std::string& text, int minimum, int maximum) {
     int value = 0;
     auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
@@ -154,14 +173,9 @@ class Parser {
         if (auto text = scalar(value, "name")) play.name = *text;
       } else if (key == "hosts") {
         play.hosts_line = line_of(value);
-        if (auto text = scalar(value, "hosts")) {
-          Result<Selector> selector = Selector::parse(*text);
-          if (selector.is_ok()) {
-            play.hosts = std::move(*selector);
-            has_hosts = true;
-          } else {
-            error(value, "hosts: " + selector.status().message());
-          }
+        if (auto hosts = selector(value, "hosts")) {
+          play.hosts = std::move(*hosts);
+          has_hosts = true;
         }
       } else if (key == "vars") {
         parse_vars(value, play);
@@ -257,11 +271,7 @@ class Parser {
         if (auto text = scalar(pair.second, "name")) task.name = *text;
       } else if (key == "when") {
         task.when_line = line_of(pair.second);
-        if (auto text = scalar(pair.second, "when")) {
-          Result<Selector> selector = Selector::parse(*text);
-          if (selector.is_ok()) task.when = std::move(*selector);
-          else error(pair.second, "when: " + selector.status().message());
-        }
+        task.when = selector(pair.second, "when");
       } else if (key == "notify") {
         task.notify_line = line_of(pair.second);
         if (pair.second.IsScalar()) {

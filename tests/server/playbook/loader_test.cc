@@ -176,6 +176,16 @@ TEST(PlaybookLoaderTest, ModuleRules) {
   EXPECT_THAT(text, HasSubstr("test.yaml:15: module package takes a map of arguments"));
 }
 
+TEST(PlaybookLoaderTest, AnUnquotedBangSelectorGetsAHint) {
+  Loaded loaded = load("- name: x\n  hosts: !maintenance\n  tasks:\n    - name: t\n      when: !gpu\n"
+                       "      package: {name: a}\n");
+  const std::string text = all_errors(loaded.errors);
+  EXPECT_THAT(text, HasSubstr("test.yaml:2: hosts: YAML reads !maintenance as a type tag; quote the selector: "
+                              "hosts: \"!maintenance\""));
+  EXPECT_THAT(text, HasSubstr("test.yaml:5: when: YAML reads !gpu as a type tag"));
+  EXPECT_EQ(loaded.errors.size(), 2u) << text;
+}
+
 TEST(PlaybookLoaderTest, YamlSyntaxErrorsCarryTheLine) {
   Loaded loaded = load("- name: x\n  hosts: all\n  tasks: [\n");
   ASSERT_EQ(loaded.errors.size(), 1u);
