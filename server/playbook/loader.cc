@@ -329,7 +329,20 @@ class Parser {
           error(pair.first, "tag sets tags as `key: value` pairs of non-empty strings");
           return false;
         }
-        tags[pair.first.Scalar()] = pair.second.Scalar();
+        const std::string& key = pair.first.Scalar();
+        const std::string& tag_value = pair.second.Scalar();
+        if (!is_selectable_key(key)) {
+          error(pair.first, "tag key \"" + key + "\" must be 1-128 letters, digits, '_', '-', '.' or '/'");
+          return false;
+        }
+        if (tag_value.size() > 512 || std::any_of(tag_value.begin(), tag_value.end(), [](char c) {
+              return static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
+            })) {
+          error(pair.second, "tag value for \"" + key +
+                                 "\" must be at most 512 characters, none of them control characters");
+          return false;
+        }
+        tags[key] = tag_value;
       }
       if (tags.empty()) {
         error(value, "tag sets no tags; write `tag: {stage: base-done}`");

@@ -116,7 +116,8 @@ class SelectorParser {
   bool read_key(std::string& key) {
     while (!at_end() && is_key_char(peek())) key.push_back(text_[position_++]);
     if (key.empty()) {
-      set_error(at_end() ? "expected a tag key at the end" : "expected a tag key, found '" + std::string(1, peek()) + "'");
+      set_error(at_end() ? "expected a tag key at the end"
+                         : "expected a tag key, found '" + std::string(1, peek()) + "'");
       return false;
     }
     return true;
@@ -192,6 +193,10 @@ bool Selector::matches(const Tags& tags) const {
     }
   }
   return true;
+}
+
+bool is_selectable_key(std::string_view key) {
+  return !key.empty() && key.size() <= 128 && std::all_of(key.begin(), key.end(), is_key_char);
 }
 
 bool selectors_can_overlap(const Selector& a, const Selector& b) {

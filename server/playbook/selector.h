@@ -53,6 +53,10 @@ class Selector {
   std::string text_ = "all";
 };
 
+// True for a key a selector can name: 1-128 of letters, digits, `_ - . /`
+// (the agent's tag key rule).
+bool is_selectable_key(std::string_view key);
+
 // True when some set of tags is matched by both selectors. Exact: terms
 // constrain keys independently, so the two are checked key by key.
 bool selectors_can_overlap(const Selector& a, const Selector& b);

@@ -115,9 +115,10 @@ void check_paths(const std::vector<Playbook>& playbooks, std::vector<PlaybookErr
         const PathUse& b = list[later];
         if (!a.whole_file && !b.whole_file) continue;
         if (!selectors_can_overlap(a.play->hosts, b.play->hosts)) continue;
-        const std::string where = a.play == b.play ? "in the same play"
-                                                   : "in play \"" + a.play->name + "\"; a node can match both hosts \"" +
-                                                         a.play->hosts.text() + "\" and \"" + b.play->hosts.text() + "\"";
+        const std::string where =
+            a.play == b.play ? "in the same play"
+                             : "in play \"" + a.play->name + "\"; a node can match both hosts \"" +
+                                   a.play->hosts.text() + "\" and \"" + b.play->hosts.text() + "\"";
         errors.push_back({b.task->location.file, b.task->location.line,
                           "task \"" + b.task->name + "\" (" + b.task->module + ") manages " + path +
                               ", which task \"" + a.task->name + "\" (" + a.task->module + ", " +

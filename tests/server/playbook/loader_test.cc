@@ -166,6 +166,10 @@ TEST(PlaybookLoaderTest, ModuleRules) {
       tag: {}
     - name: module args not a map
       package: nginx
+    - name: tag key a selector cannot name
+      tag: {"role web": x}
+    - name: tag value with a newline
+      tag: {stage: "a\nb"}
 )");
   const std::string text = all_errors(loaded.errors);
   EXPECT_THAT(text, HasSubstr("test.yaml:5: file with state link needs \"src\""));
@@ -174,6 +178,8 @@ TEST(PlaybookLoaderTest, ModuleRules) {
   EXPECT_THAT(text, HasSubstr("test.yaml:11: command argv must be a list of strings"));
   EXPECT_THAT(text, HasSubstr("test.yaml:13: tag sets no tags"));
   EXPECT_THAT(text, HasSubstr("test.yaml:15: module package takes a map of arguments"));
+  EXPECT_THAT(text, HasSubstr("test.yaml:17: tag key \"role web\" must be 1-128 letters"));
+  EXPECT_THAT(text, HasSubstr("test.yaml:19: tag value for \"stage\" must be at most 512 characters"));
 }
 
 TEST(PlaybookLoaderTest, AnUnquotedBangSelectorGetsAHint) {

@@ -112,6 +112,15 @@ TEST(SelectorTest, ErrorsQuoteTheSelector) {
   EXPECT_NE(selector.status().message().find("\"role=\""), std::string::npos);
 }
 
+TEST(SelectorTest, SelectableKeys) {
+  EXPECT_TRUE(is_selectable_key("example.com/team-a_b"));
+  EXPECT_FALSE(is_selectable_key(""));
+  EXPECT_FALSE(is_selectable_key("role web"));
+  EXPECT_FALSE(is_selectable_key("env=qa"));
+  EXPECT_FALSE(is_selectable_key(std::string(129, 'a')));
+  EXPECT_TRUE(is_selectable_key(std::string(128, 'a')));
+}
+
 TEST(SelectorOverlapTest, DifferentValuesOfOneKeyNeverOverlap) {
   EXPECT_FALSE(selectors_can_overlap(parse("role=web"), parse("role=db")));
   EXPECT_FALSE(selectors_can_overlap(parse("env in (qa,prod)"), parse("env=dev")));
