@@ -1,6 +1,5 @@
 #include "agent/exec/executor.h"
 
-#include <algorithm>
 #include <set>
 
 #include "agent/exec/module.h"
