@@ -27,6 +27,33 @@ class Module {
   virtual bool predictable(const Args& args) const = 0;
 };
 
+// The modules and their arguments (paths are absolute, under the exec root):
+//
+//   file        path; state file (default: must exist, settles mode/owner) |
+//               directory (created with parents) | absent (files and links;
+//               directories are refused, never removed recursively) | link
+//               (src: absolute, taken under the root, or relative without
+//               '..'; an existing link is retargeted, a file is not replaced);
+//               mode ("0644" or an integer); owner (applied only when the
+//               agent runs as root, else noted in the message).
+//   copy        dest (or path), content, mode, owner. Writes atomically and
+//               keeps the old mode unless one is given. Refuses links and
+//               directories at dest.
+//   template    as copy; the content is what the deploy server rendered.
+//   lineinfile  path, line, regexp (ECMAScript; the last match is replaced,
+//               else the line is appended unless present), state present |
+//               absent (removes lines matching regexp, or equal to line),
+//               create (default false).
+//   command     argv (a list; no shell), timeout (seconds, default 60),
+//               creates / removes (paths), unless (argv: a probe, run even in
+//               check mode, so it must change nothing). Reports changed
+//               whenever it runs; failed on a non-zero exit or the timeout.
+//   package     name (one or a list), state present | absent.
+//   service     name, state started | stopped | restarted (always changed),
+//               enabled (bool). Needs state or enabled.
+//   tag         set (list of key=value), remove (list of keys); changed only
+//               when the node's tags differ afterwards.
+//
 // The module named `name` ("file", "copy", "template", "lineinfile",
 // "command", "package", "service", "tag"), or nullptr. Modules are stateless
 // singletons that live for the whole program.
