@@ -13,17 +13,23 @@ Result<std::string> resolve_path(const ExecContext& context, std::string_view pa
   if (path.empty() || path.front() != '/') {
     return Status::invalid_argument("path '" + std::string(path) + "' must be absolute");
   }
-  for (size_t start = 0; start < path.size();) {
-    size_t end = path.find('/', start);
-    if (end == std::string_view::npos) end = path.size();
-    if (path.substr(start, end - start) == "..") {
-      return Status::invalid_argument("path '" + std::string(path) + "' escapes the exec root with '..'");
-    }
-    start = end + 1;
-  }
   std::string root = context.exec_root;
   while (!root.empty() && root.back() == '/') root.pop_back();
-  return root + std::string(path);
+  // Rebuilt from its components, so "//", "/./" and a trailing '/' name the
+  // same file the Env and the fakes know.
+  std::string resolved = root;
+  for (size_t start = 1; start <= path.size();) {
+    size_t end = path.find('/', start);
+    if (end == std::string_view::npos) end = path.size();
+    std::string_view component = path.substr(start, end - start);
+    if (component == "..") {
+      return Status::invalid_argument("path '" + std::string(path) + "' escapes the exec root with '..'");
+    }
+    if (!component.empty() && component != ".") resolved += "/" + std::string(component);
+    start = end + 1;
+  }
+  if (resolved.empty()) resolved = "/";
+  return resolved;
 }
 
 namespace {

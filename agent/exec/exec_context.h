@@ -123,7 +123,8 @@ struct ExecContext {
   bool running_as_root = false;
 };
 
-// `path` (as a task names it) under the exec root. invalid_argument for an
+// `path` (as a task names it) under the exec root, with empty and "."
+// components dropped ("/etc//x/" is "/etc/x"). invalid_argument for an
 // empty or relative path, or one with a ".." component: a task never
 // reaches outside its root by name. (Symlinks already inside the root are not
 // resolved; the root is a sandbox for tasks, not a defence against its owner.)

@@ -233,8 +233,11 @@ TEST(ResolvePathTest, PrefixesAndRefusesDotDot) {
   EXPECT_EQ(*resolve_path(context, "/etc/..hidden"), "/srv/node-1/etc/..hidden");
   EXPECT_THAT(resolve_path(context, "/a/../../b").status().message(), HasSubstr("escapes the exec root"));
   EXPECT_FALSE(resolve_path(context, "etc/x").is_ok());
+  EXPECT_EQ(*resolve_path(context, "/etc//./nginx/"), "/srv/node-1/etc/nginx");
+  EXPECT_EQ(*resolve_path(context, "/"), "/srv/node-1");
   context.exec_root = "/";
   EXPECT_EQ(*resolve_path(context, "/etc/x"), "/etc/x");
+  EXPECT_EQ(*resolve_path(context, "/"), "/");
 }
 
 // ---- command guards and failures ----
