@@ -2,8 +2,10 @@
 
 // In-memory apt, systemd, command runner and tag store for the executor's
 // tests. Each records the calls that change something, so a test can check
-// that a second apply (or a dry run) changed nothing. The command runner can
-// fail its N-th command (habit 9: every executor interface has a fault).
+// that a second apply (or a dry run) changed nothing. Each can be made to
+// fail (habit 9: every executor interface has a fault): apt and systemd fail
+// their next change with fail_next_change(), the command runner its N-th
+// command.
 //
 // Thread safety: none; one test thread.
 
@@ -11,6 +13,7 @@
 #include <map>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "agent/exec/exec_context.h"
@@ -21,6 +24,7 @@ class FakePackageManager final : public exec::PackageManager {
  public:
   Result<bool> installed(const std::string& name) override { return installed_.contains(name); }
   Status install(const std::vector<std::string>& names) override {
+    if (!next_failure_.is_ok()) return std::exchange(next_failure_, Status::ok());
     for (const std::string& name : names) {
       calls.push_back("install " + name);
       installed_.insert(name);
@@ -28,6 +32,7 @@ class FakePackageManager final : public exec::PackageManager {
     return Status::ok();
   }
   Status remove(const std::vector<std::string>& names) override {
+    if (!next_failure_.is_ok()) return std::exchange(next_failure_, Status::ok());
     for (const std::string& name : names) {
       calls.push_back("remove " + name);
       installed_.erase(name);
@@ -36,11 +41,13 @@ class FakePackageManager final : public exec::PackageManager {
   }
   void preinstall(const std::string& name) { installed_.insert(name); }
   bool has(const std::string& name) const { return installed_.contains(name); }
+  void fail_next_change(Status failure) { next_failure_ = std::move(failure); }
 
   std::vector<std::string> calls;
 
  private:
   std::set<std::string> installed_;
+  Status next_failure_;
 };
 
 class FakeServiceManager final : public exec::ServiceManager {
@@ -55,20 +62,25 @@ class FakeServiceManager final : public exec::ServiceManager {
   Status stop(const std::string& name) override { return record("stop", name, false); }
   Status restart(const std::string& name) override { return record("restart", name, true); }
   Status set_enabled(const std::string& name, bool enable) override {
+    if (!next_failure_.is_ok()) return std::exchange(next_failure_, Status::ok());
     calls.push_back((enable ? "enable " : "disable ") + name);
     units[name].enabled = enable;
     return Status::ok();
   }
+
+  void fail_next_change(Status failure) { next_failure_ = std::move(failure); }
 
   std::map<std::string, Unit> units;
   std::vector<std::string> calls;
 
  private:
   Status record(const char* verb, const std::string& name, bool active_after) {
+    if (!next_failure_.is_ok()) return std::exchange(next_failure_, Status::ok());
     calls.push_back(std::string(verb) + " " + name);
     units[name].active = active_after;
     return Status::ok();
   }
+  Status next_failure_;
 };
 
 // Programs are functions keyed by argv[0]; an unknown program exits 127.

@@ -84,6 +84,23 @@ TEST_P(ExecutorTest, HandlersStayPendingAfterAFailureAndRunOnTheNextSuccessfulAp
   EXPECT_THAT(services_.calls, ElementsAre("restart nginx"));
 }
 
+TEST_P(ExecutorTest, AFailedInstallFailsTheTaskAndKeepsTheHandlerOwed) {
+  packages_.fail_next_change(Status::unavailable("apt lock held"));
+  Bundle bundle{{config("v1\n"), task("pkg", "package", {{"name", "nginx"}}), task("t", "tag", {{"set", "a=1"}})},
+                {restart_nginx()}};
+  RunReport report = run(bundle);
+  EXPECT_TRUE(report.failed);
+  EXPECT_EQ(report.tasks[1].status, TaskStatus::failed);
+  EXPECT_THAT(report.tasks[1].message, HasSubstr("apt lock held"));
+  EXPECT_EQ(report.tasks[2].status, TaskStatus::skipped);
+  EXPECT_THAT(report.pending_handlers, ElementsAre("restart nginx"));
+
+  RunReport retry = run(bundle, RunMode::apply, report.pending_handlers);
+  EXPECT_FALSE(retry.failed);
+  EXPECT_TRUE(packages_.has("nginx"));
+  EXPECT_THAT(services_.calls, ElementsAre("restart nginx"));
+}
+
 TEST_P(ExecutorTest, AFailingHandlerStaysPending) {
   Bundle bundle{{task("t", "tag", {{"set", "a=1"}}, {"bad", "restart nginx"})},
                 {task("bad", "command", {{"argv", "false"}}), restart_nginx()}};
@@ -91,6 +108,12 @@ TEST_P(ExecutorTest, AFailingHandlerStaysPending) {
   EXPECT_TRUE(report.failed);
   EXPECT_THAT(report.pending_handlers, ElementsAre("bad", "restart nginx"));
   EXPECT_TRUE(services_.calls.empty());
+
+  services_.fail_next_change(Status::internal("Job for nginx.service failed"));
+  Bundle restart_only{{task("t", "tag", {{"set", "a=2"}}, {"restart nginx"})}, {restart_nginx()}};
+  RunReport failed_restart = run(restart_only);
+  EXPECT_TRUE(failed_restart.failed);
+  EXPECT_THAT(failed_restart.pending_handlers, ElementsAre("restart nginx"));
 }
 
 TEST_P(ExecutorTest, CheckModeReportsUnknownAfterAPredictedChange) {
