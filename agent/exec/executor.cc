@@ -1,5 +1,6 @@
 #include "agent/exec/executor.h"
 
+#include <cassert>
 #include <set>
 
 #include "agent/exec/module.h"
@@ -8,6 +9,8 @@ namespace roster::exec {
 
 Executor::Executor(ExecOptions options, ExecContext context)
     : options_(std::move(options)), context_(std::move(context)) {
+  assert(context_.env && context_.attributes && context_.packages && context_.services && context_.commands &&
+         context_.tags && "every ExecContext interface must be set");
   context_.exec_root = options_.exec_root;
 }
 
@@ -47,6 +50,9 @@ Result<RunReport> Executor::run(const Bundle& bundle, const std::vector<std::str
     return Status::permission_denied("exec is disabled on this agent; enable it in the agent's config (exec.enabled)");
   }
   if (options_.exec_root.empty()) return Status::invalid_argument("exec root is empty; use \"/\" for the real root");
+  if (context_.attributes->kind(options_.exec_root) != FileKind::directory) {
+    return Status::invalid_argument("exec root " + options_.exec_root + " is not a directory");
+  }
   Status valid = validate(bundle, pending_handlers);
   if (!valid.is_ok()) return valid;
 

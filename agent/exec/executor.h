@@ -55,13 +55,14 @@ struct RunReport {
 
 class Executor {
  public:
-  // `context`'s pointers must all be set; its exec_root is replaced by
-  // options.exec_root. Not owned; must outlive the Executor.
+  // REQUIRES: every pointer in `context` is set. Its exec_root is replaced by
+  // options.exec_root. What they point to is not owned and must outlive the
+  // Executor.
   Executor(ExecOptions options, ExecContext context);
 
   // invalid_argument (before anything runs) for an unknown module, a notify
   // naming no handler, a pending handler the bundle does not define, or an
-  // empty exec root; permission_denied when exec is disabled. A task that
+  // exec root that is empty or not an existing directory; permission_denied when exec is disabled. A task that
   // fails is a failed result in the report, not an error here.
   Result<RunReport> run(const Bundle& bundle, const std::vector<std::string>& pending_handlers, RunMode mode);
 

@@ -171,6 +171,14 @@ TEST_P(ExecutorTest, ExecIsOffUnlessEnabled) {
   EXPECT_FALSE(executor(false).run(bundle, {}, RunMode::check).is_ok());
 }
 
+TEST_P(ExecutorTest, AMissingExecRootIsRefused) {
+  Executor missing({true, root_ + "/not-there"}, context());
+  Result<RunReport> report = missing.run(Bundle{{task("t", "tag", {{"set", "a=1"}})}, {}}, {}, RunMode::apply);
+  ASSERT_FALSE(report.is_ok());
+  EXPECT_THAT(report.status().message(), HasSubstr("is not a directory"));
+  EXPECT_TRUE(tags_.tags().empty());
+}
+
 TEST_P(ExecutorTest, MalformedBundlesAreRefusedBeforeAnythingRuns) {
   auto refused = [this](const Bundle& bundle, const std::vector<std::string>& pending) {
     Result<RunReport> report = executor().run(bundle, pending, RunMode::apply);
