@@ -53,6 +53,14 @@ TEST_P(ModulesTest, FileOwnerIsLeftAloneWhenNotRoot) {
   EXPECT_THAT(result.message, HasSubstr("not running as root"));
 }
 
+TEST_P(ModulesTest, FileOwnerIsIdempotentAsRoot) {
+  if (GetParam() == "posix") GTEST_SKIP() << "changing owners on a real disk needs root";
+  running_as_root_ = true;
+  write("/f", "x");
+  expect_changed_then_ok(task("own", "file", {{"path", "/f"}, {"owner", "www-data"}}));
+  EXPECT_EQ(*attributes_->owner(path("/f")), "www-data");
+}
+
 TEST_P(ModulesTest, FileStateFileDoesNotCreate) {
   TaskResult result = run_one(task("f", "file", {{"path", "/nope"}, {"state", "file"}}));
   EXPECT_EQ(result.status, TaskStatus::failed);

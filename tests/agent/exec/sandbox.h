@@ -50,6 +50,7 @@ class SandboxTest : public testing::TestWithParam<std::string> {
     context.services = &services_;
     context.commands = &commands_;
     context.tags = &tags_;
+    context.running_as_root = running_as_root_;
     return context;
   }
   Executor executor(bool enabled = true) { return Executor({enabled, root_}, context()); }
@@ -92,6 +93,7 @@ class SandboxTest : public testing::TestWithParam<std::string> {
   }
 
   std::string root_;
+  bool running_as_root_ = false;
   std::unique_ptr<Env> env_;
   std::unique_ptr<FileAttributes> attributes_;
   fakes::FakePackageManager packages_;
