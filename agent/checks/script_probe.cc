@@ -13,6 +13,7 @@
 #include <cstring>
 #include <thread>
 
+#include "common/child_process.h"
 #include "common/duration.h"
 
 extern char** environ;
@@ -25,48 +26,6 @@ using std::chrono::steady_clock;
 
 // How often the worker looks at the cancel flag and the child's state.
 constexpr int kPollMillis = 10;
-
-class FileDescriptor {
- public:
-  explicit FileDescriptor(int fd = -1) : fd_(fd) {}
-  FileDescriptor(const FileDescriptor&) = delete;
-  FileDescriptor& operator=(const FileDescriptor&) = delete;
-  ~FileDescriptor() { reset(); }
-  int get() const { return fd_; }
-  void reset() {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = -1;
-  }
-
- private:
-  int fd_;
-};
-
-// Appends what can be read now. Returns false at end of file.
-bool drain(int fd, std::string& output, size_t max_output_bytes) {
-  char buffer[4096];
-  while (true) {
-    ssize_t n = ::read(fd, buffer, sizeof buffer);
-    if (n > 0) {
-      // Keep reading past the limit so the script never blocks on a full pipe.
-      // A few bytes over the limit let truncate_output cut on a character boundary.
-      size_t limit = max_output_bytes + 4;
-      size_t room = limit > output.size() ? limit - output.size() : 0;
-      output.append(buffer, std::min(room, static_cast<size_t>(n)));
-      continue;
-    }
-    if (n == 0) return false;
-    if (errno == EINTR) continue;
-    return true;  // EAGAIN: nothing more for now
-  }
-}
-
-void kill_group_and_reap(pid_t pid) {
-  ::kill(-pid, SIGKILL);
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-}
 
 class ScriptProbe final : public Probe, public std::enable_shared_from_this<ScriptProbe> {
  public:
@@ -171,13 +130,14 @@ std::optional<CheckResult> run_script(const std::vector<std::string>& args, std:
     pollfd poll_fd{read_end.get(), POLLIN, 0};
     // After end of file there is nothing to watch but the child itself.
     ::poll(open ? &poll_fd : nullptr, open ? 1 : 0, wait_millis);
-    if (open) open = drain(read_end.get(), output, max_output_bytes);
+    // A few bytes over the limit let truncate_output cut on a character boundary.
+    if (open) open = drain_pipe(read_end.get(), output, max_output_bytes + 4);
 
     pid_t waited = ::waitpid(pid, &wait_status, WNOHANG);
     if (waited == pid) {
       // Whatever the script wrote before exiting is in the pipe now. A
       // background child may keep the pipe open; do not wait for it.
-      if (open) drain(read_end.get(), output, max_output_bytes);
+      if (open) drain_pipe(read_end.get(), output, max_output_bytes + 4);
       break;
     }
     if (waited < 0 && errno != EINTR) {

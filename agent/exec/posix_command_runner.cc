@@ -12,51 +12,11 @@
 #include <chrono>
 #include <cstring>
 
+#include "common/child_process.h"
+
 extern char** environ;
 
 namespace roster::exec {
-namespace {
-
-class FileDescriptor {
- public:
-  explicit FileDescriptor(int fd = -1) : fd_(fd) {}
-  FileDescriptor(const FileDescriptor&) = delete;
-  FileDescriptor& operator=(const FileDescriptor&) = delete;
-  ~FileDescriptor() { reset(); }
-  int get() const { return fd_; }
-  void reset() {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = -1;
-  }
-
- private:
-  int fd_;
-};
-
-// Appends what can be read now, up to `limit` bytes kept. False at end of file.
-bool drain(int fd, std::string& output, size_t limit) {
-  char buffer[4096];
-  while (true) {
-    ssize_t n = ::read(fd, buffer, sizeof buffer);
-    if (n > 0) {
-      size_t room = limit > output.size() ? limit - output.size() : 0;
-      output.append(buffer, std::min(room, static_cast<size_t>(n)));
-      continue;
-    }
-    if (n == 0) return false;
-    if (errno == EINTR) continue;
-    return true;
-  }
-}
-
-void kill_group_and_reap(pid_t pid) {
-  ::kill(-pid, SIGKILL);
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-}
-
-}  // namespace
 
 Result<CommandOutput> PosixCommandRunner::run(const CommandRequest& request) {
   if (request.argv.empty()) return Status::invalid_argument("command has no argv");
@@ -124,13 +84,13 @@ Result<CommandOutput> PosixCommandRunner::run(const CommandRequest& request) {
     auto remaining = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now).count() + 1;
     pollfd fds[2] = {{out_read.get(), POLLIN, 0}, {err_read.get(), POLLIN, 0}};
     ::poll(fds, 2, static_cast<int>(std::min<long long>(remaining, 10)));
-    if (out_open) out_open = drain(out_read.get(), output.out, max_output_bytes_);
-    if (err_open) err_open = drain(err_read.get(), output.err, max_output_bytes_);
+    if (out_open) out_open = drain_pipe(out_read.get(), output.out, max_output_bytes_);
+    if (err_open) err_open = drain_pipe(err_read.get(), output.err, max_output_bytes_);
     pid_t waited = ::waitpid(pid, &wait_status, WNOHANG);
     if (waited == pid) {
       // A background child may hold the pipes open; take what is there and go.
-      if (out_open) drain(out_read.get(), output.out, max_output_bytes_);
-      if (err_open) drain(err_read.get(), output.err, max_output_bytes_);
+      if (out_open) drain_pipe(out_read.get(), output.out, max_output_bytes_);
+      if (err_open) drain_pipe(err_read.get(), output.err, max_output_bytes_);
       break;
     }
     if (waited < 0 && errno != EINTR) {
