@@ -203,7 +203,9 @@ void RaftCore::tick_heartbeat() {
         return;
       }
     }
-    if (transfer_target_ != kNoServer) transfer_target_ = kNoServer;  // the transfer timed out
+  }
+  if (transfer_target_ != kNoServer && ++transfer_elapsed_ >= config_.election_ticks) {
+    transfer_target_ = kNoServer;  // the transfer timed out
   }
   if (heartbeat_elapsed_ >= config_.heartbeat_ticks) {
     heartbeat_elapsed_ = 0;
@@ -495,6 +497,7 @@ void RaftCore::handle_install_snapshot(const Message& m) {
   last_snapshot_index_ = meta.last_index;
   to_restore_ = snapshot;
   snapshot_to_persist_ = snapshot;
+  if (!kept) snapshot_replaces_log_ = true;
   ++stats_.snapshots_installed;
   reply.match_index = meta.last_index;
   send_after_persist(std::move(reply));
@@ -602,7 +605,7 @@ Status RaftCore::transfer_leadership(ServerId target) {
     return Status::invalid_argument("server " + std::to_string(target) + " is not a voter");
   }
   transfer_target_ = target;
-  election_elapsed_ = 0;  // the transfer gets one election timeout
+  transfer_elapsed_ = 0;  // the transfer gets one election timeout; CheckQuorum keeps its own clock
   const Progress* progress = this->progress(target);
   if (progress != nullptr && progress->match_index() == log_.last_index()) {
     Message now;
@@ -866,7 +869,9 @@ Ready RaftCore::ready() {
       issued.snapshot_reset = true;
       issued.snapshot_index = snapshot_to_persist_->meta.last_index;
       batch.snapshot = std::move(snapshot_to_persist_);
+      batch.snapshot_replaces_log = snapshot_replaces_log_;
       snapshot_to_persist_.reset();
+      snapshot_replaces_log_ = false;
     }
     if (unpersisted_from_ != 0) {
       batch.entries = log_.slice(unpersisted_from_, log_.last_index());

@@ -105,6 +105,9 @@ Entry bootstrap_entry(const Configuration& configuration);
 struct PersistBatch {
   uint64_t seq = 0;
   std::optional<Snapshot> snapshot;   // write first; the log restarts after it
+  // The snapshot replaced the whole log (it did not continue it): storage
+  // must forget every entry it holds, durably, before this batch counts.
+  bool snapshot_replaces_log = false;
   std::vector<Entry> entries;         // the first may replace the log's suffix from its index
   std::optional<HardState> hard_state;
 };
@@ -268,6 +271,7 @@ class RaftCore {
   // Persistence bookkeeping.
   Index unpersisted_from_ = 0;  // first log index not yet handed out in a batch (0: none)
   std::optional<Snapshot> snapshot_to_persist_;
+  bool snapshot_replaces_log_ = false;
   uint64_t issued_seq_ = 0;
   uint64_t persisted_seq_ = 0;
   struct IssuedBatch {

@@ -10,6 +10,15 @@ RaftLog::RaftLog(const SnapshotMeta& snapshot, std::vector<Entry> entries)
   // stopped (it snapshots what it applied); entries it covers entirely are
   // of no use then.
   if (!entries.empty() && entries.back().index <= snapshot.last_index) entries.clear();
+  // A log that holds the snapshot's last index with another term does not
+  // continue the snapshot (one received from a leader replaced it): none of
+  // its entries, before or after that index, can be trusted.
+  for (const Entry& entry : entries) {
+    if (entry.index == snapshot.last_index && entry.term != snapshot.last_term && snapshot.last_index != 0) {
+      entries.clear();
+      break;
+    }
+  }
   if (!entries.empty() && entries.front().index <= snapshot.last_index + 1) offset_ = entries.front().index;
   for (Entry& entry : entries) entries_.push_back(std::move(entry));
   commit_index_ = snapshot_index_;

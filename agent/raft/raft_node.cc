@@ -290,7 +290,11 @@ void RaftNode::Impl::submit(PersistBatch batch) {
   if (batch.snapshot) {
     // Before the entries: they continue the log after the snapshot.
     group_commit->run(
-        [snapshot = std::move(*batch.snapshot)](Storage& storage) { return storage.save_snapshot(snapshot); },
+        [snapshot = std::move(*batch.snapshot), replaces_log = batch.snapshot_replaces_log](Storage& storage) {
+          Status status = storage.save_snapshot(snapshot);
+          if (status.is_ok() && replaces_log) status = storage.discard_log(snapshot.meta.last_index);
+          return status;
+        },
         [weak = weak_from_this()](Status status) {
           std::shared_ptr<Impl> self = weak.lock();
           if (self && !self->stopped && !status.is_ok()) self->fail_storage(status);

@@ -55,4 +55,6 @@ Status Storage::save_snapshot(const Snapshot& snapshot) {
   return wal_->compact(last - options_.trailing_entries);
 }
 
+Status Storage::discard_log(Index snapshot_index) { return wal_->discard_entries(snapshot_index); }
+
 }  // namespace roster::raft

@@ -68,6 +68,9 @@ class Storage {
   // at or below snapshot.meta.last_index - trailing_entries.
   // REQUIRES: every entry up to snapshot.meta.last_index is committed.
   Status save_snapshot(const Snapshot& snapshot);
+  // After save_snapshot() of a snapshot that replaced the log (the leader's
+  // snapshot did not continue this server's log): forgets every WAL entry.
+  Status discard_log(Index snapshot_index);
 
   // The last entry index written to the WAL (0 if none since the snapshot).
   Index last_wal_index() const { return wal_->last_index(); }

@@ -15,6 +15,9 @@ enum class RecordType : uint8_t {
   segment_header = 1,
   entry = 2,
   hard_state = 3,
+  // Everything before it is gone: a snapshot that replaced the log (payload:
+  // the snapshot's last index). Entries written after it continue from there.
+  discard = 4,
 };
 
 constexpr size_t kRecordHeaderBytes = 4 + 1 + 8;  // length, type, checksum
@@ -71,6 +74,12 @@ std::string encode_hard_state(const HardState& state) {
   return encode_record(RecordType::hard_state, payload);
 }
 
+std::string encode_discard(Index snapshot_index) {
+  std::string payload;
+  codec::put_u64(payload, snapshot_index);
+  return encode_record(RecordType::discard, payload);
+}
+
 std::string encode_segment_header(uint64_t sequence, Index first_index) {
   std::string payload;
   codec::put_u64(payload, sequence);
@@ -105,7 +114,7 @@ Parsed parse_record(std::string_view data, size_t offset) {
     return {Parse::bad, {}, "record runs past the end of the file"};
   }
   const uint8_t type = static_cast<uint8_t>(data[offset + 4]);
-  if (type < static_cast<uint8_t>(RecordType::segment_header) || type > static_cast<uint8_t>(RecordType::hard_state)) {
+  if (type < static_cast<uint8_t>(RecordType::segment_header) || type > static_cast<uint8_t>(RecordType::discard)) {
     return {Parse::bad, {}, "unknown record type"};
   }
   const uint64_t expected = codec::load_le(data.substr(offset + 5), 8);
@@ -240,6 +249,10 @@ Status Wal::replay() {
           return corrupt("malformed hard state");
         }
         hard_state_ = state;
+      } else if (record.type == RecordType::discard) {
+        Index snapshot_index = 0;
+        if (!reader.u64(snapshot_index) || !reader.done()) return corrupt("malformed discard record");
+        log.clear();
       } else if (record.type == RecordType::entry) {
         Entry entry;
         uint8_t type = 0;
@@ -361,6 +374,26 @@ Status Wal::save_hard_state(const HardState& state) {
 Status Wal::sync() {
   if (!failure_.is_ok()) return failure_;
   return fail(tail_->sync());
+}
+
+Status Wal::discard_entries(Index snapshot_index) {
+  if (!failure_.is_ok()) return failure_;
+  // In a fresh segment, so the older ones can all go: replay reads them
+  // first, and the discard record then drops what they held even if a crash
+  // stops the removals half way.
+  last_index_ = snapshot_index;
+  snapshot_index_ = snapshot_index;
+  if (Status status = fail(start_segment()); !status.is_ok()) return status;
+  if (Status status = fail(write_records(encode_discard(snapshot_index))); !status.is_ok()) return status;
+  if (Status status = fail(tail_->sync()); !status.is_ok()) return status;
+  while (segments_.size() > 1) {
+    const std::string path = segments_.front().path;
+    if (Status status = fail(env_.remove_file(path)); !status.is_ok()) return status;
+    segments_.erase(segments_.begin());
+    if (Status status = fail(env_.sync_directory(dir_)); !status.is_ok()) return status;
+  }
+  logger_->info("WAL {}: log discarded; a snapshot at index {} replaces it", dir_, snapshot_index);
+  return Status::ok();
 }
 
 Status Wal::compact(Index up_to) {

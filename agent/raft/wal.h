@@ -95,6 +95,12 @@ class Wal {
   // A durable snapshot covers every entry up to `last_index`: the next append
   // may start the log afresh at last_index + 1.
   void note_snapshot(Index last_index) { snapshot_index_ = last_index; }
+  // A snapshot received from the leader replaced the whole log: durably
+  // forgets every entry (a discard record in a new segment, synced; the
+  // older segments removed). Entries appended next start at
+  // snapshot_index + 1. Without this, a crash would bring back entries the
+  // snapshot replaced.
+  Status discard_entries(Index snapshot_index);
   // Removes the oldest segments whose entries all have indexes <= up_to. The
   // segment being written is never removed. REQUIRES: a durable snapshot
   // covers up_to.

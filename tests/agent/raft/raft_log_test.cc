@@ -27,6 +27,19 @@ TEST(RaftLog, EmptyLogEndsAtZero) {
   EXPECT_EQ(log.term_at(1), std::nullopt);
 }
 
+TEST(RaftLog, ALogThatDoesNotContinueItsSnapshotIsDropped) {
+  // The entry at the snapshot's index has another term: a received snapshot
+  // replaced this log, and none of it (before or after) can be trusted.
+  RaftLog log(SnapshotMeta{5, 3, {}}, entries_with_terms(3, {2, 2, 2, 2, 2}));
+  EXPECT_EQ(log.first_index(), 6u);
+  EXPECT_EQ(log.last_index(), 5u);
+  EXPECT_EQ(log.last_term(), 3u);
+  // One that does continue it keeps its trailing window and its tail.
+  RaftLog kept(SnapshotMeta{5, 2, {}}, entries_with_terms(3, {2, 2, 2, 2, 4}));
+  EXPECT_EQ(kept.first_index(), 3u);
+  EXPECT_EQ(kept.last_index(), 7u);
+}
+
 TEST(RaftLog, RecoversEntriesAfterASnapshotAsCommittedAppliedAndStable) {
   RaftLog log(SnapshotMeta{5, 2, {}}, entries_with_terms(6, {2, 3}));
   EXPECT_EQ(log.snapshot_index(), 5u);

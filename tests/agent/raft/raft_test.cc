@@ -503,6 +503,10 @@ TEST(Snapshot, ALaggingFollowerReceivesTheSnapshotInChunks) {
   EXPECT_EQ(net.core(3).log().snapshot_index(), applied);
   EXPECT_EQ(net.core(3).configuration(), net.core(1).configuration());
   EXPECT_EQ(net.core(3).stats().snapshots_installed, 1u);
+  // Server 3's log (the bootstrap entry, the first no-op) does not reach the
+  // snapshot's index: the snapshot replaces it, and storage is told to
+  // forget it, or a crash would bring it back.
+  EXPECT_EQ(net.node(3).snapshot_replaced_log, std::vector<bool>{true});
 
   // Replication goes on from the log after the snapshot.
   const Index next = propose(net, 1, "after");

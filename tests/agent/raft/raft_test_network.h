@@ -176,6 +176,8 @@ class Network {
     std::vector<ReadState> read_states;
     std::vector<uint64_t> failed_reads;
     std::vector<Snapshot> restored;
+    // For every batch that carried a snapshot: whether it replaced the log.
+    std::vector<bool> snapshot_replaced_log;
   };
 
   Network() = default;
@@ -232,6 +234,7 @@ class Network {
       queue_.push_back(std::move(m));
     }
     if (r.persist) {
+      if (r.persist->snapshot) n.snapshot_replaced_log.push_back(r.persist->snapshot_replaces_log);
       if (n.auto_persist) n.core->persisted(r.persist->seq);
       else n.unpersisted_seq = r.persist->seq;
     }

@@ -54,6 +54,33 @@ TEST(WalTest, EntriesAndHardStateSurviveARestart) {
   EXPECT_EQ(wal->take_recovered_entries(), expected);
 }
 
+TEST(WalTest, ALogDiscardedForASnapshotStaysDiscardedAcrossACrash) {
+  MemEnv env;
+  {
+    auto wal = open_wal(env, 1024);  // small segments: the stale log spans several
+    ASSERT_TRUE(wal);
+    ASSERT_TRUE(wal->append(make_entries(1, 30, 2)).is_ok());
+    ASSERT_TRUE(wal->sync().is_ok());
+    // A leader's snapshot at 20 (another term) replaced this log.
+    ASSERT_TRUE(wal->discard_entries(20).is_ok());
+  }
+  env.crash(CrashMode::drop_unsynced);
+  {
+    auto wal = open_wal(env, 1024);
+    ASSERT_TRUE(wal);
+    EXPECT_TRUE(wal->take_recovered_entries().empty()) << "the stale entries 1..30 came back";
+    EXPECT_EQ(wal->segment_count(), 1u);
+    // The log continues after the snapshot (Storage notes it on open).
+    wal->note_snapshot(20);
+    ASSERT_TRUE(wal->append(make_entries(21, 23, 3)).is_ok());
+    ASSERT_TRUE(wal->sync().is_ok());
+  }
+  env.crash(CrashMode::drop_unsynced);
+  auto wal = open_wal(env, 1024);
+  ASSERT_TRUE(wal);
+  EXPECT_EQ(wal->take_recovered_entries(), make_entries(21, 23, 3));
+}
+
 TEST(WalTest, ReplayAppliesConflictTruncation) {
   MemEnv env;
   {
