@@ -1,0 +1,69 @@
+#pragma once
+
+// Deploy bundles on the wire (proto/exec.proto): roster-deploy seals them,
+// the agent opens them. Protobuf stays in bundle_codec.cc.
+//
+// Opening checks, in this order, and refuses with a Status whose message a
+// person can act on (it is written back to the catalog as the result):
+//   invalid_argument     not a SignedBundle / BundlePayload, unknown format,
+//                        or content that is not a valid bundle (a task
+//                        without a module, a bad argument value);
+//   permission_denied    signed by no trusted key, or the signature does not
+//                        match (tampered);
+//   failed_precondition  for another node ID ("bundle is for node ID X, this
+//                        is Y"), expired, a generation not newer than the last
+//                        one applied (a replay), or a content hash that does
+//                        not match the content.
+// Nothing here touches the disk or the clock: the caller passes the time.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "agent/exec/executor.h"
+#include "common/ed25519.h"
+#include "common/status.h"
+
+namespace roster::exec {
+
+struct BundleMeta {
+  std::string node_id;
+  std::string node;
+  uint64_t generation = 0;
+  int64_t expires_unix_ms = 0;
+  std::string content_hash;  // filled by seal_bundle
+  std::string run_id;
+  bool check_mode = false;
+  std::vector<std::string> playbooks;
+};
+
+struct OpenedBundle {
+  BundleMeta meta;
+  Bundle bundle;
+};
+
+// Hex SHA-256 of the bundle's content (tasks, handlers, playbook names) in a
+// deterministic encoding: equal content always gives an equal hash.
+std::string content_hash(const Bundle& bundle, const std::vector<std::string>& playbooks);
+
+// The serialized SignedBundle. meta.content_hash is computed here.
+std::string seal_bundle(BundleMeta meta, const Bundle& bundle, const SigningKey& key);
+
+struct OpenPolicy {
+  std::string node_id;
+  // The newest generation this node has finished (applied, failed or
+  // refused). A bundle must be newer, except that `resume_generation`, when
+  // non-zero, may be opened again: the bundle a killed agent was running.
+  uint64_t last_generation = 0;
+  uint64_t resume_generation = 0;
+  int64_t now_unix_ms = 0;
+  std::vector<std::string> trusted_keys;  // raw 32-byte public keys
+};
+
+Result<OpenedBundle> open_bundle(std::string_view bytes, const OpenPolicy& policy);
+
+// Only decodes (no signature or policy check): for tools that show a bundle.
+Result<OpenedBundle> decode_bundle_unverified(std::string_view bytes);
+
+}  // namespace roster::exec
