@@ -11,9 +11,11 @@ packages=(
   libcpprest-dev libyaml-cpp-dev nlohmann-json3-dev
   libspdlog-dev libfmt-dev libcli11-dev
   libssl-dev libxxhash-dev zlib1g-dev
+  libkainjow-mustache-dev  # playbook templates (server/playbook)
   protobuf-compiler libprotobuf-dev
   libgtest-dev libgmock-dev
   python3 python3-consul
+  ansible-core  # tests/clients/ansible: ansible-inventory against /v1/roster/inventory
   prometheus  # tests/integration/test_prometheus.py scrapes an agent with it
   clang libclang-rt-14-dev
 )
