@@ -76,6 +76,8 @@ class ServiceManager {
   virtual Status start(const std::string& name) = 0;
   virtual Status stop(const std::string& name) = 0;
   virtual Status restart(const std::string& name) = 0;
+  // Asks the running service to reload its configuration.
+  virtual Status reload(const std::string& name) = 0;
   virtual Status set_enabled(const std::string& name, bool enabled) = 0;
 };
 

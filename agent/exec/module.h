@@ -49,7 +49,8 @@ class Module {
 //               check mode, so it must change nothing). Reports changed
 //               whenever it runs; failed on a non-zero exit or the timeout.
 //   package     name (one or a list), state present | absent.
-//   service     name, state started | stopped | restarted (always changed),
+//   service     name, state started | stopped | restarted | reloaded (the
+//               last two always report changed),
 //               enabled (bool). Needs state or enabled.
 //   tag         set (list of key=value), remove (list of keys); changed only
 //               when the node's tags differ afterwards.

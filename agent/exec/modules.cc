@@ -437,7 +437,7 @@ class ServiceModule final : public PlanningModule {
  public:
   bool predictable(const Args& args) const override {
     Result<std::string> state = string_arg_or(args, "state", "");
-    return !state.is_ok() || *state != "restarted";
+    return !state.is_ok() || (*state != "restarted" && *state != "reloaded");
   }
 
  protected:
@@ -446,8 +446,9 @@ class ServiceModule final : public PlanningModule {
     if (!name.is_ok()) return failed(name.status());
     Result<std::string> state = string_arg_or(args, "state", "");
     if (!state.is_ok()) return failed(state.status());
-    if (!state->empty() && *state != "started" && *state != "stopped" && *state != "restarted") {
-      return failed("state must be started, stopped or restarted");
+    if (!state->empty() && *state != "started" && *state != "stopped" && *state != "restarted" &&
+        *state != "reloaded") {
+      return failed("state must be started, stopped, restarted or reloaded");
     }
     if (state->empty() && !has_arg(args, "enabled")) return failed("service needs state or enabled");
     Result<bool> want_enabled = bool_arg_or(args, "enabled", false);
@@ -467,6 +468,9 @@ class ServiceModule final : public PlanningModule {
       } else if (*state == "restarted") {
         changes.push_back("restarted");
         if (act) status = context.services->restart(*name);
+      } else if (*state == "reloaded") {
+        changes.push_back("reloaded");
+        if (act) status = context.services->reload(*name);
       }
       if (!status.is_ok()) return failed(status);
     }

@@ -73,6 +73,7 @@ Result<bool> SystemdServiceManager::enabled(const std::string& name) { return as
 Status SystemdServiceManager::start(const std::string& name) { return change("start", name); }
 Status SystemdServiceManager::stop(const std::string& name) { return change("stop", name); }
 Status SystemdServiceManager::restart(const std::string& name) { return change("restart", name); }
+Status SystemdServiceManager::reload(const std::string& name) { return change("reload", name); }
 Status SystemdServiceManager::set_enabled(const std::string& name, bool enable) {
   return change(enable ? "enable" : "disable", name);
 }

@@ -7,7 +7,7 @@
 //   AptPackageManager      dpkg-query -W to ask, apt-get install/remove -y
 //                          (DEBIAN_FRONTEND=noninteractive) to change.
 //   SystemdServiceManager  systemctl is-active / is-enabled to ask,
-//                          systemctl start/stop/restart/enable/disable.
+//                          systemctl start/stop/restart/reload/enable/disable.
 //
 // Names come from bundles: one that is empty or starts with '-' (it would be
 // read as an option) is invalid_argument, and every argv puts "--" before
@@ -47,6 +47,7 @@ class SystemdServiceManager final : public ServiceManager {
   Status start(const std::string& name) override;
   Status stop(const std::string& name) override;
   Status restart(const std::string& name) override;
+  Status reload(const std::string& name) override;
   Status set_enabled(const std::string& name, bool enabled) override;
 
  private:

@@ -61,6 +61,7 @@ class FakeServiceManager final : public exec::ServiceManager {
   Status start(const std::string& name) override { return record("start", name, true); }
   Status stop(const std::string& name) override { return record("stop", name, false); }
   Status restart(const std::string& name) override { return record("restart", name, true); }
+  Status reload(const std::string& name) override { return record("reload", name, true); }
   Status set_enabled(const std::string& name, bool enable) override {
     if (!next_failure_.is_ok()) return std::exchange(next_failure_, Status::ok());
     calls.push_back((enable ? "enable " : "disable ") + name);

@@ -139,6 +139,16 @@ TEST_P(ModulesTest, ServiceIsIdempotent) {
   expect_changed_then_ok(task("stop", "service", {{"name", "nginx"}, {"state", "stopped"}}));
 }
 
+// Like Ansible's, a reload is an action, not a state: it reports changed every time it runs,
+// which is why playbooks put it in a handler.
+TEST_P(ModulesTest, ServiceReloadAlwaysActs) {
+  Task reload = task("reload", "service", {{"name", "nginx"}, {"state", "reloaded"}});
+  EXPECT_EQ(run_one(reload).status, TaskStatus::changed);
+  EXPECT_EQ(run_one(reload).status, TaskStatus::changed);
+  EXPECT_THAT(services_.calls, testing::ElementsAre("reload nginx", "reload nginx"));
+  EXPECT_EQ(run_one(task("bad", "service", {{"name", "nginx"}, {"state", "bounced"}})).status, TaskStatus::failed);
+}
+
 TEST_P(ModulesTest, TagIsIdempotent) {
   expect_changed_then_ok(task("stage", "tag", {{"set", StringList{"stage=base-done"}}}));
   EXPECT_EQ(tags_.tags().at("stage"), "base-done");

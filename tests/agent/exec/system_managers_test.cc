@@ -63,6 +63,8 @@ TEST(SystemdServiceManagerTest, AsksAndChangesThroughSystemctl) {
   EXPECT_THAT(runner.requests.back().argv, ElementsAre("systemctl", "disable", "--", "nginx"));
   EXPECT_THAT(systemd.start("broken").message(), HasSubstr("Job failed"));
   EXPECT_EQ(systemd.restart("--all").code(), StatusCode::invalid_argument);
+  EXPECT_TRUE(systemd.reload("nginx").is_ok());
+  EXPECT_THAT(runner.requests.back().argv, ElementsAre("systemctl", "reload", "--", "nginx"));
 }
 
 }  // namespace
