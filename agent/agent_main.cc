@@ -11,20 +11,32 @@
 #include <boost/asio/steady_timer.hpp>
 #include <spdlog/spdlog.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <string_view>
+#include <unistd.h>
 
 #include "agent/config/flags.h"
 #include "agent/config/node_id.h"
 #include "agent/core/agent_core.h"
+#include "agent/core/runtime_tag_sink.h"
+#include "agent/exec/bundle_runner.h"
+#include "agent/exec/posix_command_runner.h"
+#include "agent/exec/system_managers.h"
 #include "agent/core/tombstone_reaper.h"
 #include "agent/gossip/gossip_agent.h"
 #include "agent/http/api.h"
 #include "agent/http/server.h"
+#include "agent/rpc/exec_watch.h"
+#include "agent/rpc/http_kv_channel.h"
+#include "agent/rpc/node_facts.h"
 #include "common/clock.h"
+#include "common/ed25519.h"
+#include "common/env.h"
 #include "common/metrics.h"
 #include "common/open_files_limit.h"
 #include "common/uuid.h"
@@ -90,6 +102,29 @@ roster::gossip::GossipAgentOptions gossip_options(const roster::config::AgentCon
   options.retry_max = config.retry_max;
   return options;
 }
+
+// Where other agents (and this one) reach this agent's HTTP API.
+std::string reachable_http_address(const roster::config::AgentConfig& config, uint16_t port) {
+  std::string host = config.client_addr;
+  if (host == "0.0.0.0" || host == "::") host = config.advertise_addr;
+  if (host.find(':') != std::string::npos) host = "[" + host + "]";
+  return host + ":" + std::to_string(port);
+}
+
+// The services a deploy bundle's tasks run against, and the driver that
+// watches this node's bundle key; built only with exec.enabled.
+struct ExecWiring {
+  roster::PosixEnv env;
+  roster::exec::PosixFileAttributes attributes;
+  roster::exec::PosixCommandRunner commands;
+  roster::exec::AptPackageManager packages{commands};
+  roster::exec::SystemdServiceManager services{commands};
+  std::unique_ptr<roster::agent::RuntimeTagSink> tags;
+  std::unique_ptr<roster::exec::ExecStateStore> state;
+  std::unique_ptr<roster::exec::BundleRunner> runner;
+  std::unique_ptr<roster::rpc::HttpKvChannel> channel;
+  std::unique_ptr<roster::rpc::ExecWatch> watch;
+};
 
 int run_agent(int argc, const char* const* argv) {
   auto parsed = roster::config::parse_agent_flags(argc, argv);
@@ -196,6 +231,7 @@ int run_agent(int argc, const char* const* argv) {
     return 1;
   }
 
+  std::unique_ptr<ExecWiring> exec;
   // One way out: stop serving, save the gossip state, let io.run() return.
   int exit_code = 0;
   bool shutting_down = false;
@@ -204,6 +240,9 @@ int run_agent(int argc, const char* const* argv) {
     if (shutting_down) return;
     shutting_down = true;
     exit_code = code;
+    // Ask the exec driver to stop first, without waiting here, so it does not
+    // take the HTTP server's going away for a catalog outage.
+    if (exec) (void)exec->watch->stop_within(std::chrono::milliseconds(0));
     server.stop();
     core.set_membership(nullptr);
     if (gossip) gossip->stop();
@@ -222,7 +261,9 @@ int run_agent(int argc, const char* const* argv) {
     exit_timer.expires_after(std::chrono::milliseconds(200));
     exit_timer.async_wait([&](const boost::system::error_code&) { shutdown(0); });
   };
-  const auto gossip_settings = gossip_options(config, node_id, core.merged_tags());
+  auto gossip_settings = gossip_options(config, node_id, core.merged_tags());
+  gossip_settings.server = core.identity().server;
+  gossip_settings.http_address = reachable_http_address(config, server.port());
   gossip_limits = {
       {"gossip_max_tcp_connections", std::to_string(gossip_settings.transport.max_tcp_connections)},
       {"gossip_max_tcp_connections_per_ip", std::to_string(gossip_settings.transport.max_tcp_connections_per_ip)},
@@ -281,10 +322,75 @@ int run_agent(int argc, const char* const* argv) {
   };
   wait_for_reload();
 
+  if (config.exec.enabled) {
+    exec = std::make_unique<ExecWiring>();
+    exec->tags = std::make_unique<roster::agent::RuntimeTagSink>(io, core, std::chrono::seconds(10));
+    exec->state = std::make_unique<roster::exec::ExecStateStore>(&exec->env, config.data_dir);
+    roster::exec::BundleRunnerOptions runner_options;
+    runner_options.node_id = node_id;
+    runner_options.node = config.node_name;
+    for (const std::string& key : config.exec.trusted_keys) {
+      auto raw = roster::decode_public_key(key);
+      if (!raw.is_ok()) {
+        std::cerr << "roster agent: exec trusted_keys: " << raw.status().message() << "\n";
+        return 1;
+      }
+      runner_options.trusted_keys.push_back(*raw);
+    }
+    runner_options.exec = {true, config.exec.root};
+    roster::exec::ExecContext context;
+    context.exec_root = config.exec.root;
+    context.env = &exec->env;
+    context.attributes = &exec->attributes;
+    context.packages = &exec->packages;
+    context.services = &exec->services;
+    context.commands = &exec->commands;
+    context.tags = exec->tags.get();
+    context.running_as_root = ::geteuid() == 0;
+    exec->runner = std::make_unique<roster::exec::BundleRunner>(runner_options, context, *exec->state, clock);
+    // Until the cluster catalog lands, a server (and -dev) is its own
+    // catalog; a client asks the servers it knows from the gossip pool.
+    const std::string own_address = reachable_http_address(config, server.port());
+    const bool is_server = core.identity().server;
+    exec->channel = std::make_unique<roster::rpc::HttpKvChannel>([&io, &gossip, own_address, is_server] {
+      if (is_server) return std::vector<std::string>{own_address};
+      // The pool lives on the core's thread.
+      auto promise = std::make_shared<std::promise<std::vector<std::string>>>();
+      auto future = promise->get_future();
+      boost::asio::post(io, [promise, &gossip] {
+        std::vector<std::string> servers;
+        if (gossip) {
+          for (const auto& member : gossip->members()) {
+            if (member.server && member.status == roster::agent::MemberStatus::alive && !member.http_address.empty()) {
+              servers.push_back(member.http_address);
+            }
+          }
+        }
+        promise->set_value(std::move(servers));
+      });
+      if (future.wait_for(std::chrono::seconds(2)) != std::future_status::ready) return std::vector<std::string>{};
+      return future.get();
+    });
+    roster::rpc::ExecWatchOptions watch_options;
+    watch_options.node = config.node_name;
+    watch_options.facts = roster::rpc::read_node_facts(host.hostname.empty() ? config.node_name : host.hostname);
+    exec->watch = std::make_unique<roster::rpc::ExecWatch>(watch_options, *exec->runner, *exec->channel);
+    exec->watch->start();
+    spdlog::info("exec: enabled; watching {} with {} trusted key(s), exec root {}",
+                 roster::deploy_records::bundle_key(config.node_name), config.exec.trusted_keys.size(),
+                 config.exec.root);
+  }
+
   spdlog::info("roster agent {} running: node {} ({}), datacenter {}, gossip on {}, HTTP API on http://{}:{}",
                kVersion, config.node_name, node_id, config.datacenter, gossip->transport().address(),
                config.client_addr, server.port());
   io.run();
+  // A bundle mid-task is not waited for long: the next start reports it
+  // interrupted and runs it again, as after a kill -9.
+  if (exec && !exec->watch->stop_within(std::chrono::seconds(5))) {
+    spdlog::warn("exec: a bundle is still running; leaving it to be run again at the next start");
+    std::_Exit(exit_code);
+  }
   metrics.remove_collector(gossip_collector);
   core.set_membership(nullptr);
   if (gossip) gossip->stop();

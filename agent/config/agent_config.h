@@ -30,6 +30,16 @@ struct GossipSettings {
   bool operator==(const GossipSettings&) const = default;
 };
 
+// The `exec` block: whether this agent runs deploy bundles (docs/DEPLOY.md).
+// Exec is off unless enabled; an enabled agent runs only bundles signed by one
+// of `trusted_keys`.
+struct ExecSettings {
+  bool enabled = false;
+  std::string root = "/";                 // prefixed to every path a task names
+  std::vector<std::string> trusted_keys;  // base64 of raw 32-byte Ed25519 public keys
+  bool operator==(const ExecSettings&) const = default;
+};
+
 // Consul's `limits` block: what one agent lets its HTTP clients hold.
 struct LimitsSettings {
   int http_max_conns_per_client = 200;  // 0: no limit
@@ -56,6 +66,7 @@ struct AgentConfig {
   bool skip_leave_on_interrupt = false; // SIGINT exits without leaving (default: it leaves)
   GossipSettings gossip;
   LimitsSettings limits;
+  ExecSettings exec;
   std::string log_level = "info";   // one of trace, debug, info, warn, error, critical, off
   bool enable_script_checks = false;
   // How long a deleted KV key's tombstone is kept (Consul's tombstone TTL).

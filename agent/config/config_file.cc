@@ -65,8 +65,9 @@ const KeySpec kTopLevelKeys[] = {
     {"checks"},       {"check"},
     {"start_join"}, {"retry_join"}, {"retry_interval"}, {"retry_max"}, {"encrypt"},
     {"leave_on_terminate"}, {"skip_leave_on_interrupt"}, {"gossip"}, {"limits"},
-    {"tombstone_ttl"},
+    {"tombstone_ttl"}, {"exec"},
 };
+const KeySpec kExecKeys[] = {{"enabled"}, {"root"}, {"trusted_keys"}};
 const KeySpec kLimitsKeys[] = {{"http_max_conns_per_client"}, {"http_max_unsent_response_bytes"}};
 const KeySpec kPortKeys[] = {{"http"}, {"serf_lan"}};
 const KeySpec kGossipKeys[] = {
@@ -630,6 +631,31 @@ void parse_document(Parser& parser, const YAML::Node& root, ConfigFragment& frag
             continue;
           }
           fragment.http_max_unsent_response_bytes = static_cast<uint64_t>(*value);
+        }
+      }
+    } else if (key == "exec") {
+      for (const Entry& exec_entry : parser.entries(entry.value, kExecKeys, "exec")) {
+        if (exec_entry.key == "enabled") {
+          if (std::optional<bool> value = parser.boolean(exec_entry)) fragment.exec_enabled = *value;
+        } else if (exec_entry.key == "root") {
+          std::optional<std::string> value = parser.string(exec_entry);
+          if (!value) continue;
+          if (Status status = validate_exec_root_syntax(*value); !status.is_ok()) {
+            parser.error(exec_entry.value, "exec root: " + status.message());
+            continue;
+          }
+          fragment.exec_root = *value;
+        } else {
+          std::optional<std::vector<std::string>> value = parser.string_list(exec_entry);
+          if (!value) continue;
+          bool ok = true;
+          for (size_t i = 0; i < value->size(); ++i) {
+            if (Status status = validate_trusted_key((*value)[i]); !status.is_ok()) {
+              parser.error(exec_entry.value[i], "exec trusted_keys: " + status.message());
+              ok = false;
+            }
+          }
+          if (ok) fragment.exec_trusted_keys = *value;
         }
       }
     } else if (key == "tags") {

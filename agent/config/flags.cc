@@ -36,6 +36,7 @@ struct RawFlags {
   std::string encrypt;
   std::string log_level;
   bool enable_script_checks = false;
+  std::string exec_root;
   std::vector<std::string> config_files;
   std::vector<std::string> config_dirs;
   std::vector<std::string> tags;
@@ -55,6 +56,7 @@ struct Options {
   CLI::Option* encrypt = nullptr;
   CLI::Option* log_level = nullptr;
   CLI::Option* enable_script_checks = nullptr;
+  CLI::Option* exec_root = nullptr;
 };
 
 Options define_flags(CLI::App& app, RawFlags& raw) {
@@ -133,6 +135,11 @@ Options define_flags(CLI::App& app, RawFlags& raw) {
       app.add_flag("--enable-script-checks", raw.enable_script_checks,
                    "Allow checks that run programs (args). Only enable it when every service definition "
                    "is trusted. Default: off.");
+  options.exec_root = app.add_option("--exec-root", raw.exec_root,
+                                     "Directory prefixed to every path a deploy task names (exec.root), so "
+                                     "bundles can run in a sandbox. Deploy bundles run only with exec.enabled "
+                                     "and exec.trusted_keys in a config file. Default: /.")
+                          ->type_name("DIR");
   app.add_option("--tag", raw.tags,
                  "Image tag key=value for this node (the lowest tag layer); repeat for several. Overrides "
                  "the config files' tags with the same key. Default: none.")
@@ -304,6 +311,12 @@ Result<AgentFlags> convert(const RawFlags& raw, const Options& options) {
     flags.log_level = *level;
   }
   if (options.enable_script_checks->count() > 0) flags.enable_script_checks = raw.enable_script_checks;
+  if (options.exec_root->count() > 0) {
+    if (Status status = validate_exec_root_syntax(raw.exec_root); !status.is_ok()) {
+      return flag_error("exec-root", status.message());
+    }
+    flags.exec_root = raw.exec_root;
+  }
   flags.config_files = raw.config_files;
   flags.config_dirs = raw.config_dirs;
   for (const std::string& tag : raw.tags) {
@@ -377,6 +390,7 @@ void apply_flags(AgentConfig& config, const AgentFlags& flags) {
   if (flags.encrypt) config.encrypt = *flags.encrypt;
   if (flags.log_level) config.log_level = *flags.log_level;
   if (flags.enable_script_checks) config.enable_script_checks = *flags.enable_script_checks;
+  if (flags.exec_root) config.exec.root = *flags.exec_root;
   for (const auto& [key, value] : flags.tags) config.tags[key] = value;
 }
 
@@ -396,6 +410,9 @@ LoadResult load_agent_config(const AgentFlags& flags, const HostInfo& host) {
       for (const local::CheckDefinition& check : service.checks) refuse(check);
     }
     for (const local::CheckDefinition& check : result.config.checks) refuse(check);
+  }
+  if (Status status = validate_exec(result.config.exec); !status.is_ok()) {
+    result.errors.push_back({"", 0, status.message()});
   }
   return result;
 }

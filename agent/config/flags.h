@@ -3,7 +3,7 @@
 // Command-line flags of `roster agent`, named as Consul's so the same muscle
 // memory works: -dev, -node, -datacenter, -data-dir, -bind, -advertise,
 // -client, -http-port, -config-file, -config-dir, -log-level,
-// -enable-script-checks, -tag key=value, and the gossip flags -serf-lan-port,
+// -enable-script-checks, -exec-root, -tag key=value, and the gossip flags -serf-lan-port,
 // -join, -retry-join, -retry-interval, -retry-max, -encrypt. Each flag may be written with one
 // dash or two, with its value after a space or '='.
 
@@ -37,6 +37,7 @@ struct AgentFlags {
   std::optional<std::string> encrypt;
   std::optional<std::string> log_level;
   std::optional<bool> enable_script_checks;
+  std::optional<std::string> exec_root;
   std::vector<std::string> config_files;  // in the order given
   std::vector<std::string> config_dirs;   // in the order given
   std::map<std::string, std::string> tags;  // image tags; override the files' tags per key
@@ -63,7 +64,8 @@ void apply_flags(AgentConfig& config, const AgentFlags& flags);
 
 // What `roster agent` runs with: the flags' config files then config dirs
 // (load_config_sources), the flags on top, then apply_defaults(host). A script
-// check without enable_script_checks is an error here.
+// check without enable_script_checks, and exec settings that validate_exec
+// refuses, are errors here.
 // Call it again on SIGHUP to reload, so the flags still win after a reload.
 LoadResult load_agent_config(const AgentFlags& flags, const HostInfo& host);
 

@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <filesystem>
+#include <system_error>
 
 namespace roster::config {
 namespace {
@@ -130,6 +132,47 @@ Status validate_gossip_key(std::string_view text) {
   if (raw->size() != 32) {
     return Status::invalid_argument("the key is " + std::to_string(raw->size()) +
                                     " bytes; it must be 32 (AES-256); make one with `roster keygen`");
+  }
+  return Status::ok();
+}
+
+Status validate_trusted_key(std::string_view text) {
+  Result<std::string> raw = base64_decode(text);
+  if (!raw.is_ok()) {
+    return Status::invalid_argument("\"" + std::string(text) + "\" is not base64; list the public keys that " +
+                                    "`roster-deploy keygen` prints");
+  }
+  if (raw->size() != 32) {
+    return Status::invalid_argument("\"" + std::string(text) + "\" is " + std::to_string(raw->size()) +
+                                    " bytes; an Ed25519 public key is 32 (as `roster-deploy keygen` prints it)");
+  }
+  return Status::ok();
+}
+
+Status validate_exec_root_syntax(std::string_view text) {
+  if (text.empty() || text.front() != '/') {
+    return Status::invalid_argument("\"" + std::string(text) + "\" is not an absolute path");
+  }
+  return Status::ok();
+}
+
+Status validate_exec(const ExecSettings& exec) {
+  if (Status status = validate_exec_root_syntax(exec.root); !status.is_ok()) {
+    return Status::invalid_argument("exec root: " + status.message());
+  }
+  if (!exec.enabled) return Status::ok();  // nothing runs, so nothing else matters
+  std::error_code error;
+  if (!std::filesystem::is_directory(exec.root, error)) {
+    return Status::invalid_argument("exec root \"" + exec.root + "\" is not an existing directory");
+  }
+  if (exec.trusted_keys.empty()) {
+    return Status::invalid_argument("exec is enabled but exec.trusted_keys is empty: the agent would refuse every "
+                                    "bundle; list the deploy server's public key (`roster-deploy keygen`)");
+  }
+  for (const std::string& key : exec.trusted_keys) {
+    if (Status status = validate_trusted_key(key); !status.is_ok()) {
+      return Status::invalid_argument("exec trusted_keys: " + status.message());
+    }
   }
   return Status::ok();
 }

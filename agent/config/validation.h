@@ -6,6 +6,7 @@
 #include <string>
 #include <string_view>
 
+#include "agent/config/agent_config.h"
 #include "common/status.h"
 
 namespace roster::config {
@@ -43,5 +44,18 @@ Status validate_node_name(std::string_view text);
 // A gossip encryption key as `roster keygen` prints it: base64 of exactly 32
 // bytes (AES-256), like Consul's -encrypt.
 Status validate_gossip_key(std::string_view text);
+
+// An Ed25519 public key as exec.trusted_keys lists it (what `roster-deploy
+// keygen` prints): base64 of exactly 32 bytes.
+Status validate_trusted_key(std::string_view text);
+
+// What can be said of an exec root without looking at the disk: an absolute path.
+Status validate_exec_root_syntax(std::string_view text);
+
+// The exec settings once every source is in. The root must be absolute; when
+// exec is enabled it must also be an existing directory (checked on the real
+// file system, so it is not part of validate_paths), and at least one trusted
+// key is needed.
+Status validate_exec(const ExecSettings& exec);
 
 }  // namespace roster::config

@@ -109,6 +109,8 @@ class AgentCore {
 
   // --- tags ---
   Status set_runtime_tags(const catalog::TagMap& set, const std::vector<std::string>& remove);
+  // The runtime layer as this agent holds it (and persists it).
+  const catalog::TagMap& runtime_tags() const { return options_.runtime_tags; }
   // Replaces the image layer and the config-defined services and checks (SIGHUP).
   Status reload(const catalog::TagMap& image_tags, const std::vector<local::ServiceDefinition>& services,
                 const std::vector<local::CheckDefinition>& checks);

@@ -91,7 +91,12 @@ agent::MemberInfo to_info(const Member& member) {
   info.id = member.id;
   std::tie(info.ip, info.port) = split_ip_port(member.address);
   for (const auto& [key, value] : member.tags) {
-    if (!key.empty() && key.front() == '\x01') continue;  // Swim's reserved keys
+    if (key == kServerTagKey) {
+      info.server = value == "1";
+    } else if (key == kHttpAddressTagKey) {
+      info.http_address = value;
+    }
+    if (!key.empty() && key.front() == '\x01') continue;  // reserved keys are not the node's tags
     info.tags[key] = value;
   }
   info.state = member_state_name(member.state);
@@ -165,6 +170,7 @@ Status GossipAgent::start() {
     if (Status installed = keyring.install(*encrypt_raw); !installed.is_ok()) return installed;
   }
   options_.transport.keyring = std::move(keyring);
+  options_.transport.swim.tags = with_reserved_keys(options_.transport.swim.tags);
   if (restored_) options_.transport.swim.initial_incarnation = restored_->incarnation;
   if (options_.transport.swim.seed == 1) {
     options_.transport.swim.seed = static_cast<uint64_t>(clock_.now().time_since_epoch().count()) ^
@@ -696,10 +702,21 @@ void GossipAgent::set_user_event_handler(std::function<void(const agent::UserEve
 
 void GossipAgent::set_local_tags(const std::map<std::string, std::string>& tags) {
   if (!transport_ || stopped_) return;
-  if (transport_->swim().local_member().tags == tags) return;
-  if (Status status = transport_->set_tags(tags); !status.is_ok()) {
+  TagMap gossiped = with_reserved_keys(tags);
+  if (transport_->swim().local_member().tags == gossiped) return;
+  if (Status status = transport_->set_tags(std::move(gossiped)); !status.is_ok()) {
     spdlog::warn("gossip: this node's tags were not spread: {}", status.message());
   }
+}
+
+TagMap GossipAgent::with_reserved_keys(const std::map<std::string, std::string>& tags) const {
+  TagMap out;
+  for (const auto& [key, value] : tags) {
+    if (key.empty() || key.front() != '\x01') out.emplace(key, value);
+  }
+  if (options_.server) out[kServerTagKey] = "1";
+  if (!options_.http_address.empty()) out[kHttpAddressTagKey] = options_.http_address;
+  return out;
 }
 
 }  // namespace roster::gossip

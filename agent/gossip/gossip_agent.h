@@ -54,6 +54,10 @@ struct GossipAgentOptions {
   int retry_max = 0;  // attempts before giving up (and stopping the agent); 0: forever
   std::chrono::milliseconds leave_timeout{std::chrono::seconds(5)};
   std::chrono::milliseconds snapshot_interval{std::chrono::seconds(10)};
+  // Gossiped under reserved keys (kServerTagKey, kHttpAddressTagKey) beside
+  // the node's tags, so members can find a server's HTTP API.
+  bool server = false;
+  std::string http_address;  // host:port; empty: not gossiped
 };
 
 struct GossipAgentCallbacks {
@@ -137,6 +141,8 @@ class GossipAgent final : public agent::Membership {
   KeyringReply answer_keyring(const KeyringRequest& request);
   void record_keyring_answer(uint64_t id, const std::string& node, const Result<KeyringReply>& answer);
   std::string path(const char* file) const;
+  // `tags` without any reserved key, plus this node's reserved keys.
+  TagMap with_reserved_keys(const std::map<std::string, std::string>& tags) const;
 
   boost::asio::io_context& io_;
   const Clock& clock_;

@@ -109,7 +109,9 @@ Status Swim::validate(const SwimConfig& config) {
   }
   for (const auto& [key, value] : config.tags) {
     if (key.empty()) return Status::invalid_argument("gossip: tag with an empty key");
-    if (key[0] == '\x01') return Status::invalid_argument("gossip: tag key '" + key.substr(1) + "' is reserved");
+    if (key[0] == '\x01' && key != kServerTagKey && key != kHttpAddressTagKey) {
+      return Status::invalid_argument("gossip: tag key '" + key.substr(1) + "' is reserved");
+    }
   }
   if (estimated_size(config.tags) > config.max_tag_bytes) {
     return Status::too_large("gossip: tags take " + std::to_string(estimated_size(config.tags)) +

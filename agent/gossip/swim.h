@@ -103,6 +103,11 @@ namespace roster::gossip {
 // for the member have that digest keeps them; others fetch them by push-pull.
 // User tags may not use keys that start with '\x01'.
 inline constexpr const char* kTagsOmittedKey = "\x01tags-omitted";
+// Reserved keys the agent itself gossips about its node (GossipAgent adds
+// them; they are never shown as tags): "1" when the node is a server, and the
+// host:port of its HTTP API. Swim accepts these two and no other reserved key.
+inline constexpr const char* kServerTagKey = "\x01server";
+inline constexpr const char* kHttpAddressTagKey = "\x01http";
 
 enum class MemberEventType : uint8_t {
   join,         // new member, or a failed/left one back

@@ -1305,6 +1305,13 @@ TEST(SwimTags, RejectsReservedEmptyAndOversizedTags) {
   EXPECT_EQ(d.swim.local_member().incarnation, 0u);
 }
 
+TEST(SwimTags, AcceptsTheAgentsOwnReservedKeysOnly) {
+  Driver d(config_for("a"));
+  EXPECT_EQ(d.swim.set_tags(d.now, {{kTagsOmittedKey, "x"}}).code(), StatusCode::invalid_argument);
+  ASSERT_TRUE(d.swim.set_tags(d.now, {{kServerTagKey, "1"}, {kHttpAddressTagKey, "10.0.0.1:8500"}}).is_ok());
+  EXPECT_EQ(d.swim.local_member().tags.at(kHttpAddressTagKey), "10.0.0.1:8500");
+}
+
 TagMap large_tags() {
   TagMap tags;
   for (int i = 0; i < 40; ++i) tags["key-" + std::to_string(i)] = std::string(100, static_cast<char>('a' + i % 26));

@@ -395,6 +395,60 @@ TEST(GossipAgentTest, ARestartedAgentSavesItsNewIncarnationAtOnce) {
   std::filesystem::remove_all(dir);
 }
 
+TEST(GossipAgentTest, MembersLearnWhichNodesAreServersAndTheirHttpAddress) {
+  boost::asio::io_context io{1};
+  SystemClock clock;
+  catalog::WatchHub watch_hub;
+  GossipAgentOptions server_options;
+  server_options.transport = local_options("node-a");
+  server_options.transport.swim.tags = {{"role", "db"}};
+  server_options.server = true;
+  server_options.http_address = "127.0.0.1:8500";
+  GossipAgentOptions client_options;
+  client_options.transport = local_options("node-b");
+  GossipAgent server(io, clock, watch_hub, server_options, {});
+  GossipAgent client(io, clock, watch_hub, client_options, {});
+  ASSERT_TRUE(server.start().is_ok());
+  ASSERT_TRUE(client.start().is_ok());
+  client.start_join({server.transport().address()});
+  auto find = [](const std::vector<agent::MemberInfo>& members, const std::string& name) {
+    for (const agent::MemberInfo& member : members) {
+      if (member.name == name) return std::optional<agent::MemberInfo>(member);
+    }
+    return std::optional<agent::MemberInfo>();
+  };
+  auto run_until = [&](const std::function<bool()>& condition) {
+    const auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (!condition()) {
+      if (std::chrono::steady_clock::now() > deadline) return false;
+      io.run_for(20ms);
+      io.restart();
+    }
+    return true;
+  };
+  ASSERT_TRUE(run_until([&] { return find(client.members(), "node-a").has_value(); }));
+  agent::MemberInfo seen = *find(client.members(), "node-a");
+  EXPECT_TRUE(seen.server);
+  EXPECT_EQ(seen.http_address, "127.0.0.1:8500");
+  EXPECT_EQ(seen.tags, (std::map<std::string, std::string>{{"role", "db"}}));
+  EXPECT_TRUE(server.local_member().server);
+  EXPECT_FALSE(client.local_member().server);
+  EXPECT_EQ(client.local_member().http_address, "");
+
+  // New tags keep the reserved keys, and a user tag cannot pose as one.
+  server.set_local_tags({{"role", "web"}, {kServerTagKey, "0"}});
+  ASSERT_TRUE(run_until([&] {
+    auto member = find(client.members(), "node-a");
+    return member && member->tags.count("role") && member->tags.at("role") == "web";
+  }));
+  seen = *find(client.members(), "node-a");
+  EXPECT_TRUE(seen.server);
+  EXPECT_EQ(seen.http_address, "127.0.0.1:8500");
+  EXPECT_EQ(seen.tags, (std::map<std::string, std::string>{{"role", "web"}}));
+  client.stop();
+  server.stop();
+}
+
 TEST(GossipAgentTest, MetricsReportMembersAndCounters) {
   boost::asio::io_context io{1};
   SystemClock clock;
