@@ -186,6 +186,16 @@ TEST_F(GossipReconcilerTest, LeftMemberIsDeregisteredWithItsServicesAndChecks) {
   EXPECT_EQ(core_.store().last_index(), before);
 }
 
+TEST_F(GossipReconcilerTest, LeavingMemberIsLeftAsItIsUntilItHasLeft) {
+  membership_.member_list.push_back(member("web-1", "id-web-1", "10.0.0.7", {}));
+  ASSERT_EQ(reconciler_.reconcile().written, 1);
+  find_member("web-1")->status = MemberStatus::leaving;
+  const catalog::Index before = core_.store().last_index();
+  EXPECT_EQ(reconciler_.reconcile().written, 0);
+  EXPECT_EQ(core_.store().last_index(), before);
+  EXPECT_EQ(serf_health("web-1")->status, catalog::kPassing);
+}
+
 TEST_F(GossipReconcilerTest, ReapedMemberIsDeregisteredButCatalogOnlyNodesStay) {
   membership_.member_list.push_back(member("web-1", "id-web-1", "10.0.0.7", {}));
   ASSERT_EQ(reconciler_.reconcile().written, 1);
@@ -233,12 +243,16 @@ TEST_F(GossipReconcilerTest, MemberChangesAreReconciledPromptlyOnceStarted) {
   ASSERT_TRUE(run_until([&] { return core_.store().find_node("web-1") != nullptr; }));
 
   find_member("web-1")->tags["stage"] = "base-done";
+  const catalog::Index before = core_.store().last_index();
   announce_change();
   announce_change();  // a burst is one pass
   ASSERT_TRUE(run_until([&] {
     const catalog::Node* node = core_.store().find_node("web-1");
     return node != nullptr && node->tags.runtime_tags.count("stage") == 1;
   }));
+  io_.restart();
+  io_.poll();
+  EXPECT_EQ(core_.store().last_index(), before + 1) << "one write for the tag change, none for the repeat";
 
   reconciler_.stop();
   find_member("web-1")->tags["stage"] = "web-done";
