@@ -30,6 +30,7 @@
 #include "agent/core/tombstone_reaper.h"
 #include "agent/gossip/gossip_agent.h"
 #include "agent/http/api.h"
+#include "agent/leader/gossip_reconciler.h"
 #include "agent/http/server.h"
 #include "agent/rpc/exec_watch.h"
 #include "agent/rpc/http_kv_channel.h"
@@ -236,6 +237,7 @@ int run_agent(int argc, const char* const* argv) {
   int exit_code = 0;
   bool shutting_down = false;
   std::unique_ptr<roster::gossip::GossipAgent> gossip;
+  std::unique_ptr<roster::agent::GossipReconciler> reconciler;
   auto shutdown = [&](int code) {
     if (shutting_down) return;
     shutting_down = true;
@@ -244,6 +246,7 @@ int run_agent(int argc, const char* const* argv) {
     // take the HTTP server's going away for a catalog outage.
     if (exec) (void)exec->watch->stop_within(std::chrono::milliseconds(0));
     server.stop();
+    if (reconciler) reconciler->stop();
     core.set_membership(nullptr);
     if (gossip) gossip->stop();
     tombstone_reaper.stop();
@@ -277,6 +280,12 @@ int run_agent(int argc, const char* const* argv) {
     return 1;
   }
   core.set_membership(gossip.get());
+  // A -dev agent is a server and its own leader, so it takes the leader's
+  // duties from the start; with Raft they follow leadership.
+  if (options.identity.server) {
+    reconciler = std::make_unique<roster::agent::GossipReconciler>(io, core, *gossip);
+    reconciler->start();
+  }
   // Collected on the core's thread (the metrics endpoint runs there), like every other read of the pool.
   const uint64_t gossip_collector = metrics.add_collector([&](roster::metrics::Snapshot& snapshot) {
     if (gossip) gossip->collect_metrics(snapshot);
@@ -392,6 +401,7 @@ int run_agent(int argc, const char* const* argv) {
     std::_Exit(exit_code);
   }
   metrics.remove_collector(gossip_collector);
+  if (reconciler) reconciler->stop();
   core.set_membership(nullptr);
   if (gossip) gossip->stop();
   return exit_code;

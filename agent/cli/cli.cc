@@ -15,9 +15,10 @@ struct CommandEntry {
 };
 
 constexpr CommandEntry kCommands[] = {
-    {"catalog", run_catalog}, {"event", run_event},     {"force-leave", run_force_leave}, {"info", run_info},
-    {"join", run_join},       {"keygen", run_keygen},   {"keyring", run_keyring},         {"kv", run_kv},
-    {"leave", run_leave},     {"members", run_members}, {"tag", run_tag},                 {"watch", run_watch},
+    {"catalog", run_catalog}, {"deploy", run_deploy},   {"event", run_event},     {"force-leave", run_force_leave},
+    {"info", run_info},       {"join", run_join},       {"keygen", run_keygen},   {"keyring", run_keyring},
+    {"kv", run_kv},           {"leave", run_leave},     {"members", run_members}, {"tag", run_tag},
+    {"watch", run_watch},
 };
 
 bool is_help(const std::string& word) {
@@ -41,6 +42,7 @@ void print_usage(std::ostream& out) {
          "Commands:\n"
          "    agent       Runs a Roster agent\n"
          "    catalog     Lists nodes (with their tags) and services in the catalog\n"
+         "    deploy      Shows nodes' deploy state (status) and follows a run's results (watch)\n"
          "    event       Fires a user event through the gossip pool\n"
          "    force-leave Marks a failed member of the gossip pool as left (a live one refutes it)\n"
          "    info        Shows the local agent's identity and statistics (gossip counters included)\n"

@@ -23,6 +23,12 @@ int run_kv(const std::vector<std::string>& args, const CommandIo& io);
 // show: GET, set/rm: PUT /v1/roster/node/<node>/tags (the operator tag layer).
 int run_tag(const std::vector<std::string>& args, const CommandIo& io);
 
+// status: GET /v1/roster/deploy/nodes[/<node>] as a table; watch: follows a
+// run by blocking queries on /v1/roster/deploy/runs and /v1/roster/deploy/nodes,
+// exiting 0 when it finishes, 2 when it finished with failed nodes, 1 on an
+// error or the -timeout (deploy_command.cc).
+int run_deploy(const std::vector<std::string>& args, const CommandIo& io);
+
 // GET /v1/agent/self.
 int run_info(const std::vector<std::string>& args, const CommandIo& io);
 

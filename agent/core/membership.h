@@ -60,6 +60,9 @@ struct KeyringOutcome {
 
 inline std::string keyring_watch_key(uint64_t ticket) { return "gossip/keyring/" + std::to_string(ticket); }
 inline constexpr const char* kLeaveWatchKey = "gossip/leave";
+// Fires on every change to the member list: a join, a tag or address update,
+// a failure, a leave, a reap. The leader's gossip reconciler waits on it.
+inline constexpr const char* kMembersWatchKey = "gossip/members";
 
 class Membership {
  public:

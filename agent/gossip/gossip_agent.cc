@@ -185,6 +185,7 @@ Status GossipAgent::start() {
   // periodic save could not rejoin by itself otherwise.
   callbacks.on_event = [this](const MemberEvent& event) {
     if (event.type == MemberEventType::join && saved_.peers.empty() && !leaving_) (void)save_snapshot(false);
+    watch_hub_.notify({agent::kMembersWatchKey});
   };
   callbacks.on_keyring_request = [this](const KeyringRequest& request) { return answer_keyring(request); };
   callbacks.on_user_event = [this](const UserEvent& event) {

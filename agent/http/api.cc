@@ -64,6 +64,11 @@ constexpr std::array kRoutes = {
     Route{"/v1/status/leader", false, kGet, handle_status_leader},
     Route{"/v1/status/peers", false, kGet, handle_status_peers},
     Route{"/v1/roster/node/", true, kGet | kPut | kPost, handle_roster_node_tags},
+    Route{"/v1/roster/deploy/runs", false, kGet, handle_deploy_runs},
+    Route{"/v1/roster/deploy/runs/", true, kGet, handle_deploy_run},
+    Route{"/v1/roster/deploy/nodes", false, kGet, handle_deploy_nodes},
+    Route{"/v1/roster/deploy/nodes/", true, kGet, handle_deploy_node},
+    Route{"/v1/roster/inventory", false, kGet, handle_inventory},
     Route{"/v1/event/fire/", true, kPut, handle_event_fire},
     Route{"/v1/event/list", false, kGet, handle_event_list},
 };

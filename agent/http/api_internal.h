@@ -125,6 +125,12 @@ HandleResult handle_session_node(Context& context);
 HandleResult handle_status_leader(Context& context);
 HandleResult handle_status_peers(Context& context);
 HandleResult handle_roster_node_tags(Context& context);
+// Deploy status and the Ansible inventory (api_deploy.cc).
+HandleResult handle_deploy_runs(Context& context);
+HandleResult handle_deploy_run(Context& context);
+HandleResult handle_deploy_nodes(Context& context);
+HandleResult handle_deploy_node(Context& context);
+HandleResult handle_inventory(Context& context);
 // The gossip pool (api_gossip.cc).
 HandleResult handle_gossip_members(Context& context);
 HandleResult handle_agent_join(Context& context);

@@ -398,7 +398,7 @@ TEST_F(CliTest, OverallUsageListsEveryCommand) {
   for (const std::string help : {"--help", "help", "-h", "-help"}) {
     CliRun result = run_raw({help});
     EXPECT_EQ(result.exit_code, 0) << help;
-    for (const char* command : {"agent", "members", "catalog", "tag", "kv", "info", "validate"}) {
+    for (const char* command : {"agent", "members", "catalog", "tag", "kv", "deploy", "info", "validate"}) {
       EXPECT_THAT(result.out, HasSubstr(std::string("    ") + command + " ")) << help;
     }
   }
@@ -426,7 +426,7 @@ TEST_F(CliTest, UnknownCommandIsAnError) {
 }
 
 TEST(CliCommandsTest, IsCliCommandLeavesAgentAndValidateToMain) {
-  for (const char* command : {"members", "catalog", "kv", "tag", "info", "help", "--help"}) {
+  for (const char* command : {"members", "catalog", "kv", "tag", "deploy", "info", "help", "--help"}) {
     EXPECT_TRUE(is_cli_command(command)) << command;
   }
   EXPECT_FALSE(is_cli_command("agent"));
@@ -498,6 +498,94 @@ TEST_F(CliTest, WatchStopsOnAnAgentError) {
   EXPECT_EQ(result.exit_code, 1);
   EXPECT_THAT(result.err, HasSubstr("Failed to list events"));
   EXPECT_EQ(only_request().target, "/v1/event/list?name=deploy");
+}
+
+const char* const kDeployNodes = R"([
+  {"node": "db-1", "node_id": "id-3", "address": "10.0.0.9", "tags": {}, "state": null, "result": null, "facts": null},
+  {"node": "web-1", "node_id": "id-1", "address": "10.0.0.7", "tags": {"role": "web"},
+   "state": {"node": "web-1", "hash": "0123456789abcdef0123", "applied_hash": "0123456789abcdef0123", "generation": 4,
+             "run_id": "000042", "status": "applied", "attempts": 1, "error": "", "updated_unix_ms": 1700000000000},
+   "result": {"node": "web-1", "generation": 4, "run_id": "000042", "status": "applied", "changed": 1,
+              "started_unix_ms": 1700000000500, "finished_unix_ms": 1700000001000,
+              "tasks": [{"name": "packages", "module": "package", "status": "ok", "message": "", "diff": ""},
+                        {"name": "message of the day", "module": "copy", "status": "changed", "message": "", "diff": "+hi"}],
+              "handlers": [{"name": "restart motd", "module": "service", "status": "changed", "message": "", "diff": ""}]},
+   "facts": null},
+  {"node": "web-2", "node_id": "id-2", "address": "10.0.0.8", "tags": {"role": "web"},
+   "state": {"node": "web-2", "hash": "fedcba9876543210", "generation": 2, "run_id": "000042", "status": "failed",
+             "updated_unix_ms": 1700000002000},
+   "result": {"node": "web-2", "generation": 2, "run_id": "000042", "status": "failed", "changed": 0,
+              "finished_unix_ms": 1700000001500,
+              "tasks": [{"name": "install nginx", "module": "package", "status": "failed",
+                         "message": "apt: no such package", "diff": ""}]},
+   "facts": null}
+])";
+
+const char* const kFinishedRun = R"({"id": "000042", "trigger": "node web-1 retagged", "started_unix_ms": 1700000000000,
+  "finished_unix_ms": 1700000005000, "total": 3, "done": 3, "failed": 1, "modify_index": 12,
+  "nodes": {"web-1": {"status": "applied", "generation": 4},
+            "web-2": {"status": "failed", "generation": 2},
+            "db-1": {"status": "held", "error": "re-configured 5 times in 10m"}}})";
+
+TEST_F(CliTest, DeployStatusPrintsEveryNodesState) {
+  on("GET", "/v1/roster/deploy/nodes", 200, kDeployNodes);
+  CliRun result = run({"deploy", "status"});
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_EQ(only_request().target, "/v1/roster/deploy/nodes");
+  std::istringstream lines(result.out);
+  std::string header, db, web1, web2;
+  std::getline(lines, header);
+  std::getline(lines, db);
+  std::getline(lines, web1);
+  std::getline(lines, web2);
+  EXPECT_THAT(header, HasSubstr("Node"));
+  EXPECT_THAT(header, HasSubstr("Failed task/error"));
+  EXPECT_THAT(db, HasSubstr("db-1"));
+  EXPECT_THAT(web1, HasSubstr("applied  0123456789ab  4"));
+  EXPECT_THAT(web1, Not(HasSubstr("0123456789abc")));
+  EXPECT_THAT(web1, HasSubstr("2023-11-14 22:13:21Z"));
+  EXPECT_THAT(web2, HasSubstr("failed"));
+  EXPECT_THAT(web2, HasSubstr("install nginx: apt: no such package"));
+  EXPECT_THAT(web2, HasSubstr("2023-11-14 22:13:22Z"));
+}
+
+TEST_F(CliTest, DeployStatusOfOneNodeAndOfAnUnknownOne) {
+  on("GET", "/v1/roster/deploy/nodes/web-1", 200, json::parse(kDeployNodes)[1].dump());
+  CliRun result = run({"deploy", "status", "-node", "web-1", "-format=json"});
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_EQ(json::parse(result.out)["state"]["generation"], 4);
+  CliRun missing = run({"deploy", "status", "-node", "ghost"});
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_THAT(missing.err, HasSubstr("ghost"));
+}
+
+TEST_F(CliTest, DeployWatchOfAFinishedRunPrintsItsResultsAndRecap) {
+  on("GET", "/v1/roster/deploy/runs/000042", 200, kFinishedRun);
+  on("GET", "/v1/roster/deploy/nodes", 200, kDeployNodes);
+  CliRun result = run({"deploy", "watch", "-run", "000042", "-timeout", "30s"});
+  EXPECT_EQ(result.exit_code, 2) << "a node failed\n" << result.out << result.err;
+  EXPECT_THAT(result.out, HasSubstr("run 000042 (node web-1 retagged): 3 node(s)\n"));
+  EXPECT_THAT(result.out, HasSubstr("ok: [web-1] => packages\n"));
+  EXPECT_THAT(result.out, HasSubstr("changed: [web-1] => message of the day\n"));
+  EXPECT_THAT(result.out, HasSubstr("changed: [web-1] => restart motd (handler)\n"));
+  EXPECT_THAT(result.out, HasSubstr("failed: [web-2] => install nginx: apt: no such package\n"));
+  EXPECT_THAT(result.out, HasSubstr("held: [db-1] => not run: re-configured 5 times in 10m\n"));
+  EXPECT_THAT(result.out, HasSubstr("run 000042: 3/3 done, 1 failed\n"));
+  EXPECT_THAT(result.out, HasSubstr("RECAP run 000042"));
+  EXPECT_THAT(result.out, HasSubstr("ok=1  changed=2  failed=0"));
+}
+
+TEST_F(CliTest, DeployWatchOfAnUnknownRunFails) {
+  CliRun result = run({"deploy", "watch", "-run", "000099"});
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_THAT(result.err, HasSubstr("Failed to read run 000099"));
+}
+
+TEST_F(CliTest, DeployWatchRejectsABadTimeout) {
+  CliRun result = run({"deploy", "watch", "-timeout", "soon"});
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_THAT(result.err, HasSubstr("-timeout"));
+  EXPECT_TRUE(agent_.requests().empty());
 }
 
 }  // namespace

@@ -1,0 +1,116 @@
+#pragma once
+
+// GossipReconciler: the leader's duty of keeping the catalog's nodes in step
+// with the gossip pool, as Consul's leader reconciles Serf members.
+//
+// For every member other than this agent (which registers itself):
+// - alive (suspect included): a catalog node with the member's ID, name and
+//   IP as address, its gossiped tags as the node's *runtime* tag layer (the
+//   operator and image layers are left alone, so operator tags written
+//   through the API keep winning in the merged view), and a passing
+//   `serfHealth` check ("Serf Health Status");
+// - failed: the same node, with `serfHealth` critical (sessions tied to it
+//   are invalidated by the store);
+// - left: the node is deregistered with its services and checks;
+// - leaving: left as it is until the member has left.
+// A catalog node with a `serfHealth` check that is no longer a member at all
+// (reaped) is deregistered too; nodes registered through the catalog API
+// without `serfHealth` are not the reconciler's.
+//
+// Nothing is written for a node that is already as gossip says: an in-sync
+// reconcile submits no command, so the catalog's index does not move and no
+// watcher wakes.
+//
+// It reconciles when started, on every change the membership announces on
+// the core's WatchHub (agent::kMembersWatchKey: joins, tag and address
+// updates, failures, leaves, reaps; coalesced into one pass on the next turn
+// of the io_context), and every `interval` as a safety net (a member node
+// deleted through the catalog API comes back then).
+//
+// Started by the agent's wiring on a server while it leads (a -dev agent
+// leads itself); stopped when it stops leading.
+//
+// Thread affinity: the agent core's thread (the io_context's), as AgentCore.
+// REQUIRES: `io`, `core` and `membership` outlive the reconciler.
+
+#include <chrono>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "agent/catalog/command.h"
+#include "agent/catalog/state_store.h"
+#include "agent/core/membership.h"
+#include "common/status.h"
+
+namespace boost::asio {
+class io_context;
+}
+
+namespace roster::agent {
+
+class AgentCore;
+
+inline constexpr const char* kSerfHealthCheckId = "serfHealth";
+inline constexpr const char* kSerfHealthCheckName = "Serf Health Status";
+inline constexpr const char* kSerfAliveOutput = "Agent alive and reachable";
+inline constexpr const char* kSerfFailedOutput = "Agent not live or unreachable";
+
+// One catalog write a reconcile pass makes.
+struct ReconcileStep {
+  std::string node;
+  std::string what;  // for the log: "register (member alive)", "deregister (member left)"
+  catalog::CommandBody command;
+};
+
+// The writes that bring `store` in line with `members`, in node-name order
+// (members first, then reaped nodes): pure, no I/O. `local_node` (this
+// agent) is skipped; `datacenter` is written on new nodes. Empty when the
+// catalog already agrees.
+std::vector<ReconcileStep> plan_gossip_reconcile(const catalog::StateStore& store,
+                                                 const std::vector<MemberInfo>& members,
+                                                 const std::string& local_node, const std::string& datacenter);
+
+struct GossipReconcilerOptions {
+  std::chrono::nanoseconds interval{std::chrono::seconds(60)};  // Consul's reconcile interval
+};
+
+struct ReconcileOutcome {
+  int written = 0;  // commands applied
+  int failed = 0;   // commands the store refused (logged; retried next pass)
+};
+
+class GossipReconciler {
+ public:
+  GossipReconciler(boost::asio::io_context& io, AgentCore& core, Membership& membership,
+                   GossipReconcilerOptions options = {});
+  ~GossipReconciler();
+  GossipReconciler(const GossipReconciler&) = delete;
+  GossipReconciler& operator=(const GossipReconciler&) = delete;
+
+  // Reconciles at once, then on member changes and every interval, until stop().
+  void start();
+  void stop();
+  bool running() const { return running_; }
+
+  // One pass: plans and submits. Safe to call whether started or not.
+  ReconcileOutcome reconcile();
+
+ private:
+  void watch_members();
+  void arm_periodic();
+
+  AgentCore& core_;
+  Membership& membership_;
+  GossipReconcilerOptions options_;
+  struct Timers;
+  std::unique_ptr<Timers> timers_;
+  uint64_t waiter_ = 0;  // the WatchHub waiter on kMembersWatchKey, 0: none
+  bool running_ = false;
+  // Refusals already logged, so a standing conflict (a node name registered
+  // with another ID) is reported once, not every pass.
+  std::set<std::string> reported_;
+};
+
+}  // namespace roster::agent
