@@ -28,12 +28,13 @@ class SigningKey {
   // key; the message names the file).
   static Result<SigningKey> load(const std::string& path);
   // Writes the PEM private key to `path` (created with mode 0600, replaced
-  // atomically). Errors: already_exists when `path` exists and !overwrite.
+  // atomically). Errors: already_exists when `path` exists and !overwrite
+  // (StatusCode::conflict, which is how Status spells it).
   Status save(const std::string& path, bool overwrite) const;
 
   std::string public_key_raw() const;     // 32 bytes
   std::string public_key_base64() const;  // what exec.trusted_keys lists
-  std::string sign(std::string_view message) const;  // 64 bytes
+  std::string sign(std::string_view message) const;  // 64 bytes (empty only if OpenSSL fails)
 
  private:
   struct Impl;

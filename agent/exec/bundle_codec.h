@@ -5,17 +5,25 @@
 //
 // Opening checks, in this order, and refuses with a Status whose message a
 // person can act on (it is written back to the catalog as the result):
-//   invalid_argument     not a SignedBundle / BundlePayload, unknown format,
-//                        or content that is not a valid bundle (a task
-//                        without a module, a bad argument value);
+//   invalid_argument     more than kMaxBundleBytes, or not a SignedBundle
+//                        (no payload, signature or signer key);
 //   permission_denied    signed by no trusted key, or the signature does not
-//                        match (tampered);
+//                        match (tampered); checked before the payload is
+//                        decoded, so any altered payload byte is refused here;
+//   invalid_argument     the signed payload is not a BundlePayload, has an
+//                        unknown format, or content that is not a valid
+//                        bundle (a task without a name or module, an argument
+//                        without a value, two handlers of one name, a notify
+//                        naming no handler);
 //   failed_precondition  for another node ID ("bundle is for node ID X, this
 //                        is Y"), expired, a generation not newer than the last
 //                        one applied (a replay), or a content hash that does
-//                        not match the content.
+//                        not match the content. Status has no separate code
+//                        for these: they are StatusCode::conflict ("a
+//                        precondition did not hold").
 // Nothing here touches the disk or the clock: the caller passes the time.
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -26,6 +34,9 @@
 #include "common/status.h"
 
 namespace roster::exec {
+
+// Larger bundles are refused unread.
+inline constexpr size_t kMaxBundleBytes = 4 * 1024 * 1024;
 
 struct BundleMeta {
   std::string node_id;
