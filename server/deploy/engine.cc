@@ -1,5 +1,7 @@
 #include "server/deploy/engine.h"
 
+#include <algorithm>
+
 #include <spdlog/spdlog.h>
 
 #include "agent/exec/bundle_codec.h"
@@ -45,7 +47,7 @@ void Engine::on_nodes(const Result<NodeList>& read) {
     if (log.warning) logger_->warn("{}", log.message);
     else logger_->info("{}", log.message);
   }
-  if (update.changed) view_changed_ = true;
+  if (update.changed) replan_ = true;
 }
 
 void Engine::on_kv(const Result<KvTree>& read) {
@@ -55,8 +57,17 @@ void Engine::on_kv(const Result<KvTree>& read) {
     else logger_->info("{}", log.message);
   }
   if (!update.changed) return;
-  view_changed_ = true;
-  records_ = read_records(view_.kv().entries);
+  records_changed_ = true;
+  DeployRecords records = read_records(view_.kv().entries);
+  const auto same_facts = [](const auto& a, const auto& b) {
+    return a.hostname == b.hostname && a.os_release == b.os_release && a.cpus == b.cpus &&
+           a.memory_bytes == b.memory_bytes;
+  };
+  if (!std::equal(records.facts.begin(), records.facts.end(), records_.facts.begin(), records_.facts.end(),
+                  [&](const auto& a, const auto& b) { return a.first == b.first && same_facts(a.second, b.second); })) {
+    replan_ = true;
+  }
+  records_ = std::move(records);
   for (const std::string& error : records_.errors) {
     if (logged_record_errors_.insert(error).second) logger_->warn("ignoring a malformed record: {}", error);
   }
@@ -218,8 +229,8 @@ void Engine::write_states() {
 void Engine::step() {
   if (!view_.ready()) return;
   if (!resumed_) resume();
-  if (view_changed_) {
-    view_changed_ = false;
+  if (replan_) {
+    replan_ = false;
     plan_ = plan_deploy(playbooks_, templates_, view_.nodes().nodes, records_);
     for (const auto& [name, node] : plan_.nodes) {
       auto& logged = build_errors_[name];
@@ -227,6 +238,9 @@ void Engine::step() {
       logged = node.error;
     }
     handle(dispatcher_.set_desired(plan_.desired(), plan_.rollouts));
+  }
+  if (records_changed_) {
+    records_changed_ = false;
     apply_results();
   }
   // An unreachable catalog can neither take bundles nor bring answers back.
@@ -236,9 +250,10 @@ void Engine::step() {
   if (!unassigned.empty()) {
     std::map<std::string, std::string> hashes;
     for (const std::string& name : unassigned) hashes[name] = dispatcher_.node(name)->desired_hash;
-    const std::string id = runs_.open(hashes, trigger_for(unassigned), now_unix_ms());
+    const std::string trigger = trigger_for(unassigned);
+    const std::string id = runs_.open(hashes, trigger, now_unix_ms());
     dispatcher_.assign_run(id, unassigned);
-    logger_->info("run {} started for {} nodes: {}", id, unassigned.size(), trigger_for(unassigned));
+    logger_->info("run {} started for {} nodes: {}", id, unassigned.size(), trigger);
   }
   std::vector<DispatchEvent> events;
   const std::vector<Dispatch> dispatches = dispatcher_.take_dispatches(events);

@@ -89,8 +89,11 @@ class Engine {
   RunStore runs_;
   Plan plan_;
   bool resumed_ = false;
-  bool view_changed_ = false;
-  bool nodes_changed_ = false;
+  // Bundles depend on the nodes and their facts only; the rest of the
+  // records (results, state, runs, which change with every answer and every
+  // write of ours) only feed the dispatcher.
+  bool replan_ = false;
+  bool records_changed_ = false;
   std::map<std::string, std::pair<uint64_t, std::string>> seen_results_;  // node -> generation, status
   std::map<std::string, std::string> written_states_;  // node -> JSON without updated_unix_ms
   std::map<std::string, std::string> build_errors_;    // node -> the error last logged
