@@ -24,14 +24,15 @@
 #include "agent/config/node_id.h"
 #include "agent/core/agent_core.h"
 #include "agent/core/runtime_tag_sink.h"
+#include "agent/core/tombstone_reaper.h"
 #include "agent/exec/bundle_runner.h"
 #include "agent/exec/posix_command_runner.h"
 #include "agent/exec/system_managers.h"
-#include "agent/core/tombstone_reaper.h"
 #include "agent/gossip/gossip_agent.h"
 #include "agent/http/api.h"
 #include "agent/leader/gossip_reconciler.h"
 #include "agent/http/server.h"
+#include "agent/rpc/catalog_servers.h"
 #include "agent/rpc/exec_watch.h"
 #include "agent/rpc/http_kv_channel.h"
 #include "agent/rpc/node_facts.h"
@@ -361,21 +362,14 @@ int run_agent(int argc, const char* const* argv) {
     // catalog; a client asks the servers it knows from the gossip pool.
     const std::string own_address = reachable_http_address(config, server.port());
     const bool is_server = core.identity().server;
-    exec->channel = std::make_unique<roster::rpc::HttpKvChannel>([&io, &gossip, own_address, is_server] {
+    exec->channel = std::make_unique<roster::rpc::HttpKvChannel>([&io, &gossip, &config, own_address, is_server] {
       if (is_server) return std::vector<std::string>{own_address};
       // The pool lives on the core's thread.
       auto promise = std::make_shared<std::promise<std::vector<std::string>>>();
       auto future = promise->get_future();
-      boost::asio::post(io, [promise, &gossip] {
-        std::vector<std::string> servers;
-        if (gossip) {
-          for (const auto& member : gossip->members()) {
-            if (member.server && member.status == roster::agent::MemberStatus::alive && !member.http_address.empty()) {
-              servers.push_back(member.http_address);
-            }
-          }
-        }
-        promise->set_value(std::move(servers));
+      boost::asio::post(io, [promise, &gossip, self = config.node_name] {
+        promise->set_value(gossip ? roster::rpc::server_http_addresses(gossip->members(), self)
+                                  : std::vector<std::string>{});
       });
       if (future.wait_for(std::chrono::seconds(2)) != std::future_status::ready) return std::vector<std::string>{};
       return future.get();

@@ -150,7 +150,8 @@ std::optional<deploy_records::NodeResult> BundleRunner::handle(std::string_view 
   }
   if (Status saved = store_.save(finished); !saved.is_ok()) {
     // The next start reports it interrupted and runs it again: the tasks are idempotent.
-    result.error += (result.error.empty() ? "" : "; ") + std::string("cannot record the finished run: ") + saved.message();
+    if (!result.error.empty()) result.error += "; ";
+    result.error += "cannot record the finished run: " + saved.message();
   }
   state_ = std::move(finished);
   return result;

@@ -143,6 +143,9 @@ void ExecWatch::run() {
   }
 
   uint64_t index = 0;
+  // The index a read returns may move for other keys too (our own results);
+  // the same bytes are never handled twice, or a refusal would answer itself.
+  std::optional<std::string> last_handled;
   while (!stopping()) {
     Result<KvRead> read = channel_.get(bundle_key, index, options_.wait);
     if (!read.is_ok()) {
@@ -155,7 +158,8 @@ void ExecWatch::run() {
     // An index that went backwards (a restored snapshot) is a change too; the
     // next query blocks on the index the catalog has now.
     const bool changed = index == 0 || read->index != index;
-    if (changed && read->value) {
+    if (changed && read->value && read->value != last_handled) {
+      last_handled = read->value;
       std::optional<deploy_records::NodeResult> result =
           runner_.handle(*read->value, [&](const deploy_records::NodeResult& running) {
             logger_->info("exec: running bundle generation {} (run {})", running.generation, running.run_id);

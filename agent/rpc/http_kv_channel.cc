@@ -82,7 +82,8 @@ Result<KvRead> HttpKvChannel::get(const std::string& key, uint64_t index, std::c
   std::string target = kv_path(key) + "?raw";
   if (index > 0) target += "&index=" + std::to_string(index) + "&wait=" + go_duration(wait);
   // The server may add up to wait/16 of jitter to a blocking query.
-  Result<Response> response = request("GET", target, "", index > 0 ? wait + wait / 16 + request_timeout_ : request_timeout_);
+  const std::chrono::milliseconds timeout = index > 0 ? wait + wait / 16 + request_timeout_ : request_timeout_;
+  Result<Response> response = request("GET", target, "", timeout);
   if (!response.is_ok()) return response.status();
   KvRead read;
   read.index = response->index;
@@ -189,8 +190,9 @@ Result<HttpKvChannel::Response> HttpKvChannel::send(const std::string& address, 
     if (cancelled_) return Status::unavailable("the exec driver is stopping");
   }
   if (!done) {
-    const std::string why = failure == beast::error::timeout ? "no answer within " + std::to_string(timeout.count()) + "ms"
-                                                             : failure.message();
+    const std::string why = failure == beast::error::timeout
+                                ? "no answer within " + std::to_string(timeout.count()) + "ms"
+                                : failure.message();
     return Status::unavailable("cannot " + std::string(stage) + " the catalog at " + address + ": " + why);
   }
   Response response;

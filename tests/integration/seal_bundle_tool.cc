@@ -3,8 +3,9 @@
 //
 //   seal_bundle_tool keygen KEY_FILE
 //       writes a new private key, prints its public key (base64)
-//   seal_bundle_tool seal KEY_FILE NODE_ID NODE GENERATION DEST CONTENT OUT_FILE
-//       writes a SignedBundle that copies CONTENT to DEST, valid for 10 minutes
+//   seal_bundle_tool seal KEY_FILE NODE_ID NODE GENERATION DEST CONTENT OUT_FILE [SLEEP_SECONDS]
+//       writes a SignedBundle that copies CONTENT to DEST, valid for 10 minutes;
+//       with SLEEP_SECONDS, a `sleep` command runs first (time to kill the agent)
 
 #include <chrono>
 #include <fstream>
@@ -32,7 +33,7 @@ int main(int argc, char** argv) {
     std::cout << key->public_key_base64() << "\n";
     return 0;
   }
-  if (verb == "seal" && argc == 9) {
+  if (verb == "seal" && (argc == 9 || argc == 10)) {
     auto key = roster::SigningKey::load(argv[2]);
     if (!key.is_ok()) return fail(key.status().message());
     roster::exec::BundleMeta meta;
@@ -47,11 +48,16 @@ int main(int argc, char** argv) {
     copy.args.emplace("dest", std::string(argv[6]));
     copy.args.emplace("content", std::string(argv[7]));
     roster::exec::Bundle bundle{{copy}, {}};
+    if (argc == 10) {
+      roster::exec::Task pause{"pause", "command", {}, {}};
+      pause.args.emplace("argv", roster::exec::StringList{"sleep", argv[9]});
+      bundle.tasks.insert(bundle.tasks.begin(), pause);
+    }
     const std::string bytes = roster::exec::seal_bundle(meta, bundle, *key);
     std::ofstream out(argv[8], std::ios::binary | std::ios::trunc);
     out << bytes;
     if (!out) return fail(std::string("cannot write ") + argv[8]);
     return 0;
   }
-  return fail("usage: keygen KEY_FILE | seal KEY_FILE NODE_ID NODE GENERATION DEST CONTENT OUT_FILE");
+  return fail("usage: keygen KEY_FILE | seal KEY_FILE NODE_ID NODE GENERATION DEST CONTENT OUT_FILE [SLEEP_SECONDS]");
 }

@@ -87,6 +87,36 @@ class ExecTest(unittest.TestCase):
         self.assertFalse(os.path.exists(os.path.join(self.root, "etc", "evil")))
         self.assertEqual(agent.stop(), 0)
 
+    def test_a_kill_mid_bundle_is_reported_interrupted_then_run_again(self):
+        node = "exec-2"
+        data_dir = os.path.join(self.dir, "data")
+        agent = RosterAgent(BINARY, node=node, data_dir=data_dir, config_files=[self.config_path],
+                            extra_args=["-exec-root", self.root])
+        self.addCleanup(agent.stop)
+        agent.start()
+        node_id = agent.get_json("/v1/agent/self")["Config"]["NodeID"]
+        bundle_path = os.path.join(self.dir, "slow.bin")
+        subprocess.check_call([SEAL_TOOL, "seal", self.key_path, node_id, node, "1", "/etc/slow",
+                               "done\n", bundle_path, "3"])
+        with open(bundle_path, "rb") as bundle:
+            bundle_bytes = bundle.read()
+        self.assertEqual(agent.request("PUT", "/v1/kv/roster/deploy/bundles/%s" % node, bundle_bytes)[0], 200)
+        wait_for(lambda: (self.result(agent, node) or {}).get("status") == "running", 30, "the bundle to run")
+        agent.kill()
+        self.assertFalse(os.path.exists(os.path.join(self.root, "etc", "slow")))
+
+        # The same data dir: the agent finds the run it was in the middle of.
+        # (A -dev catalog is in memory, so the bundle is written again, as
+        # roster-deploy would for a node that has not answered.)
+        agent.start()
+        wait_for(lambda: (self.result(agent, node) or {}).get("status") == "interrupted", 30,
+                 "the interrupted result")
+        self.assertEqual(self.result(agent, node)["generation"], 1)
+        self.assertEqual(agent.request("PUT", "/v1/kv/roster/deploy/bundles/%s" % node, bundle_bytes)[0], 200)
+        wait_for(lambda: (self.result(agent, node) or {}).get("status") == "applied", 30, "the re-run")
+        with open(os.path.join(self.root, "etc", "slow")) as slow:
+            self.assertEqual(slow.read(), "done\n")
+
 
 if __name__ == "__main__":
     BINARY = roster_process.find_binary(sys.argv)

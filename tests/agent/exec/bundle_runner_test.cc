@@ -173,7 +173,7 @@ TEST_F(BundleRunnerTest, TheBundleLastFinishedIsNotAnsweredAgainAfterARestart) {
 
 TEST_F(BundleRunnerTest, RefusesUnsigned) {
   SigningKey stranger = std::move(SigningKey::generate()).value();
-  expect_refused(seal_bundle(meta(1), motd_bundle(), stranger), "");
+  expect_refused(seal_bundle(meta(1), motd_bundle(), stranger), "not in this agent's exec.trusted_keys");
   EXPECT_EQ(store_->load()->last_generation, 0u);  // a refusal does not move it
 }
 
@@ -182,7 +182,7 @@ TEST_F(BundleRunnerTest, RefusesTampered) {
   const size_t at = bytes.find("hello");
   ASSERT_NE(at, std::string::npos);
   bytes[at] = 'j';
-  expect_refused(bytes, "");
+  expect_refused(bytes, "altered after it was signed");
 }
 
 TEST_F(BundleRunnerTest, RefusesAnotherNodesBundle) {
@@ -210,6 +210,7 @@ TEST_F(BundleRunnerTest, RefusesAReplay) {
   std::optional<NodeResult> result = handle(*runner, older);
   ASSERT_TRUE(result.has_value());
   EXPECT_EQ(result->status, "refused");
+  EXPECT_THAT(result->error, HasSubstr("a replay is refused"));
   EXPECT_EQ(result->generation, 4u);  // as the bundle claims
   EXPECT_FALSE(running_.has_value());
   EXPECT_EQ(tags_.writes, writes);
@@ -221,7 +222,7 @@ TEST_F(BundleRunnerTest, RefusesWhenExecIsDisabled) {
 }
 
 TEST_F(BundleRunnerTest, RefusesGarbage) {
-  expect_refused("not a bundle at all", "");
+  expect_refused("not a bundle at all", "not a deploy bundle");
   expect_refused("", "");
 }
 

@@ -154,6 +154,17 @@ TEST_F(ExecWatchTest, ARefusedBundleIsAnsweredWithoutRunning) {
   EXPECT_FALSE(disk_.file_exists("/sandbox/motd"));
 }
 
+TEST_F(ExecWatchTest, ARefusalIsWrittenOnceEvenWhenOtherWritesWakeTheQuery) {
+  start();
+  channel_->write(kBundleKey, "garbage");
+  ASSERT_TRUE(eventually([&] { return results() == 1; }));
+  // Something else moves the index the query sees (as a KV-wide index would).
+  channel_->write(kBundleKey, "garbage");
+  const uint64_t index = channel_->modify_index(kBundleKey);
+  ASSERT_TRUE(eventually([&] { return watch_->bundle_index() == index; }));
+  EXPECT_EQ(results(), 1u);
+}
+
 TEST_F(ExecWatchTest, SurvivesChannelErrors) {
   seed_channel_ = [&](fakes::FakeKvChannel& channel) {
     channel.write(kBundleKey, seal(1, "hello\n"));
