@@ -11,7 +11,6 @@
 #include <algorithm>
 #include <chrono>
 #include <map>
-#include <set>
 #include <thread>
 
 #include "agent/cli/commands.h"
@@ -188,15 +187,19 @@ class RunFollower {
     if (run_nodes.is_object()) {
       for (auto it = run_nodes.begin(); it != run_nodes.end(); ++it) {
         const std::string& node = it.key();
-        if (printed_.count(node) != 0) continue;
         auto found = by_name.find(node);
         const json* result = found == by_name.end() ? nullptr : &member(*found->second, "result");
+        auto printed = printed_.find(node);
         if (result != nullptr && belongs_to_run(*result, it.value()) && final_result_status(text(*result, "status"))) {
+          // A retry within the run comes back with a newer generation: print it too.
+          const int64_t generation = number(*result, "generation");
+          if (printed != printed_.end() && printed->second == generation) continue;
           print_result(node, *result);
-          printed_.insert(node);
-        } else if (std::string status = text(it.value(), "status"); status == "held" || status == "skipped") {
+          printed_[node] = generation;
+        } else if (std::string status = text(it.value(), "status");
+                   printed == printed_.end() && (status == "held" || status == "skipped")) {
           print_not_run(node, it.value());
-          printed_.insert(node);
+          printed_[node] = -1;
         }
       }
     }
@@ -259,7 +262,7 @@ class RunFollower {
     if (common_.json()) {
       io_.out << json{{"run", run_id_}, {"node", node}, {"result", result}}.dump() << "\n";
     }
-    Recap& recap = recaps_[node];
+    Recap& recap = recaps_[node] = Recap{};
     recap.outcome = text(result, "status");
     bool any_failed_task = false;
     for (const char* list : {"tasks", "handlers"}) {
@@ -303,7 +306,7 @@ class RunFollower {
   const CommonOptions& common_;
   const CommandIo& io_;
   bool header_printed_ = false;
-  std::set<std::string> printed_;
+  std::map<std::string, int64_t> printed_;  // node -> generation of the result printed (-1: not run)
   std::map<std::string, Recap> recaps_;
   std::tuple<int64_t, int64_t, int64_t> last_progress_{-1, -1, -1};
 };
