@@ -27,6 +27,7 @@
 #include "agent/core/tombstone_reaper.h"
 #include "agent/exec/bundle_runner.h"
 #include "agent/exec/posix_command_runner.h"
+#include "agent/exec/sandbox_managers.h"
 #include "agent/exec/system_managers.h"
 #include "agent/gossip/gossip_agent.h"
 #include "agent/http/api.h"
@@ -119,8 +120,8 @@ struct ExecWiring {
   roster::PosixEnv env;
   roster::exec::PosixFileAttributes attributes;
   roster::exec::PosixCommandRunner commands;
-  roster::exec::AptPackageManager packages{commands};
-  roster::exec::SystemdServiceManager services{commands};
+  std::unique_ptr<roster::exec::PackageManager> packages;
+  std::unique_ptr<roster::exec::ServiceManager> services;
   std::unique_ptr<roster::agent::RuntimeTagSink> tags;
   std::unique_ptr<roster::exec::ExecStateStore> state;
   std::unique_ptr<roster::exec::BundleRunner> runner;
@@ -173,6 +174,7 @@ int run_agent(int argc, const char* const* argv) {
   options.identity.datacenter = config.datacenter;
   options.identity.address = config.advertise_addr;
   options.identity.http_address = config.client_addr + ":" + std::to_string(config.http_port);
+  options.identity.server = config.dev || config.server;
   options.image_tags = config.tags;
   options.runtime_tags = read_runtime_tags(config.data_dir);
   options.data_dir = config.data_dir;
@@ -352,8 +354,15 @@ int run_agent(int argc, const char* const* argv) {
     context.exec_root = config.exec.root;
     context.env = &exec->env;
     context.attributes = &exec->attributes;
-    context.packages = &exec->packages;
-    context.services = &exec->services;
+    if (config.exec.system == "sandbox") {
+      exec->packages = std::make_unique<roster::exec::SandboxPackageManager>(exec->env, config.exec.root);
+      exec->services = std::make_unique<roster::exec::SandboxServiceManager>(exec->env, config.exec.root);
+    } else {
+      exec->packages = std::make_unique<roster::exec::AptPackageManager>(exec->commands);
+      exec->services = std::make_unique<roster::exec::SystemdServiceManager>(exec->commands);
+    }
+    context.packages = exec->packages.get();
+    context.services = exec->services.get();
     context.commands = &exec->commands;
     context.tags = exec->tags.get();
     context.running_as_root = ::geteuid() == 0;
@@ -379,9 +388,9 @@ int run_agent(int argc, const char* const* argv) {
     watch_options.facts = roster::rpc::read_node_facts(host.hostname.empty() ? config.node_name : host.hostname);
     exec->watch = std::make_unique<roster::rpc::ExecWatch>(watch_options, *exec->runner, *exec->channel);
     exec->watch->start();
-    spdlog::info("exec: enabled; watching {} with {} trusted key(s), exec root {}",
+    spdlog::info("exec: enabled; watching {} with {} trusted key(s), exec root {}, {} packages and services",
                  roster::deploy_records::bundle_key(config.node_name), config.exec.trusted_keys.size(),
-                 config.exec.root);
+                 config.exec.root, config.exec.system);
   }
 
   spdlog::info("roster agent {} running: node {} ({}), datacenter {}, gossip on {}, HTTP API on http://{}:{}",

@@ -84,9 +84,11 @@ class Merger {
     }
     if (fragment.log_level) config_.log_level = *fragment.log_level;
     if (fragment.enable_script_checks) config_.enable_script_checks = *fragment.enable_script_checks;
+    if (fragment.server) config_.server = *fragment.server;
     if (fragment.exec_enabled) config_.exec.enabled = *fragment.exec_enabled;
     if (fragment.exec_root) config_.exec.root = *fragment.exec_root;
     if (fragment.exec_trusted_keys) config_.exec.trusted_keys = *fragment.exec_trusted_keys;
+    if (fragment.exec_system) config_.exec.system = *fragment.exec_system;
     for (const auto& [key, value] : fragment.tags) config_.tags[key] = value;
     for (size_t i = 0; i < fragment.services.size(); ++i) {
       upsert(config_.services, service_locations_, fragment.services[i], fragment.service_locations[i]);

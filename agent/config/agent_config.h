@@ -37,6 +37,9 @@ struct ExecSettings {
   bool enabled = false;
   std::string root = "/";                 // prefixed to every path a task names
   std::vector<std::string> trusted_keys;  // base64 of raw 32-byte Ed25519 public keys
+  // "real": apt and systemd; "sandbox": package and service state kept as
+  // files under the root (agent/exec/sandbox_managers.h), for demos and tests.
+  std::string system = "real";
   bool operator==(const ExecSettings&) const = default;
 };
 
@@ -49,6 +52,7 @@ struct LimitsSettings {
 
 struct AgentConfig {
   bool dev = false;
+  bool server = false;  // -server or `server: true`; -dev is a server whatever this says
   std::string node_name;            // default: the hostname (filled by apply_defaults)
   std::string datacenter = "dc1";
   std::string data_dir;             // required unless dev; main picks a dev data dir

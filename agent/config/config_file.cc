@@ -61,13 +61,13 @@ const char* type_name(const YAML::Node& node) {
 const KeySpec kTopLevelKeys[] = {
     {"node_name"},    {"datacenter"}, {"data_dir"},  {"bind_addr"},
     {"advertise_addr"}, {"client_addr"}, {"ports"},   {"log_level"},
-    {"enable_script_checks"}, {"tags", {"node_meta"}}, {"services"}, {"service"},
+    {"enable_script_checks"}, {"server"}, {"tags", {"node_meta"}}, {"services"}, {"service"},
     {"checks"},       {"check"},
     {"start_join"}, {"retry_join"}, {"retry_interval"}, {"retry_max"}, {"encrypt"},
     {"leave_on_terminate"}, {"skip_leave_on_interrupt"}, {"gossip"}, {"limits"},
     {"tombstone_ttl"}, {"exec"},
 };
-const KeySpec kExecKeys[] = {{"enabled"}, {"root"}, {"trusted_keys"}};
+const KeySpec kExecKeys[] = {{"enabled"}, {"root"}, {"trusted_keys"}, {"system"}};
 const KeySpec kLimitsKeys[] = {{"http_max_conns_per_client"}, {"http_max_unsent_response_bytes"}};
 const KeySpec kPortKeys[] = {{"http"}, {"serf_lan"}};
 const KeySpec kGossipKeys[] = {
@@ -540,6 +540,8 @@ void parse_document(Parser& parser, const YAML::Node& root, ConfigFragment& frag
       Result<std::string> level = normalize_log_level(*value);
       if (!level.is_ok()) { parser.error(entry.value, level.status().message()); continue; }
       fragment.log_level = *level;
+    } else if (key == "server") {
+      if (std::optional<bool> value = parser.boolean(entry)) fragment.server = *value;
     } else if (key == "enable_script_checks") {
       if (std::optional<bool> value = parser.boolean(entry)) fragment.enable_script_checks = *value;
     } else if (key == "leave_on_terminate") {
@@ -645,6 +647,15 @@ void parse_document(Parser& parser, const YAML::Node& root, ConfigFragment& frag
             continue;
           }
           fragment.exec_root = *value;
+        } else if (exec_entry.key == "system") {
+          std::optional<std::string> value = parser.string(exec_entry);
+          if (!value) continue;
+          if (*value != "real" && *value != "sandbox") {
+            parser.error(exec_entry.value, "exec system must be \"real\" (apt and systemd) or \"sandbox\", got \"" +
+                                               *value + "\"");
+            continue;
+          }
+          fragment.exec_system = *value;
         } else {
           std::optional<std::vector<std::string>> value = parser.string_list(exec_entry);
           if (!value) continue;

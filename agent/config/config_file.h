@@ -41,9 +41,11 @@ struct ConfigFragment {
   std::optional<uint64_t> http_max_unsent_response_bytes;
   std::optional<std::string> log_level;
   std::optional<bool> enable_script_checks;
+  std::optional<bool> server;
   std::optional<bool> exec_enabled;
   std::optional<std::string> exec_root;
   std::optional<std::vector<std::string>> exec_trusted_keys;  // a later file replaces the list
+  std::optional<std::string> exec_system;                     // "real" or "sandbox"
   std::optional<std::chrono::nanoseconds> tombstone_ttl;
   std::map<std::string, std::string> tags;
   std::vector<local::ServiceDefinition> services;

@@ -36,6 +36,7 @@ struct RawFlags {
   std::string encrypt;
   std::string log_level;
   bool enable_script_checks = false;
+  bool server = false;
   std::string exec_root;
   std::vector<std::string> config_files;
   std::vector<std::string> config_dirs;
@@ -56,6 +57,7 @@ struct Options {
   CLI::Option* encrypt = nullptr;
   CLI::Option* log_level = nullptr;
   CLI::Option* enable_script_checks = nullptr;
+  CLI::Option* server = nullptr;
   CLI::Option* exec_root = nullptr;
 };
 
@@ -65,6 +67,10 @@ Options define_flags(CLI::App& app, RawFlags& raw) {
   app.add_flag("--dev", raw.dev,
                "Development mode: no data dir needed (main makes a temporary one), and the agent "
                "advertises 127.0.0.1 when bound to 0.0.0.0. Never use it in production. Default: off.");
+  options.server = app.add_flag("--server", raw.server,
+                                "This agent is a server: it holds the catalog, answers other agents' catalog "
+                                "requests and reconciles the gossip pool into the catalog. -dev implies it. "
+                                "Default: off (a client agent, which reaches the catalog through a server).");
   options.node_name = app.add_option("--node", raw.node_name,
                                      "Name of this node; unique in the cluster. Default: the hostname.")
                           ->type_name("NAME");
@@ -311,6 +317,7 @@ Result<AgentFlags> convert(const RawFlags& raw, const Options& options) {
     flags.log_level = *level;
   }
   if (options.enable_script_checks->count() > 0) flags.enable_script_checks = raw.enable_script_checks;
+  if (options.server->count() > 0) flags.server = raw.server;
   if (options.exec_root->count() > 0) {
     if (Status status = validate_exec_root_syntax(raw.exec_root); !status.is_ok()) {
       return flag_error("exec-root", status.message());
@@ -390,6 +397,7 @@ void apply_flags(AgentConfig& config, const AgentFlags& flags) {
   if (flags.encrypt) config.encrypt = *flags.encrypt;
   if (flags.log_level) config.log_level = *flags.log_level;
   if (flags.enable_script_checks) config.enable_script_checks = *flags.enable_script_checks;
+  if (flags.server) config.server = *flags.server;
   if (flags.exec_root) config.exec.root = *flags.exec_root;
   for (const auto& [key, value] : flags.tags) config.tags[key] = value;
 }

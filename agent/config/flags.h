@@ -22,6 +22,7 @@ namespace roster::config {
 // The flags as given; an unset optional means "not on the command line".
 struct AgentFlags {
   bool dev = false;
+  std::optional<bool> server;
   std::optional<std::string> node_name;
   std::optional<std::string> datacenter;
   std::optional<std::string> data_dir;

@@ -46,24 +46,28 @@ TEST(ExecConfigTest, OffByDefaultWithTheRealRoot) {
 TEST(ExecConfigTest, KeysParse) {
   std::vector<ConfigError> errors;
   ConfigFragment fragment = parse_config_text(
-      std::string("exec:\n  enabled: true\n  root: /srv/sandbox\n  trusted_keys: [\"") + kKey + "\"]\n", "exec.yaml",
+      std::string("exec:\n  enabled: true\n  root: /srv/sandbox\n  system: sandbox\n  trusted_keys: [\"") + kKey +
+          "\"]\n",
+      "exec.yaml",
       errors);
   ASSERT_THAT(texts(errors), IsEmpty());
   EXPECT_EQ(fragment.exec_enabled, true);
   EXPECT_EQ(fragment.exec_root, "/srv/sandbox");
   EXPECT_EQ(fragment.exec_trusted_keys, std::vector<std::string>{kKey});
+  EXPECT_EQ(fragment.exec_system, "sandbox");
 }
 
 TEST(ExecConfigTest, FileErrorsNameTheLine) {
   std::vector<ConfigError> errors;
   parse_config_text("exec:\n  enabled: maybe\n  root: relative/dir\n  trusted_keys:\n    - \"not base64!\"\n"
-                    "    - \"YWJj\"\n  shell: yes\n",
+                    "    - \"YWJj\"\n  shell: yes\n  system: docker\n",
                     "bad.yaml", errors);
   EXPECT_THAT(texts(errors), Contains(HasSubstr("bad.yaml:2: enabled must be true or false")));
   EXPECT_THAT(texts(errors), Contains(HasSubstr("bad.yaml:3: exec root: \"relative/dir\" is not an absolute path")));
   EXPECT_THAT(texts(errors), Contains(HasSubstr("bad.yaml:5: exec trusted_keys: \"not base64!\" is not base64")));
   EXPECT_THAT(texts(errors), Contains(HasSubstr("bad.yaml:6: exec trusted_keys: \"YWJj\" is 3 bytes")));
   EXPECT_THAT(texts(errors), Contains(HasSubstr("bad.yaml:7: unknown key \"shell\" in exec")));
+  EXPECT_THAT(texts(errors), Contains(HasSubstr("bad.yaml:8: exec system must be \"real\"")));
 }
 
 TEST(ExecConfigTest, EnabledNeedsTrustedKeys) {

@@ -3,6 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "agent/config/config_file.h"
 #include "agent/config/defaults.h"
 #include "tests/agent/config/temp_dir.h"
 
@@ -245,6 +246,31 @@ TEST(HostInfoTest, PrivateRanges) {
   HostInfo host = read_host_info();
   EXPECT_FALSE(host.hostname.empty());
   for (const std::string& address : host.private_ipv4) EXPECT_TRUE(is_private_ipv4(address)) << address;
+}
+
+}  // namespace
+}  // namespace roster::config
+
+namespace roster::config {
+namespace {
+
+// A client agent unless -server (or `server: true`) says otherwise; -dev is a
+// server whatever the flag says (agent_main makes identity.server dev || server).
+TEST(AgentFlagsTest, ServerIsOffUnlessAsked) {
+  EXPECT_FALSE(parse_ok({}).server.has_value());
+  AgentFlags flags = parse_ok({"-server"});
+  EXPECT_EQ(flags.server, true);
+  AgentConfig config;
+  apply_flags(config, flags);
+  EXPECT_TRUE(config.server);
+
+  std::vector<ConfigError> errors;
+  ConfigFragment fragment = parse_config_text("server: true\n", "server.yaml", errors);
+  EXPECT_TRUE(errors.empty());
+  EXPECT_EQ(fragment.server, true);
+  parse_config_text("server: sometimes\n", "bad.yaml", errors);
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_NE(errors[0].to_string().find("bad.yaml:1"), std::string::npos) << errors[0].to_string();
 }
 
 }  // namespace
