@@ -1,7 +1,8 @@
 // libFuzzer target for playbooks (server/playbook/loader.h and validate.h):
 // YAML that an operator, or whoever can edit the playbook directory, writes.
 // The properties: nothing crashes, hangs or trips a sanitizer, yaml-cpp's
-// exceptions never escape, and every error names the file.
+// exceptions never escape, and every error names the file. The template is
+// also rendered (render_template, kainjow-mustache) for a fixed node.
 //
 // Input layout: the playbook file's text; if it contains the line
 // "#--- template", what follows is the text of templates/t.mustache, which a
@@ -16,6 +17,7 @@
 #include <string>
 
 #include "server/playbook/loader.h"
+#include "server/playbook/render.h"
 #include "server/playbook/validate.h"
 
 namespace deploy = roster::deploy;
@@ -51,6 +53,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     check(!error.file.empty());
     check(!error.message.empty());
     check(error.line >= 0);
+  }
+  auto custom = templates.find("t.mustache");
+  if (custom != templates.end()) {
+    deploy::RenderVariables variables;
+    variables.vars = {{"port", "80"}};
+    variables.node_name = "web-1";
+    variables.node_address = "10.0.0.5";
+    variables.node_tags = {{"role", "web"}, {"app.kubernetes.io/name", "shop"}};
+    variables.facts = deploy::RenderFacts{"web-1", "Debian", "2", "4096"};
+    roster::Result<std::string> rendered = deploy::render_template(custom->second, variables, {"templates/t.mustache", 1});
+    if (!rendered.is_ok()) check(rendered.status().code() == roster::StatusCode::invalid_argument);
   }
   return 0;
 }
