@@ -1,6 +1,7 @@
 #include "server/deploy/bundle_builder.h"
 
 #include <algorithm>
+#include <cctype>
 #include <filesystem>
 #include <set>
 
