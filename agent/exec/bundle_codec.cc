@@ -183,6 +183,12 @@ std::string content_hash(const Bundle& bundle, const std::vector<std::string>& p
   return hex_sha256(serialize_deterministically(content));
 }
 
+size_t content_size(const Bundle& bundle, const std::vector<std::string>& playbooks) {
+  wire::BundleContent content;
+  to_proto(bundle, playbooks, &content);
+  return content.ByteSizeLong();
+}
+
 std::string seal_bundle(BundleMeta meta, const Bundle& bundle, const SigningKey& key) {
   meta.content_hash = content_hash(bundle, meta.playbooks);
   wire::BundlePayload payload;

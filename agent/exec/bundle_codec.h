@@ -58,6 +58,11 @@ struct OpenedBundle {
 // deterministic encoding: equal content always gives an equal hash.
 std::string content_hash(const Bundle& bundle, const std::vector<std::string>& playbooks);
 
+// Bytes of the content's encoding: a sealed bundle is this plus a few
+// hundred bytes of names, hash and signature. Lets roster-deploy refuse a
+// bundle that agents would refuse as over kMaxBundleBytes.
+size_t content_size(const Bundle& bundle, const std::vector<std::string>& playbooks);
+
 // The serialized SignedBundle. meta.content_hash is computed here.
 std::string seal_bundle(BundleMeta meta, const Bundle& bundle, const SigningKey& key);
 

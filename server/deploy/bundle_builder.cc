@@ -1,6 +1,7 @@
 #include "server/deploy/bundle_builder.h"
 
 #include <algorithm>
+#include <cctype>
 #include <filesystem>
 #include <set>
 
@@ -54,6 +55,14 @@ class Builder {
       Status status = add_play(play, built.bundle);
       if (!status.is_ok()) return status;
       built.playbooks.push_back(play.name);
+    }
+    // Names, hash and signature around the content take well under this.
+    constexpr size_t kEnvelopeAllowance = 64 * 1024;
+    const size_t size = exec::content_size(built.bundle, built.playbooks);
+    if (size + kEnvelopeAllowance > exec::kMaxBundleBytes) {
+      return Status::invalid_argument("the bundle for node " + node_.name + " would hold " + std::to_string(size) +
+                                      " bytes of tasks; agents refuse bundles over " +
+                                      std::to_string(exec::kMaxBundleBytes) + " bytes (look for a large template)");
     }
     built.hash = exec::content_hash(built.bundle, built.playbooks);
     return built;

@@ -43,7 +43,8 @@ using TemplateSource = std::function<std::optional<std::string>(const std::strin
 // with no tasks. Errors (invalid_argument, with the playbook file and line):
 // a missing template, a variable that is not defined for this node (for
 // instance a fact the agent has not reported), or two handlers of one name
-// from different playbooks. Such a node gets no bundle; the caller reports
+// from different playbooks; also a bundle too large for agents to accept
+// (exec::kMaxBundleBytes). Such a node gets no bundle; the caller reports
 // the error for that node alone.
 Result<BuiltBundle> build_bundle(const std::vector<Playbook>& playbooks, const NodeView& node,
                                  const TemplateSource& templates);

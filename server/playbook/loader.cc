@@ -1,5 +1,6 @@
 #include "server/playbook/loader.h"
 
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -467,11 +468,50 @@ std::vector<ManagedPath> managed_paths(const Task& task) {
   return {{*path, task.module != "lineinfile"}};
 }
 
+namespace {
+
+class IgnoreEvents final : public YAML::EventHandler {
+ public:
+  void OnDocumentStart(const YAML::Mark&) override {}
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t, const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+};
+
+constexpr int kMaxDocuments = 1000;
+
+// yaml-cpp 0.7 never reaches the end of some malformed streams (found by
+// playbook_loader_fuzz: a line starting with ','): YAML::LoadAll then adds
+// empty documents until memory runs out. Count the documents first, without
+// building nodes, and give up past a bound. Throws YAML::Exception as LoadAll.
+bool document_count_is_bounded(const std::string& text) {
+  std::istringstream stream(text);
+  YAML::Parser counter(stream);
+  IgnoreEvents ignore;
+  for (int documents = 0; counter.HandleNextDocument(ignore);) {
+    if (++documents > kMaxDocuments) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
 std::vector<Playbook> parse_playbook_text(const std::string& text, const std::string& file,
                                           std::vector<PlaybookError>& errors) {
   Parser parser(file, errors);
   std::vector<YAML::Node> documents;
   try {
+    if (!document_count_is_bounded(text)) {
+      errors.push_back({file, 0, "YAML syntax error: the parser does not reach the end of the file (more than " +
+                                     std::to_string(kMaxDocuments) +
+                                     " documents); look for a line that starts with a stray character such as ','"});
+      return {};
+    }
     documents = YAML::LoadAll(text);
   } catch (const YAML::Exception& e) {
     errors.push_back({file, e.mark.is_null() ? 0 : e.mark.line + 1, "YAML syntax error: " + e.msg});

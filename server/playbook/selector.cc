@@ -232,7 +232,9 @@ bool selectors_can_overlap(const Selector& a, const Selector& b) {
       }
     }
   }
-  for (const auto& [key, constraint] : constraints) {
+  // Not a structured binding: clang 14 (the fuzz build) cannot capture one in a lambda.
+  for (const auto& entry : constraints) {
+    const auto& constraint = entry.second;
     if (constraint.must_be_absent && constraint.must_exist) return false;
     if (constraint.allowed) {
       const bool any_left = std::any_of(constraint.allowed->begin(), constraint.allowed->end(),

@@ -279,6 +279,16 @@ TEST_F(BundleBuilderTest, HashIsDeterministicAndFollowsTheNode) {
   EXPECT_NE(built().hash, first);
 }
 
+TEST_F(BundleBuilderTest, BundleTooLargeForAgentsIsAnError) {
+  templates_["big.mustache"] = std::string(exec::kMaxBundleBytes, 'x');
+  add_file("web.yaml", R"yaml(- name: web
+  hosts: all
+  tasks:
+    - {name: big, template: {src: big.mustache, dest: /etc/big}}
+)yaml");
+  EXPECT_THAT(build_error(), HasSubstr("agents refuse bundles over 4194304 bytes"));
+}
+
 std::string read(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   std::ostringstream text;

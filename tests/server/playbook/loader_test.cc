@@ -229,5 +229,14 @@ TEST(PlaybookLoaderTest, ManagedPaths) {
   EXPECT_TRUE(managed_paths(tasks[3]).empty());
 }
 
+// yaml-cpp 0.7's LoadAll never ends on a line starting with ',' (found by
+// playbook_loader_fuzz); the loader reports it instead of running out of memory.
+TEST(LoaderTest, StrayCommaIsAnErrorNotAnEndlessParse) {
+  std::vector<PlaybookError> errors;
+  EXPECT_TRUE(parse_playbook_text("- name: web\n  hosts: all\n, tasks: []\n", "web.yaml", errors).empty());
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_THAT(errors[0].to_string(), HasSubstr("web.yaml: YAML syntax error: the parser does not reach the end"));
+}
+
 }  // namespace
 }  // namespace roster::deploy
