@@ -92,6 +92,11 @@ std::vector<DispatchEvent> Dispatcher::restore(const deploy_records::NodeDeployS
     track.generation = std::max(track.generation, result->generation);
   }
   track.settled_hash = track.applied_hash;
+  // What it wanted then: the first plan, if it wants the same, keeps the
+  // attempt count (and so the backoff).
+  if (state.status == "dispatched" || state.status == "pending" || state.status == "failed") {
+    track.desired_hash = state.hash;
+  }
   track.recent_dispatch_unix_ms = state.recent_runs_unix_ms;
   track.attempts = state.attempts;
   track.error = state.error;

@@ -372,3 +372,28 @@ TEST_F(DispatcherTest, AWriteFailureIsAFailedAttempt) {
 
 }  // namespace
 }  // namespace roster::deploy
+
+namespace roster::deploy {
+namespace {
+
+TEST_F(DispatcherTest, ResumeKeepsTheAttemptCountAndTheRestOfTheBackoff) {
+  make();
+  NodeDeployState state;
+  state.node = "a";
+  state.hash = "h1";
+  state.status = "failed";
+  state.attempts = 3;
+  state.generation = 42;
+  state.updated_unix_ms = clock_.unix_nanos() / 1'000'000 - 1000;  // failed a second ago
+  EXPECT_THAT(dispatcher_->restore(state, std::nullopt), IsEmpty());
+  want({{"a", "h1"}});
+  clock_.advance(2999ms);  // backoff after 3 attempts: 4 s
+  EXPECT_THAT(take(), IsEmpty());
+  clock_.advance(1ms);
+  auto dispatches = take();
+  ASSERT_EQ(dispatches.size(), 1u);
+  EXPECT_EQ(dispatches[0].attempt, 4);
+}
+
+}  // namespace
+}  // namespace roster::deploy
