@@ -326,6 +326,10 @@ std::vector<Dispatch> Dispatcher::take_dispatches(std::vector<DispatchEvent>& ev
         if (member->second != 0) continue;
       } else if (!rollout.batch.empty()) {
         continue;  // the current batch has not finished
+      } else if (std::any_of(nodes_.begin(), nodes_.end(), [&](const auto& entry) {
+                   return entry.second.in_flight && entry.second.rollout == track.rollout;
+                 })) {
+        continue;  // in flight outside any batch (resumed after a restart): wait for it as for a batch
       } else {
         ++rollout.batch_number;
         const int size = batch_size(rollout);

@@ -397,3 +397,25 @@ TEST_F(DispatcherTest, ResumeKeepsTheAttemptCountAndTheRestOfTheBackoff) {
 
 }  // namespace
 }  // namespace roster::deploy
+
+namespace roster::deploy {
+namespace {
+
+TEST_F(DispatcherTest, AResumedBundleInFlightCountsAsTheCurrentBatch) {
+  make();
+  NodeDeployState state;
+  state.node = "a";
+  state.hash = "h1";
+  state.status = "dispatched";
+  state.generation = 42;
+  state.updated_unix_ms = clock_.unix_nanos() / 1'000'000;
+  (void)dispatcher_->restore(state, std::nullopt);
+  want({{"a", "h1"}, {"b", "h1"}, {"c", "h1"}}, "web", {{false, 1}, 0, 3});
+  EXPECT_THAT(take(), IsEmpty()) << "serial 1, and a is still running";
+  generations_["a"] = 42;
+  answer("a", "h1", "applied");
+  EXPECT_THAT(names(take()), ElementsAre("b"));
+}
+
+}  // namespace
+}  // namespace roster::deploy
