@@ -112,7 +112,10 @@ bool Daemon::run_active(std::stop_token stop, SessionLock& lock) {
     std::unique_lock guard(mailbox.mutex);
     auto until = std::chrono::steady_clock::now() + std::chrono::seconds(5);
     if (auto next = engine.next_wakeup()) {
-      until = std::min(until, std::chrono::steady_clock::now() + (*next - clock_.now()) + std::chrono::milliseconds(1));
+      // At least a few milliseconds: a deadline that passed is handled by the
+      // step this wait ends in, never by spinning.
+      const auto in = std::max<std::chrono::steady_clock::duration>(*next - clock_.now(), std::chrono::milliseconds(0));
+      until = std::min(until, std::chrono::steady_clock::now() + in + std::chrono::milliseconds(5));
     }
     mailbox.wake.wait_until(guard, stop, until,
                             [&] { return mailbox.lost || !mailbox.nodes.empty() || !mailbox.kv.empty(); });

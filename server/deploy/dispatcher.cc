@@ -382,7 +382,9 @@ std::optional<steady_clock::time_point> Dispatcher::next_wakeup() const {
   for (const auto& [name, track] : nodes_) {
     if (track.in_flight) consider(track.deadline);
     if (track.status == "held") consider(track.held_until);
-    if (track.status == "failed" && !track.desired_hash.empty() && track.failed_hash == track.desired_hash) {
+    // A retry already due waits for a fork or its rollout, not for time.
+    if (track.status == "failed" && !track.desired_hash.empty() && track.failed_hash == track.desired_hash &&
+        track.retry_at > clock_.now()) {
       consider(track.retry_at);
     }
   }

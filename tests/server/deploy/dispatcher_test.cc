@@ -419,3 +419,22 @@ TEST_F(DispatcherTest, AResumedBundleInFlightCountsAsTheCurrentBatch) {
 
 }  // namespace
 }  // namespace roster::deploy
+
+namespace roster::deploy {
+namespace {
+
+TEST_F(DispatcherTest, ADueRetryWaitingForAForkSetsNoWakeupInThePast) {
+  make({.forks = 1});
+  want({{"a", "h"}, {"b", "h"}});
+  EXPECT_THAT(names(take()), ElementsAre("a"));
+  answer("a", "h", "failed");
+  EXPECT_THAT(names(take()), ElementsAre("b"));
+  clock_.advance(10s);  // a's retry is due; b holds the only fork
+  EXPECT_THAT(take(), IsEmpty());
+  auto next = dispatcher_->next_wakeup();
+  ASSERT_TRUE(next.has_value());
+  EXPECT_GT(*next, clock_.now()) << "only b's deadline";
+}
+
+}  // namespace
+}  // namespace roster::deploy
