@@ -1,5 +1,6 @@
 #include "server/deploy/daemon.h"
 
+#include <algorithm>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
@@ -36,16 +37,17 @@ void watch(std::stop_token stop, Read read, Post post, std::chrono::milliseconds
   while (!stop.stop_requested()) {
     auto result = read(index);
     if (stop.stop_requested()) return;
-    const bool ok = result.is_ok();
-    const uint64_t next = ok ? result->index : 0;
-    const bool fresh = !ok || next != index || index == 0;
-    if (fresh) post(std::move(result));
-    if (!ok) {
+    if (!result.is_ok()) {
+      post(std::move(result));
       pause(stop, retry_pause);
       index = 0;
-    } else {
-      index = next < index ? 0 : next;
+      continue;
     }
+    const uint64_t next = result->index;
+    if (index == 0 || next != index) post(std::move(result));
+    // Consul's rules: an index that went backwards starts over; one that is
+    // 0 is read as 1, so the next query blocks instead of spinning.
+    index = next < index ? 0 : std::max<uint64_t>(next, 1);
   }
 }
 
@@ -110,7 +112,10 @@ bool Daemon::run_active(std::stop_token stop, SessionLock& lock) {
     std::unique_lock guard(mailbox.mutex);
     auto until = std::chrono::steady_clock::now() + std::chrono::seconds(5);
     if (auto next = engine.next_wakeup()) {
-      until = std::min(until, std::chrono::steady_clock::now() + (*next - clock_.now()) + std::chrono::milliseconds(1));
+      // At least a few milliseconds: a deadline that passed is handled by the
+      // step this wait ends in, never by spinning.
+      const auto in = std::max<std::chrono::steady_clock::duration>(*next - clock_.now(), std::chrono::milliseconds(0));
+      until = std::min(until, std::chrono::steady_clock::now() + in + std::chrono::milliseconds(5));
     }
     mailbox.wake.wait_until(guard, stop, until,
                             [&] { return mailbox.lost || !mailbox.nodes.empty() || !mailbox.kv.empty(); });

@@ -92,6 +92,11 @@ std::vector<DispatchEvent> Dispatcher::restore(const deploy_records::NodeDeployS
     track.generation = std::max(track.generation, result->generation);
   }
   track.settled_hash = track.applied_hash;
+  // What it wanted then: the first plan, if it wants the same, keeps the
+  // attempt count (and so the backoff).
+  if (state.status == "dispatched" || state.status == "pending" || state.status == "failed") {
+    track.desired_hash = state.hash;
+  }
   track.recent_dispatch_unix_ms = state.recent_runs_unix_ms;
   track.attempts = state.attempts;
   track.error = state.error;
@@ -321,6 +326,10 @@ std::vector<Dispatch> Dispatcher::take_dispatches(std::vector<DispatchEvent>& ev
         if (member->second != 0) continue;
       } else if (!rollout.batch.empty()) {
         continue;  // the current batch has not finished
+      } else if (std::any_of(nodes_.begin(), nodes_.end(), [&](const auto& entry) {
+                   return entry.second.in_flight && entry.second.rollout == track.rollout;
+                 })) {
+        continue;  // in flight outside any batch (resumed after a restart): wait for it as for a batch
       } else {
         ++rollout.batch_number;
         const int size = batch_size(rollout);
@@ -373,7 +382,9 @@ std::optional<steady_clock::time_point> Dispatcher::next_wakeup() const {
   for (const auto& [name, track] : nodes_) {
     if (track.in_flight) consider(track.deadline);
     if (track.status == "held") consider(track.held_until);
-    if (track.status == "failed" && !track.desired_hash.empty() && track.failed_hash == track.desired_hash) {
+    // A retry already due waits for a fork or its rollout, not for time.
+    if (track.status == "failed" && !track.desired_hash.empty() && track.failed_hash == track.desired_hash &&
+        track.retry_at > clock_.now()) {
       consider(track.retry_at);
     }
   }

@@ -15,10 +15,12 @@
 //     matches (its "rollout"). With `serial` (a count, or a percent of the
 //     nodes the playbook targets, rounded down, at least 1) its nodes go in
 //     batches, in name order; the next batch starts when every node of the
-//     current one has answered. When more than `max_fail_percentage` of a
-//     batch failed, the rollout stops: its remaining nodes are skipped until a
-//     node of that rollout gets a new desired hash. Without `serial` every
-//     node goes at once and a failure stops nothing.
+//     current one has answered (after a restart, what of the rollout is
+//     still in flight counts as the current batch). When more than
+//     `max_fail_percentage` of a batch failed, the rollout stops: its
+//     remaining nodes are skipped until a node of that rollout gets a new
+//     desired hash. Without `serial` every node goes at once and a failure
+//     stops nothing.
 //   - A failed node (failed or refused answer, or no answer within
 //     `dispatch_timeout`, which counts as failed with a clear error) is
 //     retried after a backoff, `retry_initial` doubling to `retry_max`, or at

@@ -197,11 +197,22 @@ void Engine::write_states() {
     wanted[name] = dispatcher_.state_record(name);
   }
   for (const auto& [name, node] : plan_.nodes) {
-    if (node.error.empty()) continue;
+    auto old = records_.states.find(name);
+    if (node.error.empty()) {
+      // A build error that went away on a node that now wants nothing: say so.
+      if (!wanted.contains(name) && old != records_.states.end() && old->second.status == "failed") {
+        deploy_records::NodeDeployState& state = wanted[name];
+        state = old->second;
+        state.status = "applied";
+        state.hash.clear();
+        state.error.clear();
+      }
+      continue;
+    }
     deploy_records::NodeDeployState& state = wanted[name];
     if (state.node.empty()) {
       state.node = name;
-      if (auto old = records_.states.find(name); old != records_.states.end()) {
+      if (old != records_.states.end()) {
         state.applied_hash = old->second.applied_hash;
         state.generation = old->second.generation;
         state.recent_runs_unix_ms = old->second.recent_runs_unix_ms;

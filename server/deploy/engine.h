@@ -14,8 +14,13 @@
 // differs from what the catalog holds, so the engine's own writes (which
 // come back through the KV watch) settle instead of looping.
 //
-// Thread affinity: one thread (the planning loop). CatalogApi, Clock, the
-// SigningKey and the logger are borrowed and must outlive the Engine.
+// Thread affinity: one thread (the planning loop). The playbooks, CatalogApi,
+// Clock, SigningKey and logger are borrowed and must outlive the Engine.
+//
+// Known cost: the roster/deploy/ tree it reads includes every node's bundle,
+// and it is read again after each change under it (each answer, each write).
+// Watching results/ and facts/ alone would need the planner to take the
+// dispatcher's view of what each node had, instead of state/.
 
 #include <chrono>
 #include <map>

@@ -372,3 +372,69 @@ TEST_F(DispatcherTest, AWriteFailureIsAFailedAttempt) {
 
 }  // namespace
 }  // namespace roster::deploy
+
+namespace roster::deploy {
+namespace {
+
+TEST_F(DispatcherTest, ResumeKeepsTheAttemptCountAndTheRestOfTheBackoff) {
+  make();
+  NodeDeployState state;
+  state.node = "a";
+  state.hash = "h1";
+  state.status = "failed";
+  state.attempts = 3;
+  state.generation = 42;
+  state.updated_unix_ms = clock_.unix_nanos() / 1'000'000 - 1000;  // failed a second ago
+  EXPECT_THAT(dispatcher_->restore(state, std::nullopt), IsEmpty());
+  want({{"a", "h1"}});
+  clock_.advance(2999ms);  // backoff after 3 attempts: 4 s
+  EXPECT_THAT(take(), IsEmpty());
+  clock_.advance(1ms);
+  auto dispatches = take();
+  ASSERT_EQ(dispatches.size(), 1u);
+  EXPECT_EQ(dispatches[0].attempt, 4);
+}
+
+}  // namespace
+}  // namespace roster::deploy
+
+namespace roster::deploy {
+namespace {
+
+TEST_F(DispatcherTest, AResumedBundleInFlightCountsAsTheCurrentBatch) {
+  make();
+  NodeDeployState state;
+  state.node = "a";
+  state.hash = "h1";
+  state.status = "dispatched";
+  state.generation = 42;
+  state.updated_unix_ms = clock_.unix_nanos() / 1'000'000;
+  (void)dispatcher_->restore(state, std::nullopt);
+  want({{"a", "h1"}, {"b", "h1"}, {"c", "h1"}}, "web", {{false, 1}, 0, 3});
+  EXPECT_THAT(take(), IsEmpty()) << "serial 1, and a is still running";
+  generations_["a"] = 42;
+  answer("a", "h1", "applied");
+  EXPECT_THAT(names(take()), ElementsAre("b"));
+}
+
+}  // namespace
+}  // namespace roster::deploy
+
+namespace roster::deploy {
+namespace {
+
+TEST_F(DispatcherTest, ADueRetryWaitingForAForkSetsNoWakeupInThePast) {
+  make({.forks = 1});
+  want({{"a", "h"}, {"b", "h"}});
+  EXPECT_THAT(names(take()), ElementsAre("a"));
+  answer("a", "h", "failed");
+  EXPECT_THAT(names(take()), ElementsAre("b"));
+  clock_.advance(10s);  // a's retry is due; b holds the only fork
+  EXPECT_THAT(take(), IsEmpty());
+  auto next = dispatcher_->next_wakeup();
+  ASSERT_TRUE(next.has_value());
+  EXPECT_GT(*next, clock_.now()) << "only b's deadline";
+}
+
+}  // namespace
+}  // namespace roster::deploy

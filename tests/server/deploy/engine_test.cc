@@ -239,6 +239,13 @@ TEST_F(EngineTest, ABuildErrorIsRecordedInTheNodesStateAndNothingIsSent) {
   EXPECT_EQ(state_of("db-1").status, "failed");
   EXPECT_THAT(state_of("db-1").error, HasSubstr("missing.mustache"));
   EXPECT_THAT(log_.str(), HasSubstr("db-1 failed: cannot build its bundle"));
+
+  // Retagged out of the broken playbook: the error goes, and nothing is sent.
+  api_.set_node("db-1", "id-db-1", {{"role", "none"}});
+  sync(*engine);
+  EXPECT_EQ(state_of("db-1").status, "applied");
+  EXPECT_EQ(state_of("db-1").error, "");
+  EXPECT_FALSE(api_.value(deploy_records::bundle_key("db-1")).has_value());
 }
 
 TEST_F(EngineTest, NeverPlansFromAnEmptyOrUnreachableCatalog) {
