@@ -32,10 +32,10 @@ struct MemberInfo {
   std::string ip;
   uint16_t port = 0;
   std::map<std::string, std::string> tags;  // the node's merged tags; never a reserved gossip key
-  bool server = false;                       // gossiped by the node itself
-  std::string http_address;                  // host:port of its HTTP API; empty if it did not say
   MemberStatus status = MemberStatus::alive;  // a suspect member is alive, as in Serf
   std::string state;                          // "alive", "suspect", "failed", "left", "leaving"
+  bool server = false;                        // gossiped by the node itself
+  std::string http_address;                   // host:port of its HTTP API; empty if it did not say
 };
 
 struct JoinOutcome {

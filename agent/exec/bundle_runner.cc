@@ -66,7 +66,13 @@ std::optional<deploy_records::NodeResult> BundleRunner::handle(std::string_view 
     Result<OpenedBundle> claimed = decode_bundle_unverified(bytes);
     if (claimed.is_ok() && claimed->meta.generation == state_.last_generation &&
         claimed->meta.content_hash == state_.last_hash) {
-      return std::nullopt;
+      // Only the genuine bundle is passed over: the same claims with a bad
+      // signature (tampered bytes) are refused below. Expiry does not
+      // matter here, since the bundle is not run again.
+      OpenPolicy genuine;
+      genuine.node_id = options_.node_id;
+      genuine.trusted_keys = options_.trusted_keys;
+      if (open_bundle(bytes, genuine).is_ok()) return std::nullopt;
     }
   }
   if (!options_.exec.enabled) return refused(bytes, "exec is disabled on this node (exec.enabled is false)");

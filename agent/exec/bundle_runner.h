@@ -13,9 +13,10 @@
 //
 // Refusals never move the last finished generation: the generation of a
 // bundle that was refused may be a forgery, and must not block later bundles.
-// A bundle whose generation and hash are those of the last one finished is
-// not answered again (nullopt): it is still in the catalog after a restart,
-// and its result is already there.
+// A correctly signed bundle whose generation and hash are those of the last
+// one finished is not answered again (nullopt): it is still in the catalog
+// after a restart, and its result is already there. The same claims in
+// bytes that do not verify are refused like any tampered bundle.
 //
 // Thread affinity: one thread at a time (the exec driver's); the services in
 // the ExecContext are used only from inside handle().

@@ -21,6 +21,7 @@ ArgType arg_type(const std::string& module, const std::string& name) {
   if (module == "command" && name == "timeout") return ArgType::seconds;
   if (module == "package" && name == "name") return ArgType::list;
   if (module == "service" && name == "enabled") return ArgType::flag;
+  if (module == "lineinfile" && name == "create") return ArgType::flag;
   return ArgType::text;
 }
 

@@ -143,7 +143,8 @@ class DeployFleet:
     def client_agent(self, name):
         return RosterAgent(self.roster_bin, node=name, dev=False, data_dir=os.path.join(self.workdir, name, "data"),
                            config_files=[self._config(name, True)],
-                           extra_args=["-join", self.server.gossip_address()], log_level=self.log_level)
+                           extra_args=["-bind", "127.0.0.1", "-join", self.server.gossip_address()],
+                           log_level=self.log_level)
 
     def start_clients(self, names=None):
         names = names or self.client_names

@@ -173,14 +173,14 @@ FAULT_PLAYBOOKS = {
           tasks:
             - name: a file first
               copy:
-                dest: /etc/before-failure
+                dest: /before-failure
                 content: "written\\n"
             - name: this command fails
               command:
                 argv: [/bin/false]
             - name: never reached
               copy:
-                dest: /etc/after-failure
+                dest: /after-failure
                 content: "never\\n"
         """,
     "slow.yaml": """\
@@ -201,7 +201,7 @@ FAULT_PLAYBOOKS = {
                 argv: [/bin/sleep, "3"]
             - name: done marker
               copy:
-                dest: /etc/long-done
+                dest: /long-done
                 content: "done\\n"
         """,
     "flip.yaml": """\
@@ -257,8 +257,8 @@ class Faults(unittest.TestCase):
         self.assertEqual(statuses["this command fails"], "failed")
         self.assertEqual(statuses["never reached"], "skipped")
         files = self.fleet.files("node-1")
-        self.assertIn("/etc/before-failure", files)
-        self.assertNotIn("/etc/after-failure", files)
+        self.assertIn("/before-failure", files)
+        self.assertNotIn("/after-failure", files)
         state = wait_for(lambda: (lambda s: s if s and s["status"] == "failed" else None)(self.fleet.state("node-1")),
                          15, "roster-deploy recording node-1 failed")
         self.assertIn("this command fails", state["error"])
@@ -278,12 +278,12 @@ class Faults(unittest.TestCase):
         self.fleet.tag("node-3", role="long")
         running = self.fleet.wait_result("node-3", lambda r: r["status"] == "running", 30, "node-3 running")
         agent.kill()
-        self.assertNotIn("/etc/long-done", self.fleet.files("node-3"))
+        self.assertNotIn("/long-done", self.fleet.files("node-3"))
         agent.start()
         result = self.fleet.wait_result("node-3", lambda r: applied(r) and r["generation"] >= running["generation"],
                                         60, "node-3 applying the interrupted bundle")
         self.assertEqual(result["generation"], running["generation"])
-        self.assertIn("/etc/long-done", self.fleet.files("node-3"))
+        self.assertIn("/long-done", self.fleet.files("node-3"))
         self.assertIn("interrupted", agent.log())
 
     def test_4_a_tag_loop_is_held_back(self):

@@ -171,6 +171,22 @@ TEST_F(BundleRunnerTest, TheBundleLastFinishedIsNotAnsweredAgainAfterARestart) {
   EXPECT_FALSE(running_.has_value());
 }
 
+// Bytes that claim the last finished generation and hash but were altered are
+// not passed over as "already answered": they are refused, and nothing runs.
+TEST_F(BundleRunnerTest, TheBundleLastFinishedTamperedIsRefused) {
+  const std::string bytes = seal(1, motd_bundle());
+  auto agent = start_agent();
+  ASSERT_EQ(handle(*agent, bytes)->status, "applied");
+  std::string tampered = bytes;
+  const size_t at = tampered.find("hello");
+  ASSERT_NE(at, std::string::npos);
+  tampered[at] = 'j';
+  std::optional<deploy_records::NodeResult> result = handle(*agent, tampered);
+  ASSERT_TRUE(result.has_value());
+  EXPECT_EQ(result->status, "refused");
+  EXPECT_THAT(result->error, HasSubstr("altered after it was signed"));
+}
+
 TEST_F(BundleRunnerTest, RefusesUnsigned) {
   SigningKey stranger = std::move(SigningKey::generate()).value();
   expect_refused(seal_bundle(meta(1), motd_bundle(), stranger), "not in this agent's exec.trusted_keys");

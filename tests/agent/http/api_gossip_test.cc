@@ -32,10 +32,10 @@ class ApiGossipTest : public ::testing::Test {
 
   void SetUp() override {
     ASSERT_TRUE(core_.start().is_ok());
-    membership_.self = {"node-1", "id-1", "127.0.0.1", 8301, {{"role", "base"}}, agent::MemberStatus::alive, "alive"};
+    membership_.self = {"node-1", "id-1", "127.0.0.1", 8301, {{"role", "base"}}, agent::MemberStatus::alive, "alive", false, ""};
     membership_.member_list = {membership_.self,
-                               {"node-2", "id-2", "10.0.0.2", 8301, {}, agent::MemberStatus::failed, "failed"},
-                               {"node-3", "id-3", "10.0.0.3", 7301, {}, agent::MemberStatus::alive, "suspect"}};
+                               {"node-2", "id-2", "10.0.0.2", 8301, {}, agent::MemberStatus::failed, "failed", false, ""},
+                               {"node-3", "id-3", "10.0.0.3", 7301, {}, agent::MemberStatus::alive, "suspect", false, ""}};
     core_.set_membership(&membership_);
   }
   void TearDown() override {
@@ -219,10 +219,10 @@ namespace {
 TEST(GossipMembersText, IsTheJsonDocumentByteForByte) {
   std::vector<agent::MemberInfo> members(3);
   members[0] = {"web-1", "id-1", "127.0.0.2", 8301, {{"role", "web"}, {"env", "qa"}}, agent::MemberStatus::alive,
-                "alive"};
+                "alive", false, ""};
   members[1] = {"we\"ird\\ \x01 \xff name", "id-2", "::1", 7946, {{"k\n", "v\t\"q\""}}, agent::MemberStatus::failed,
-                "failed"};
-  members[2] = {"empty-tags", "id-3", "127.0.0.3", 0, {}, agent::MemberStatus::left, "left"};
+                "failed", false, ""};
+  members[2] = {"empty-tags", "id-3", "127.0.0.3", 0, {}, agent::MemberStatus::left, "left", false, ""};
   nlohmann::json built = nlohmann::json::array();
   for (const auto& member : members) built.push_back(gossip_member_json(member));
   EXPECT_EQ(gossip_members_text(members), dump_json(built));

@@ -202,9 +202,10 @@ TEST_F(BundleBuilderTest, ArgumentsGetTheTypesTheModulesRead) {
     - {name: plain seconds, command: {argv: [/bin/true], timeout: 45}}
     - {name: fraction, command: {argv: [/bin/true], timeout: 1500ms}}
     - {name: tags, tag: {stage: base-done, role: web}}
+    - {name: line, lineinfile: {path: /etc/x, line: a, create: "true"}}
 )yaml");
   BuiltBundle bundle = built();
-  ASSERT_EQ(bundle.bundle.tasks.size(), 8u);
+  ASSERT_EQ(bundle.bundle.tasks.size(), 9u);
   const auto& tasks = bundle.bundle.tasks;
   EXPECT_EQ(std::get<bool>(tasks[0].args.at("enabled")), true);
   EXPECT_EQ(std::get<std::string>(tasks[0].args.at("state")), "started");
@@ -212,6 +213,7 @@ TEST_F(BundleBuilderTest, ArgumentsGetTheTypesTheModulesRead) {
   EXPECT_EQ(std::get<exec::StringList>(tasks[2].args.at("name")), (exec::StringList{"nginx"}));
   EXPECT_EQ(std::get<exec::StringList>(tasks[3].args.at("name")), (exec::StringList{"curl", "jq"}));
   EXPECT_EQ(std::get<int64_t>(tasks[4].args.at("timeout")), 120);
+  EXPECT_EQ(std::get<bool>(tasks[8].args.at("create")), true);
   EXPECT_EQ(std::get<exec::StringList>(tasks[4].args.at("unless")), (exec::StringList{"/bin/false"}));
   EXPECT_EQ(std::get<int64_t>(tasks[5].args.at("timeout")), 45);
   EXPECT_EQ(std::get<int64_t>(tasks[6].args.at("timeout")), 2);
@@ -315,13 +317,14 @@ TEST(BundleBuilderExamplesTest, ExamplePlaybooksBuildForAWebNode) {
   for (const exec::Task& task : built->bundle.tasks) names.push_back(task.name);
   // The production-only check is left out: the node has no env tag.
   EXPECT_EQ(names, (std::vector<std::string>{"roster's own config folder", "message of the day",
-                                             "persistent journal", "base packages", "base is done",
-                                             "nginx is installed", "document root", "index page", "site config",
+                                             "journald config folder", "persistent journal", "base packages",
+                                             "base is done", "nginx is installed", "document root", "index page",
+                                             "available sites folder", "enabled sites folder", "site config",
                                              "site enabled", "nginx is running"}));
   std::vector<std::string> handlers;
   for (const exec::Task& task : built->bundle.handlers) handlers.push_back(task.name);
   EXPECT_EQ(handlers, (std::vector<std::string>{"restart journald", "reload nginx"}));
-  const exec::Task& site = built->bundle.tasks[8];
+  const exec::Task& site = built->bundle.tasks[11];
   const std::string& content = std::get<std::string>(site.args.at("content"));
   EXPECT_THAT(content, HasSubstr("# web-1: role web, 2 CPUs, 4096 MB"));
   EXPECT_THAT(content, HasSubstr("listen 8080;"));
@@ -329,7 +332,7 @@ TEST(BundleBuilderExamplesTest, ExamplePlaybooksBuildForAWebNode) {
   EXPECT_THAT(content, ::testing::Not(HasSubstr("X-Environment")));
   EXPECT_THAT(std::get<std::string>(built->bundle.tasks[1].args.at("content")),
               HasSubstr("web-1 (10.0.0.5), Debian GNU/Linux 12 (bookworm), 2 CPUs"));
-  EXPECT_EQ(std::get<bool>(built->bundle.tasks[10].args.at("enabled")), true);
+  EXPECT_EQ(std::get<bool>(built->bundle.tasks[13].args.at("enabled")), true);
 }
 
 }  // namespace
