@@ -36,7 +36,7 @@ namespace roster::deploy {
 struct SessionLockOptions {
   std::string key = "roster/deploy/lock";
   std::string name = "roster-deploy";  // the session's name; also the value written to the key
-  std::chrono::seconds ttl{15};
+  std::chrono::seconds ttl{10};  // the agent's minimum, so a dead holder is replaced soonest
   std::chrono::seconds lock_delay{1};
   // How long one blocking read of the key waits, and the pause after an error.
   std::chrono::milliseconds watch_wait{std::chrono::seconds(10)};

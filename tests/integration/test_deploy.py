@@ -135,16 +135,25 @@ class ExamplePlaybooks(unittest.TestCase):
             any(t["name"] == "index page" for t in r["tasks"]), 60, "web applied on node-3 after its restart")
         wait_for(lambda: self.fleet.state("node-3")["status"] == "applied", 30, "roster-deploy seeing node-3 applied")
 
-    def test_6_a_killed_deploy_server_resumes_without_repushing(self):
+    def test_6_a_deploy_server_killed_during_a_run_resumes_without_repushing(self):
         deployer = self.fleet.deployers[0]
-        deployer.kill()
         generation_1 = self.fleet.result("node-1")["generation"]
-        before = self.fleet.result("node-2")["generation"]
+        before = self.fleet.state("node-2")
         self.fleet.tag("node-2", role="web")
+        # Kill it as soon as the new bundle is written, before or while the agent applies it.
+        dispatched = wait_for(lambda: (lambda s: s if s and s["generation"] > before["generation"] else None)(
+            self.fleet.state("node-2")), 30, "node-2's new bundle written")
+        deployer.kill()
+        # The dead instance's session holds the lock until it expires (TTL 10s; the agent
+        # allows up to twice that), then the restarted one takes over.
         self.fleet.start_deployer("deploy-restarted")
-        self.fleet.wait_result(
-            "node-2", lambda r: applied(r) and r["generation"] > before and
-            any(t["name"] == "index page" for t in r["tasks"]), 30, "web applied on node-2 after the restart")
+        result = self.fleet.wait_result(
+            "node-2", lambda r: applied(r) and r["generation"] >= dispatched["generation"] and
+            any(t["name"] == "index page" for t in r["tasks"]), 60, "web applied on node-2 after the restart")
+        # The restarted server took the bundle in flight as it was: no second push.
+        self.assertEqual(result["generation"], dispatched["generation"])
+        wait_for(lambda: self.fleet.state("node-2")["status"] == "applied", 30, "the restarted server seeing it applied")
+        self.assertEqual(self.fleet.state("node-2")["generation"], dispatched["generation"])
         self.assertEqual(self.fleet.result("node-1")["generation"], generation_1)
 
     def test_7_a_standby_takes_over_when_the_active_instance_dies(self):
@@ -156,7 +165,7 @@ class ExamplePlaybooks(unittest.TestCase):
         self.fleet.tag("node-2", role="db")
         self.fleet.wait_result(
             "node-2", lambda r: applied(r) and r["generation"] > before and
-            any(t["name"] == "server config" for t in r["tasks"]), 45, "db applied on node-2 by the standby")
+            any(t["name"] == "server config" for t in r["tasks"]), 60, "db applied on node-2 by the standby")
         self.assertTrue(standby.running())
 
     def test_8_runs_are_recorded(self):

@@ -76,7 +76,7 @@ class DeployStatusTest(unittest.TestCase):
             config.write(GOSSIP_CONFIG)
         cls.client_tags_path = os.path.join(cls.workdir, "client-tags.yaml")
         cls.write_client_tags({"role": "base"})
-        cls.server = cls.make_agent(SERVER, [], [])
+        cls.server = cls.make_agent(SERVER, [], ["-server"])
         cls.server.start()
         cls.client = cls.make_agent(CLIENT, [cls.client_tags_path], ["-join", cls.server.gossip_address()])
         cls.client.start()
