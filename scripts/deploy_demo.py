@@ -94,8 +94,10 @@ def main():
             print("    %-8s %s" % (task["status"], task["name"]))
         cli("deploy", "status", "-node", "node-2")
 
-        step("Run history, from the catalog")
-        cli("deploy", "status")
+        step("Run history, from the catalog (GET /v1/roster/deploy/runs)")
+        for run in fleet.server.get_json("/v1/roster/deploy/runs?limit=10"):
+            print("    run %s: %d/%d done, %d failed  (%s)" % (run["id"], run["done"], run["total"], run["failed"],
+                                                          run.get("trigger", "")))
     finally:
         step("Stopping everything")
         if keep:

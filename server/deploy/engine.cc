@@ -219,10 +219,11 @@ void Engine::write_states() {
       }
     }
     if (state.status != "dispatched") {
-      state.status = "failed";
+      state.status = node.waiting_for_facts ? "pending" : "failed";
       state.hash.clear();
     }
-    state.error = "cannot build its bundle: " + node.error;
+    state.error = node.waiting_for_facts ? "waiting for its agent's facts: " + node.error
+                                         : "cannot build its bundle: " + node.error;
   }
   for (auto& [name, state] : wanted) {
     std::string text = comparable(state);
@@ -245,7 +246,13 @@ void Engine::step() {
     plan_ = plan_deploy(playbooks_, templates_, view_.nodes().nodes, records_);
     for (const auto& [name, node] : plan_.nodes) {
       auto& logged = build_errors_[name];
-      if (node.error != logged && !node.error.empty()) logger_->error("{} failed: cannot build its bundle: {}", name, node.error);
+      if (node.error != logged && !node.error.empty()) {
+        if (node.waiting_for_facts) {
+          logger_->info("{} waits for its agent's facts (reported at start when exec is enabled): {}", name, node.error);
+        } else {
+          logger_->error("{} failed: cannot build its bundle: {}", name, node.error);
+        }
+      }
       logged = node.error;
     }
     handle(dispatcher_.set_desired(plan_.desired(), plan_.rollouts));

@@ -1,7 +1,8 @@
 #include "server/deploy/planner.h"
 
-namespace roster::deploy {
+#include "server/playbook/render.h"
 
+namespace roster::deploy {
 namespace {
 
 std::string_view folder_of(std::string_view key, std::string_view& name) {
@@ -131,6 +132,8 @@ Plan plan_deploy(const std::vector<Playbook>& playbooks, const TemplateSource& t
     auto built = build_bundle(playbooks, node_plan.node, templates);
     if (!built.is_ok()) {
       node_plan.error = built.status().message();
+      node_plan.waiting_for_facts = !node_plan.node.facts.has_value() &&
+                                    node_plan.error.find(kFactsNotReported) != std::string::npos;
       continue;
     }
     const bool empty = built->bundle.tasks.empty() && built->bundle.handlers.empty();

@@ -51,6 +51,9 @@ struct NodePlan {
   NodeView node;
   std::optional<BuiltBundle> bundle;  // nullopt when it failed to build, or nothing is wanted
   std::string error;                  // why it failed to build
+  // The build failed because the node's agent has not reported its facts
+  // (it does at start when exec is enabled): the node waits, it has not failed.
+  bool waiting_for_facts = false;
   std::string applied_hash;
   bool wanted = false;                // the node should end up with bundle->hash
   bool needs_dispatch = false;        // wanted, not applied, and not already in flight

@@ -42,7 +42,7 @@ bool reference_is_defined(const TemplateReference& reference, const RenderVariab
 std::string undefined_message(const std::string& name, const RenderVariables& variables) {
   if (!variables.facts && (name == "facts" || name.rfind("facts.", 0) == 0)) {
     return "undefined variable \"" + name + "\": node " + variables.node_name +
-           " has not reported its facts yet (its agent writes them when it starts)";
+           " " + std::string(kFactsNotReported) + " (its agent writes them when it starts)";
   }
   return "undefined variable \"" + name +
          "\" (known: the play's vars, node.name, node.address, node.tags.KEY, facts.hostname, "

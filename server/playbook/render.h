@@ -16,6 +16,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "common/status.h"
 #include "server/playbook/playbook.h"
@@ -36,6 +37,11 @@ struct RenderVariables {
   std::map<std::string, std::string> node_tags;
   std::optional<RenderFacts> facts;  // nullopt until the agent has reported them
 };
+
+// Part of the error for a template that reads a fact of a node whose agent has
+// not reported its facts: roster-deploy then waits for them rather than
+// calling the node failed.
+inline constexpr std::string_view kFactsNotReported = "has not reported its facts yet";
 
 // `origin` is where the text's first line was written (a playbook line, or
 // line 1 of a template file). Errors are invalid_argument, "file:line: ..."

@@ -163,6 +163,28 @@ TEST_F(PlannerTest, ABuildErrorIsThatNodesAlone) {
   EXPECT_TRUE(result.nodes.at("web-1").needs_dispatch);
 }
 
+// A template that reads a fact cannot be rendered before the node's agent has
+// reported its facts: the node waits for them; any other error is a failure.
+TEST_F(PlannerTest, ANodeWithoutFactsWaitsForThem) {
+  templates_["db.conf.mustache"] = "workers {{ facts.cpus }}\n";
+  node("db-1", {{"role", "db"}});
+  NodePlan waiting = plan().nodes.at("db-1");
+  EXPECT_FALSE(waiting.wanted);
+  EXPECT_TRUE(waiting.waiting_for_facts);
+  EXPECT_THAT(waiting.error, HasSubstr("has not reported its facts"));
+
+  records_.facts["db-1"] = deploy_records::NodeFacts{"db-1", "Debian GNU/Linux 12 (bookworm)", 4, 1ull << 30};
+  NodePlan ready = plan().nodes.at("db-1");
+  EXPECT_TRUE(ready.needs_dispatch);
+  EXPECT_FALSE(ready.waiting_for_facts);
+
+  templates_.clear();  // a missing template is an error, facts or not
+  records_.facts.clear();
+  NodePlan broken = plan().nodes.at("db-1");
+  EXPECT_FALSE(broken.waiting_for_facts);
+  EXPECT_THAT(broken.error, HasSubstr("db.conf.mustache"));
+}
+
 TEST_F(PlannerTest, ANodeWithoutAnIdCannotBeSentABundle) {
   nodes_.push_back({"ghost", "", "10.0.0.1", {{"role", "web"}}});
   EXPECT_THAT(plan().nodes.at("ghost").error, HasSubstr("no node ID"));
