@@ -10,7 +10,7 @@
 # loopback, a dev agent, the agents (sandboxed exec roots) and roster-deploy with
 # bench/deploy/playbooks/; event-to-applied p50/p99 over 100 retags; at 200, every
 # node retagged at once and roster-deploy's RSS; then ansible-playbook running the
-# same four tasks on 200 local hosts (-f 50), flipping every host's color the same
+# same four tasks on 200 local hosts; both with 50 in flight (roster-deploy -forks 50, ansible-playbook -f 50), flipping every host's color the same
 # way; the ratio. Extra arguments go to deploy_bench.py (--help lists them).
 #
 # Env: BUILD_DIR (default build/rel), SKIP_BUILD=1.

@@ -118,9 +118,13 @@ class DeployFleet:
         with open(self.key_path + ".pub") as pub:
             self.public_key = pub.read().strip()
 
-    def _config(self, name, with_exec):
+    def _config(self, name, with_exec, server=False):
         path = os.path.join(self.workdir, name + ".yaml")
         text = FAST_GOSSIP
+        if server:
+            # Every client agent holds a blocking query on the server, and on loopback they all
+            # come from 127.0.0.1: lift the per-address connection cap meant for one real client.
+            text += "limits:\n  http_max_conns_per_client: 0\n"
         if with_exec:
             root = self.exec_root(name)
             os.makedirs(root, exist_ok=True)
@@ -136,7 +140,8 @@ class DeployFleet:
         name = "server-1"
         self.server = RosterAgent(self.roster_bin, node=name, dev=True,
                                   data_dir=os.path.join(self.workdir, name, "data"),
-                                  config_files=[self._config(name, self.server_exec)], log_level=self.log_level)
+                                  config_files=[self._config(name, self.server_exec, server=True)],
+                                  log_level=self.log_level)
         self.server.start()
         return self.server
 
