@@ -20,9 +20,7 @@ cd "$root"
 build="${BUILD_DIR:-$root/build/rel}"
 if [[ -z "${SKIP_BUILD:-}" ]]; then
   bash scripts/install-deps.sh
-  export CCACHE_DIR=${CCACHE_DIR:-$HOME/.cache/roster-ccache} CCACHE_BASEDIR=$root CCACHE_NOHASHDIR=1
-  cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DROSTER_BUILD_TESTS=OFF >/dev/null
-  cmake --build "$build" -j "$(nproc)" --target roster roster-deploy
+  bash scripts/release_build.sh "$build" roster roster-deploy
 fi
 # Many agents, each with sockets and files: lift the soft limit to the hard one.
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true

@@ -11,13 +11,7 @@ cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 
 build_dir=${ROSTER_DEMO_BUILD_DIR:-build/release}
-export CCACHE_DIR=${CCACHE_DIR:-$HOME/.cache/roster-ccache}
-# Paths are hashed relative to the checkout, so a fresh clone elsewhere (as CI
-# makes) reuses the objects of the last build.
-export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$PWD}
-export CCACHE_NOHASHDIR=${CCACHE_NOHASHDIR:-1}
-cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=Release -DROSTER_BUILD_TESTS=OFF >/dev/null
-cmake --build "$build_dir" -j "$(nproc)" --target roster
+bash scripts/release_build.sh "$build_dir" roster
 
 roster="$PWD/$build_dir/agent/roster"
 port=${ROSTER_DEMO_PORT:-8500}

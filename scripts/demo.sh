@@ -16,12 +16,6 @@ cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 
 build_dir=${ROSTER_DEMO_BUILD_DIR:-build/release}
-export CCACHE_DIR=${CCACHE_DIR:-$HOME/.cache/roster-ccache}
-# Paths are hashed relative to the checkout, so a fresh clone elsewhere (as CI
-# makes) reuses the objects of the last build.
-export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$PWD}
-export CCACHE_NOHASHDIR=${CCACHE_NOHASHDIR:-1}
-cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=Release -DROSTER_BUILD_TESTS=OFF >/dev/null
-cmake --build "$build_dir" -j "$(nproc)" --target roster roster-deploy
+bash scripts/release_build.sh "$build_dir" roster roster-deploy
 
 exec /usr/bin/python3 scripts/deploy_demo.py "$PWD/$build_dir/agent/roster" "$PWD/$build_dir/server/roster-deploy"

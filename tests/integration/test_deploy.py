@@ -9,7 +9,6 @@ catalog and writes signed bundles that the agents apply and answer in the KV.
 Test methods run in name order on one fleet per class.
 """
 
-import json
 import os
 import shutil
 import subprocess
@@ -21,9 +20,8 @@ import unittest
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.dont_write_bytecode = True
 sys.path.insert(0, HERE)
-import deploy_fleet  # noqa: E402
-from deploy_fleet import DeployFleet, DeployServer, make_workdir  # noqa: E402
-from roster_process import RosterAgent, wait_for  # noqa: E402
+from deploy_fleet import DeployFleet, make_workdir  # noqa: E402
+from roster_process import wait_for  # noqa: E402
 import roster_process  # noqa: E402
 
 REPO = os.path.abspath(os.path.join(HERE, "..", ".."))
@@ -44,15 +42,9 @@ def task_statuses(result):
     return {task["name"]: task["status"] for task in result.get("tasks", [])}
 
 
-class ExamplePlaybooks(unittest.TestCase):
-    """The repository's playbooks/: base on every node, then web or db by role."""
-
-    @classmethod
-    def setUpClass(cls):
-        cls.workdir = make_workdir()
-        cls.fleet = DeployFleet(ROSTER, DEPLOY, cls.workdir, os.path.join(REPO, "playbooks"), clients=3,
-                                deploy_args=DEPLOY_ARGS)
-        cls.fleet.start()
+class FleetTestCase(unittest.TestCase):
+    """One fleet per class (setUpClass makes cls.workdir and cls.fleet); its work dir is kept, and
+    roster-deploy's logs printed, when a test fails."""
 
     @classmethod
     def tearDownClass(cls):
@@ -66,6 +58,17 @@ class ExamplePlaybooks(unittest.TestCase):
             type(self).failed = True
             sys.stderr.write(self.fleet.logs())
         return outcome
+
+
+class ExamplePlaybooks(FleetTestCase):
+    """The repository's playbooks/: base on every node, then web or db by role."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.workdir = make_workdir()
+        cls.fleet = DeployFleet(ROSTER, DEPLOY, cls.workdir, os.path.join(REPO, "playbooks"), clients=3,
+                                deploy_args=DEPLOY_ARGS)
+        cls.fleet.start()
 
     def test_1_every_node_gets_base_and_is_tagged_base_done(self):
         for node in self.fleet.client_names:
@@ -230,7 +233,7 @@ FAULT_PLAYBOOKS = {
 }
 
 
-class Faults(unittest.TestCase):
+class Faults(FleetTestCase):
     """Failing and slow tasks, a kill during a bundle, a tag loop, and bad playbooks."""
 
     @classmethod
@@ -244,19 +247,6 @@ class Faults(unittest.TestCase):
         cls.fleet = DeployFleet(ROSTER, DEPLOY, cls.workdir, playbooks, clients=3,
                                 deploy_args=DEPLOY_ARGS + ["-loop-limit", "4", "-loop-window", "1m"])
         cls.fleet.start()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.fleet.stop()
-        if not getattr(cls, "failed", False):
-            shutil.rmtree(cls.workdir, ignore_errors=True)
-
-    def run(self, result=None):
-        outcome = super().run(result)
-        if result is not None and not result.wasSuccessful():
-            type(self).failed = True
-            sys.stderr.write(self.fleet.logs())
-        return outcome
 
     def test_1_a_failing_task_fails_the_node_and_stops_the_run(self):
         self.fleet.tag("node-1", role="fail")
