@@ -30,17 +30,6 @@ sys.path.insert(0, os.path.join(HERE, "..", "clients"))
 import roster_process  # noqa: E402
 from roster_process import RosterAgent, free_port, wait_for  # noqa: E402
 
-FAST_GOSSIP = textwrap.dedent("""\
-    gossip:
-      profile: local
-      probe_interval: 500ms
-      probe_timeout: 200ms
-      gossip_interval: 50ms
-      suspicion_mult: 3
-      push_pull_interval: 10s
-    """)
-
-
 def exec_config(root, public_key):
     return textwrap.dedent("""\
         exec:
@@ -120,7 +109,7 @@ class DeployFleet:
 
     def _config(self, name, with_exec, server=False):
         path = os.path.join(self.workdir, name + ".yaml")
-        text = FAST_GOSSIP
+        text = roster_process.FAST_GOSSIP_CONFIG
         if server:
             # Every client agent holds a blocking query on the server, and on loopback they all
             # come from 127.0.0.1: lift the per-address connection cap meant for one real client.

@@ -20,7 +20,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import textwrap
 import threading
 import time
 import unittest
@@ -33,15 +32,7 @@ from roster_process import RosterAgent, wait_for  # noqa: E402
 
 BINARY = None
 
-GOSSIP_CONFIG = textwrap.dedent("""\
-    gossip:
-      profile: local
-      probe_interval: 500ms
-      probe_timeout: 200ms
-      gossip_interval: 100ms
-      suspicion_mult: 3
-      push_pull_interval: 10s
-    """)
+GOSSIP_CONFIG = roster_process.FAST_GOSSIP_CONFIG
 
 SERVER = "dp-server"
 CLIENT = "dp-client"
