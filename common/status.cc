@@ -12,6 +12,7 @@ const char* status_code_name(StatusCode code) {
     case StatusCode::too_large: return "too large";
     case StatusCode::unavailable: return "unavailable";
     case StatusCode::internal: return "internal error";
+    case StatusCode::not_leader: return "not leader";
   }
   return "unknown";
 }

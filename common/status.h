@@ -21,6 +21,7 @@ enum class StatusCode {
   too_large,
   unavailable,        // try again later (no leader, shutting down)
   internal,
+  not_leader,         // this server is not the Raft leader; the caller may retry on the leader
 };
 
 class [[nodiscard]] Status {
@@ -34,6 +35,7 @@ class [[nodiscard]] Status {
   static Status too_large(std::string message) { return {StatusCode::too_large, std::move(message)}; }
   static Status unavailable(std::string message) { return {StatusCode::unavailable, std::move(message)}; }
   static Status internal(std::string message) { return {StatusCode::internal, std::move(message)}; }
+  static Status not_leader(std::string message) { return {StatusCode::not_leader, std::move(message)}; }
 
   bool is_ok() const { return code_ == StatusCode::ok; }
   StatusCode code() const { return code_; }

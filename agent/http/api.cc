@@ -215,6 +215,7 @@ HandleResult respond_status(const Status& status) {
     case StatusCode::too_large: code = 413; break;
     case StatusCode::unavailable: code = 503; break;
     case StatusCode::internal: code = 500; break;
+    case StatusCode::not_leader: code = 503; break;  // only when no leader took the request in time
   }
   return respond_error(code, status.message());
 }
