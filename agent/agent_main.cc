@@ -31,7 +31,7 @@
 #include "agent/exec/system_managers.h"
 #include "agent/gossip/gossip_agent.h"
 #include "agent/http/api.h"
-#include "agent/leader/gossip_reconciler.h"
+#include "agent/leader/leader_duties.h"
 #include "agent/http/server.h"
 #include "agent/rpc/catalog_servers.h"
 #include "agent/rpc/exec_watch.h"
@@ -184,10 +184,18 @@ int run_agent(int argc, const char* const* argv) {
     std::cerr << "roster agent: " << status.to_string() << "\n";
     return 1;
   }
-  if (auto status = core.reload(config.tags, config.services, config.checks); !status.is_ok()) {
-    std::cerr << "roster agent: " << status.message() << "\n";
+  // Config services and checks: with -dev's catalog the outcome is known
+  // here and a bad definition stops the agent; otherwise it is logged.
+  auto config_loaded = std::make_shared<std::optional<roster::Status>>();
+  core.reload(config.tags, config.services, config.checks, [config_loaded](roster::Status status) {
+    if (!status.is_ok()) spdlog::error("configuration services and checks: {}", status.message());
+    *config_loaded = status;
+  });
+  if (config_loaded->has_value() && !(*config_loaded)->is_ok()) {
+    std::cerr << "roster agent: " << (*config_loaded)->message() << "\n";
     return 1;
   }
+  roster::agent::LeaderDuties leader_duties(io, core);
   roster::agent::TombstoneReaper tombstone_reaper(io, clock, core, {.ttl = config.tombstone_ttl});
   tombstone_reaper.start();
 
@@ -220,6 +228,7 @@ int run_agent(int argc, const char* const* argv) {
     }
     return sections;
   };
+  api_options.renew_session = [&leader_duties](const std::string& id) { return leader_duties.renew_session(id); };
   roster::http::Api api(core, api_options);
   roster::http::ServerOptions server_options;
   server_options.address = config.client_addr;
@@ -240,7 +249,6 @@ int run_agent(int argc, const char* const* argv) {
   int exit_code = 0;
   bool shutting_down = false;
   std::unique_ptr<roster::gossip::GossipAgent> gossip;
-  std::unique_ptr<roster::agent::GossipReconciler> reconciler;
   auto shutdown = [&](int code) {
     if (shutting_down) return;
     shutting_down = true;
@@ -249,7 +257,8 @@ int run_agent(int argc, const char* const* argv) {
     // take the HTTP server's going away for a catalog outage.
     if (exec) (void)exec->watch->stop_within(std::chrono::milliseconds(0));
     server.stop();
-    if (reconciler) reconciler->stop();
+    leader_duties.set_leading(false);
+    leader_duties.set_membership(nullptr);
     core.set_membership(nullptr);
     if (gossip) gossip->stop();
     tombstone_reaper.stop();
@@ -286,8 +295,8 @@ int run_agent(int argc, const char* const* argv) {
   // A -dev agent is a server and its own leader, so it takes the leader's
   // duties from the start; with Raft they follow leadership.
   if (options.identity.server) {
-    reconciler = std::make_unique<roster::agent::GossipReconciler>(io, core, *gossip);
-    reconciler->start();
+    leader_duties.set_membership(gossip.get());
+    leader_duties.set_leading(true);
   }
   // Collected on the core's thread (the metrics endpoint runs there), like every other read of the pool.
   const uint64_t gossip_collector = metrics.add_collector([&](roster::metrics::Snapshot& snapshot) {
@@ -323,11 +332,15 @@ int run_agent(int argc, const char* const* argv) {
         for (const auto& config_error : reloaded.errors) {
           spdlog::error("reload refused: {}", config_error.to_string());
         }
-      } else if (auto status = core.reload(reloaded.config.tags, reloaded.config.services, reloaded.config.checks);
-                 !status.is_ok()) {
-        spdlog::error("reload: {}", status.message());
       } else {
-        spdlog::info("reloaded tags, services and checks from the configuration");
+        core.reload(reloaded.config.tags, reloaded.config.services, reloaded.config.checks,
+                    [](roster::Status status) {
+                      if (!status.is_ok()) {
+                        spdlog::error("reload: {}", status.message());
+                      } else {
+                        spdlog::info("reloaded tags, services and checks from the configuration");
+                      }
+                    });
       }
       wait_for_reload();
     });
@@ -404,7 +417,8 @@ int run_agent(int argc, const char* const* argv) {
     std::_Exit(exit_code);
   }
   metrics.remove_collector(gossip_collector);
-  if (reconciler) reconciler->stop();
+  leader_duties.set_leading(false);
+  leader_duties.set_membership(nullptr);
   core.set_membership(nullptr);
   if (gossip) gossip->stop();
   return exit_code;

@@ -152,7 +152,26 @@ void WatchHub::erase_key(std::unordered_map<std::string, std::vector<WaiterId>>:
   by_key_.erase(entry);
 }
 
+uint64_t WatchHub::subscribe(Listener listener) {
+  const uint64_t id = next_listener_++;
+  listeners_.emplace(id, std::move(listener));
+  return id;
+}
+
+void WatchHub::unsubscribe(uint64_t id) { listeners_.erase(id); }
+
 void WatchHub::notify(const std::vector<std::string>& changed_keys) {
+  // Listeners may unsubscribe (themselves or others) while called.
+  if (!listeners_.empty()) {
+    std::vector<uint64_t> ids;
+    for (const auto& [id, listener] : listeners_) ids.push_back(id);
+    for (uint64_t id : ids) {
+      auto found = listeners_.find(id);
+      if (found == listeners_.end()) continue;
+      Listener listener = found->second;
+      listener(changed_keys);
+    }
+  }
   std::vector<WaiterId> fired;
   for (const auto& key : changed_keys) {
     collect(key, fired);

@@ -38,6 +38,13 @@ class WatchHub {
   // Wakes the waiters of the changed keys. Each waiter fires at most once.
   void notify(const std::vector<std::string>& changed_keys);
 
+  // A standing listener, for the agent's own bookkeeping rather than a
+  // client's query: called with every notify()'s keys, until unsubscribed.
+  // Not counted as a waiter. Keep it cheap: it runs on every change.
+  using Listener = std::function<void(const std::vector<std::string>& changed_keys)>;
+  uint64_t subscribe(Listener listener);
+  void unsubscribe(uint64_t id);
+
   size_t waiter_count() const { return waiters_.size(); }
   size_t key_count() const { return by_key_.size(); }
   // Work notify() has spent matching changed KV keys against prefix waiters,
@@ -66,6 +73,8 @@ class WatchHub {
   void erase_key(std::unordered_map<std::string, std::vector<WaiterId>>::iterator entry);
 
   WaiterId next_id_ = 1;
+  uint64_t next_listener_ = 1;
+  std::map<uint64_t, Listener> listeners_;
   std::unordered_map<WaiterId, Waiter> waiters_;
   std::unordered_map<std::string, std::vector<WaiterId>> by_key_;
   PrefixNode prefix_root_;  // the empty prefix

@@ -10,7 +10,9 @@
 //
 // Thread affinity: the agent core's thread.
 
+#include <charconv>
 #include <cstdint>
+#include <string_view>
 #include <functional>
 #include <map>
 #include <optional>
@@ -36,7 +38,48 @@ struct MemberInfo {
   std::string state;                          // "alive", "suspect", "failed", "left", "leaving"
   bool server = false;                        // gossiped by the node itself
   std::string http_address;                   // host:port of its HTTP API; empty if it did not say
+  // A server's own word about its Raft side (ServerTag, below).
+  uint16_t server_port = 0;    // its server RPC port
+  int bootstrap_expect = 0;    // its -bootstrap-expect
+  bool in_cluster = false;     // it holds Raft state: never bootstrap beside it
 };
+
+// What a server gossips about itself under the reserved server key:
+// "port=8300;expect=3;raft=1". A bare "1" (a -dev agent) is a server on the
+// default port.
+struct ServerTag {
+  uint16_t port = 8300;
+  int bootstrap_expect = 0;
+  bool in_cluster = false;
+};
+// Lenient: unknown fields are skipped and bad numbers keep the defaults, so
+// a newer server's tag still reads.
+inline std::string format_server_tag(const ServerTag& tag) {
+  return "port=" + std::to_string(tag.port) + ";expect=" + std::to_string(tag.bootstrap_expect) +
+         ";raft=" + (tag.in_cluster ? "1" : "0");
+}
+
+inline ServerTag parse_server_tag(const std::string& value) {
+  ServerTag tag;
+  std::string_view rest = value;
+  while (!rest.empty()) {
+    const size_t end = rest.find(';');
+    std::string_view field = rest.substr(0, end);
+    rest = end == std::string_view::npos ? std::string_view() : rest.substr(end + 1);
+    const size_t equals = field.find('=');
+    if (equals == std::string_view::npos) continue;
+    std::string_view key = field.substr(0, equals);
+    std::string_view text = field.substr(equals + 1);
+    int number = 0;
+    auto [ptr, error] = std::from_chars(text.data(), text.data() + text.size(), number);
+    if (error != std::errc() || ptr != text.data() + text.size()) continue;
+    if (key == "port" && number > 0 && number <= 65535) tag.port = static_cast<uint16_t>(number);
+    if (key == "expect" && number >= 0 && number <= 100) tag.bootstrap_expect = number;
+    if (key == "raft") tag.in_cluster = number == 1;
+  }
+  return tag;
+}
+
 
 struct JoinOutcome {
   int joined = 0;                   // addresses that answered

@@ -40,17 +40,32 @@ std::map<std::string, std::string> RuntimeTagSink::tags() {
   return tags.is_ok() ? *tags : Tags{};
 }
 
+// The write is started on the core's thread and awaited here, on the
+// executor's: the tag task reports its outcome only once the catalog has the
+// new layer.
 Status RuntimeTagSink::set_tags(const std::map<std::string, std::string>& tags) {
-  Result<bool> done = run_on<bool>(io_, timeout_, [this, tags]() -> Result<bool> {
+  auto promise = std::make_shared<std::promise<Status>>();
+  std::future<Status> future = promise->get_future();
+  auto write = [this, tags, promise] {
     std::vector<std::string> remove;
     for (const auto& [key, value] : core_.runtime_tags()) {
       if (!tags.contains(key)) remove.push_back(key);
     }
     catalog::TagMap set(tags.begin(), tags.end());
-    if (Status status = core_.set_runtime_tags(set, remove); !status.is_ok()) return status;
-    return true;
-  });
-  return done.is_ok() ? Status::ok() : done.status();
+    core_.set_runtime_tags(set, remove, [promise](Status status) { promise->set_value(std::move(status)); });
+  };
+  if (io_.get_executor().running_in_this_thread()) {
+    // The core's own thread cannot wait for itself: only a catalog that
+    // answers at once (-dev) gives an outcome here.
+    write();
+    if (future.wait_for(std::chrono::seconds(0)) == std::future_status::ready) return future.get();
+    return Status::unavailable("the tag change was sent to the catalog; its outcome is not known yet");
+  }
+  boost::asio::post(io_, std::move(write));
+  if (future.wait_for(timeout_) != std::future_status::ready) {
+    return Status::unavailable("the catalog did not take the tag change in time (no leader, or shutting down)");
+  }
+  return future.get();
 }
 
 }  // namespace roster::agent

@@ -45,6 +45,7 @@ void TombstoneReaper::arm() {
 
 catalog::Index TombstoneReaper::tick() {
   const auto now = clock_.now();
+  if (core_.catalog().replica() == nullptr) return 0;
   const catalog::Index last = core_.store().last_index();
   // An idle store keeps its oldest note: that one ages out first.
   if (notes_.empty() || notes_.back().second != last) notes_.emplace_back(now, last);
@@ -54,13 +55,14 @@ catalog::Index TombstoneReaper::tick() {
     notes_.pop_front();
   }
   if (up_to == 0 || !core_.store().has_kv_tombstones_through(up_to)) return 0;
-  auto reaped = core_.submit(catalog::ReapKvTombstones{up_to});
-  if (!reaped.is_ok()) {
-    spdlog::warn("reaping KV tombstones up to index {}: {}", up_to, reaped.status().to_string());
-    return 0;
-  }
-  spdlog::debug("reaped the KV tombstones of deletes up to index {}, older than {} s", up_to,
-                std::chrono::duration_cast<std::chrono::seconds>(options_.ttl).count());
+  // A lost write is harmless: the tombstones are still old next round.
+  core_.catalog().write(catalog::ReapKvTombstones{up_to}, [up_to](Result<catalog::Index> reaped) {
+    if (!reaped.is_ok()) {
+      spdlog::warn("reaping KV tombstones up to index {}: {}", up_to, reaped.status().to_string());
+    } else {
+      spdlog::debug("reaped the KV tombstones of deletes up to index {}", up_to);
+    }
+  });
   return up_to;
 }
 

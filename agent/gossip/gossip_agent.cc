@@ -92,7 +92,13 @@ agent::MemberInfo to_info(const Member& member) {
   std::tie(info.ip, info.port) = split_ip_port(member.address);
   for (const auto& [key, value] : member.tags) {
     if (key == kServerTagKey) {
-      info.server = value == "1";
+      info.server = !value.empty() && value != "0";
+      if (info.server) {
+        const agent::ServerTag tag = agent::parse_server_tag(value);
+        info.server_port = tag.port;
+        info.bootstrap_expect = tag.bootstrap_expect;
+        info.in_cluster = tag.in_cluster;
+      }
     } else if (key == kHttpAddressTagKey) {
       info.http_address = value;
     }
@@ -701,6 +707,18 @@ void GossipAgent::set_user_event_handler(std::function<void(const agent::UserEve
   user_event_handler_ = std::move(handler);
 }
 
+void GossipAgent::set_server_info(std::string server_info) {
+  if (options_.server_info == server_info) return;
+  options_.server_info = std::move(server_info);
+  if (!transport_ || stopped_) return;
+  TagMap current = transport_->swim().local_member().tags;
+  std::map<std::string, std::string> tags;
+  for (const auto& [key, value] : current) {
+    if (key.empty() || key.front() != '\x01') tags.emplace(key, value);
+  }
+  set_local_tags(tags);
+}
+
 void GossipAgent::set_local_tags(const std::map<std::string, std::string>& tags) {
   if (!transport_ || stopped_) return;
   TagMap gossiped = with_reserved_keys(tags);
@@ -715,7 +733,7 @@ TagMap GossipAgent::with_reserved_keys(const std::map<std::string, std::string>&
   for (const auto& [key, value] : tags) {
     if (key.empty() || key.front() != '\x01') out.emplace(key, value);
   }
-  if (options_.server) out[kServerTagKey] = "1";
+  if (options_.server) out[kServerTagKey] = options_.server_info.empty() ? "1" : options_.server_info;
   if (!options_.http_address.empty()) out[kHttpAddressTagKey] = options_.http_address;
   return out;
 }

@@ -57,6 +57,8 @@ struct GossipAgentOptions {
   // Gossiped under reserved keys (kServerTagKey, kHttpAddressTagKey) beside
   // the node's tags, so members can find a server's HTTP API.
   bool server = false;
+  // The server key's value (agent::format_server_tag); empty: "1".
+  std::string server_info;
   std::string http_address;  // host:port; empty: not gossiped
 };
 
@@ -111,6 +113,8 @@ class GossipAgent final : public agent::Membership {
   Status keyring_remove(const std::string& base64_key) override;
   std::map<std::string, std::string> stats() const override;
   void set_local_tags(const std::map<std::string, std::string>& tags) override;
+  // Replaces what this server gossips about its Raft side and spreads it.
+  void set_server_info(std::string server_info);
   Status fire_user_event(const agent::UserEventInfo& event) override;
   void set_user_event_handler(std::function<void(const agent::UserEventInfo&)> handler) override;
 

@@ -119,7 +119,44 @@ std::string_view route_label(std::string_view path) {
 
 Api::Api(agent::AgentCore& core, ApiOptions options) : core_(core), options_(std::move(options)) {}
 
-uint64_t Api::data_index() const { return core_.store().last_index(); }
+namespace {
+// An answer left for a client that went away is kept this long past kWriteWait.
+constexpr auto kPendingKeep = std::chrono::minutes(1);
+
+catalog::Index catalog_index(const agent::AgentCore& core) {
+  const catalog::StateStore* store = core.catalog().replica();
+  return store != nullptr ? store->last_index() : 0;
+}
+}  // namespace
+
+uint64_t Api::data_index() const { return catalog_index(core_); }
+
+uint64_t PendingResponses::open(std::chrono::steady_clock::time_point now) {
+  std::erase_if(slots_, [now](const auto& entry) {
+    return entry.second.response.has_value() && now - entry.second.filled_at > kPendingKeep;
+  });
+  const uint64_t ticket = next_++;
+  slots_.emplace(ticket, Slot{});
+  return ticket;
+}
+
+bool PendingResponses::fill(uint64_t ticket, HttpResponse response, std::chrono::steady_clock::time_point now) {
+  auto slot = slots_.find(ticket);
+  if (slot == slots_.end() || slot->second.response.has_value()) return false;
+  slot->second.response = std::move(response);
+  slot->second.filled_at = now;
+  return true;
+}
+
+std::optional<HttpResponse> PendingResponses::take(uint64_t ticket) {
+  auto slot = slots_.find(ticket);
+  if (slot == slots_.end() || !slot->second.response.has_value()) return std::nullopt;
+  std::optional<HttpResponse> response = std::move(slot->second.response);
+  slots_.erase(slot);
+  return response;
+}
+
+void PendingResponses::abandon(uint64_t ticket) { slots_.erase(ticket); }
 
 HandleResult Api::handle(const HttpRequest& request, BlockingState& blocking) {
   // RFC 9112 3.2 requires Host on HTTP/1.1, and Go's server (so Consul)
@@ -128,11 +165,20 @@ HandleResult Api::handle(const HttpRequest& request, BlockingState& blocking) {
   if (request.version >= 11 && request.headers.find("host") == request.headers.end()) {
     return respond_error(400, "missing required Host header");
   }
+  if (blocking.pending != 0) {
+    // A request parked on its write: the answer, or more waiting.
+    if (auto response = pending_.take(blocking.pending)) return respond(std::move(*response));
+    if (blocking.expired || core_.clock().now() >= blocking.deadline) {
+      pending_.abandon(blocking.pending);
+      return respond_error(503, "timed out waiting for the write to be committed; it may still be applied");
+    }
+    return HandleResult{HttpResponse{}, BlockingWait{{PendingResponses::watch_key(blocking.pending)}, blocking.deadline}};
+  }
   const Route* matched = find_route(request.path);
   if (matched == nullptr) {
     return respond(with_index_headers(
         HttpResponse::error(404, "Invalid URL path: not a recognized HTTP API endpoint: " + request.path),
-        core_.store().last_index()));
+        catalog_index(core_)));
   }
   if ((method_bit(request.method) & matched->methods) == 0) {
     HttpResponse response = HttpResponse::error(405, "method " + request.method + " not allowed");
@@ -163,7 +209,7 @@ HandleResult Api::handle(const HttpRequest& request, BlockingState& blocking) {
       }
     }
   }
-  Context context{core_, options_, request, blocking, jitter_state_, ""};
+  Context context{core_, options_, request, blocking, jitter_state_, pending_, ""};
   if (matched->takes_suffix && request.path.size() > matched->prefix.size()) {
     context.rest = request.path.substr(matched->prefix.size());
   }
@@ -173,12 +219,45 @@ HandleResult Api::handle(const HttpRequest& request, BlockingState& blocking) {
   if (!result.wait && method_bit(request.method) == kGet) {
     bool has_index = std::any_of(result.response.headers.begin(), result.response.headers.end(),
                                  [](const auto& header) { return header.first == "X-Consul-Index"; });
-    if (!has_index) result.response = with_index_headers(std::move(result.response), core_.store().last_index());
+    if (!has_index) result.response = with_index_headers(std::move(result.response), catalog_index(core_));
   }
   return result;
 }
 
 // ---- shared helpers ----
+
+HandleResult run_async(Context& context, std::function<void(Respond)> work) {
+  agent::AgentCore& core = context.core;
+  PendingResponses& pending = context.pending;
+  const uint64_t ticket = pending.open(core.clock().now());
+  // The Api (and so `pending`) lives as long as the agent's HTTP server,
+  // which outlives every write it started.
+  work([&core, &pending, ticket](HttpResponse response) {
+    if (pending.fill(ticket, std::move(response), core.clock().now())) {
+      core.watch_hub().notify({PendingResponses::watch_key(ticket)});
+    }
+  });
+  if (auto response = pending.take(ticket)) return respond(std::move(*response));
+  context.blocking.pending = ticket;
+  context.blocking.deadline = core.clock().now() + kWriteWait;
+  context.blocking.deadline_set = true;
+  return HandleResult{HttpResponse{}, BlockingWait{{PendingResponses::watch_key(ticket)}, context.blocking.deadline}};
+}
+
+HandleResult write_and_respond(Context& context, catalog::CommandBody body,
+                               std::function<HttpResponse(Result<catalog::Index>)> make) {
+  return run_async(context, [&core = context.core, body = std::move(body), make = std::move(make)](
+                                Respond respond_with) mutable {
+    core.catalog().write(std::move(body), [respond_with = std::move(respond_with), make = std::move(make)](
+                                              Result<catalog::Index> result) { respond_with(make(result)); });
+  });
+}
+
+HttpResponse bool_answer(const Result<catalog::Index>& result, bool conflict_is_false) {
+  if (result.is_ok()) return HttpResponse::json(200, "true");
+  if (conflict_is_false && result.status().code() == StatusCode::conflict) return HttpResponse::json(200, "false");
+  return status_answer(result.status());
+}
 
 HttpResponse with_index_headers(HttpResponse response, catalog::Index index) {
   response.headers.emplace_back("X-Consul-Index", std::to_string(std::max<catalog::Index>(index, 1)));
@@ -204,7 +283,9 @@ HandleResult respond_error(int status, std::string message) {
   return respond(HttpResponse::error(status, std::move(message)));
 }
 
-HandleResult respond_status(const Status& status) {
+HandleResult respond_status(const Status& status) { return respond(status_answer(status)); }
+
+HttpResponse status_answer(const Status& status) {
   int code = 500;
   switch (status.code()) {
     case StatusCode::ok: code = 200; break;
@@ -217,7 +298,7 @@ HandleResult respond_status(const Status& status) {
     case StatusCode::internal: code = 500; break;
     case StatusCode::not_leader: code = 503; break;  // only when no leader took the request in time
   }
-  return respond_error(code, status.message());
+  return HttpResponse::error(code, status.message());
 }
 
 Status start_blocking(Context& context) {

@@ -19,7 +19,9 @@
 #include <string>
 #include <vector>
 
+#include "agent/catalog/types.h"
 #include "agent/http/http_types.h"
+#include "common/status.h"
 
 namespace roster::agent {
 class AgentCore;
@@ -48,6 +50,9 @@ struct ApiOptions {
   // registry's instruments and collectors, collected on the core's thread.
   // Not owned; must outlive the Api. Null: only the catalog's series.
   metrics::Registry* metrics = nullptr;
+  // Restarts a session's TTL: the leader's SessionTimers, or not_leader on a
+  // server that does not lead. Null: renewals answer 500.
+  std::function<Result<catalog::Session>(const std::string& id)> renew_session;
 };
 
 // Carried across the calls of one blocking query.
@@ -56,6 +61,7 @@ struct BlockingState {
   std::chrono::steady_clock::time_point deadline;
   bool expired = false;  // set by the adapter when the deadline passed
   uint64_t operation = 0;  // a long operation the handler started (a gossip join), 0: none
+  uint64_t pending = 0;    // a write (or forwarded call) the request waits for, 0: none
 };
 
 struct BlockingWait {
@@ -75,6 +81,29 @@ struct HandleResult {
 // clients send, so it is safe as a metric label.
 std::string_view route_label(std::string_view path);
 
+// Answers of requests parked on a write: the write's callback leaves the
+// response here and wakes the request, whose next handle() takes it. An
+// answer nobody takes (the client went away) is dropped after a while.
+class PendingResponses {
+ public:
+  static std::string watch_key(uint64_t ticket) { return "api/pending/" + std::to_string(ticket); }
+  uint64_t open(std::chrono::steady_clock::time_point now);
+  // Leaves `response` for `ticket` (once; later calls are ignored). Returns
+  // false when the ticket was abandoned or is unknown.
+  bool fill(uint64_t ticket, HttpResponse response, std::chrono::steady_clock::time_point now);
+  std::optional<HttpResponse> take(uint64_t ticket);
+  void abandon(uint64_t ticket);
+  size_t size() const { return slots_.size(); }
+
+ private:
+  struct Slot {
+    std::optional<HttpResponse> response;
+    std::chrono::steady_clock::time_point filled_at;
+  };
+  uint64_t next_ = 1;
+  std::map<uint64_t, Slot> slots_;
+};
+
 class Api {
  public:
   Api(agent::AgentCore& core, ApiOptions options = {});
@@ -93,6 +122,7 @@ class Api {
   struct Impl;
   agent::AgentCore& core_;
   ApiOptions options_;
+  PendingResponses pending_;
   uint64_t jitter_state_ = 0x9E3779B97F4A7C15ULL;
 };
 

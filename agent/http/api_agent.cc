@@ -136,11 +136,10 @@ Result<local::ServiceDefinition> parse_service_definition(const json& object) {
 
 json member_json(const agent::AgentCore& core) {
   const auto& identity = core.identity();
-  const catalog::Node* node = core.store().find_node(identity.name);
   return json{{"Name", identity.name},
               {"Addr", identity.address},
               {"Port", 8301},
-              {"Tags", node != nullptr ? node->tags.merged() : catalog::TagMap{}},
+              {"Tags", core.merged_tags()},
               {"Status", 1},
               {"ProtocolMin", 1},
               {"ProtocolMax", 5},
@@ -150,19 +149,29 @@ json member_json(const agent::AgentCore& core) {
               {"DelegateCur", 4}};
 }
 
+// Runs a change to this agent's own state, answering an empty 200 once the
+// catalog has it.
+HandleResult agent_change(Context& context, std::function<void(agent::StatusDone)> change) {
+  return run_async(context, [change = std::move(change)](Respond respond_with) {
+    change([respond_with](Status status) {
+      respond_with(status.is_ok() ? HttpResponse::json(200, "") : status_answer(status));
+    });
+  });
+}
+
 HandleResult check_ttl(Context& context, const std::string& status) {
   std::string output = context.request.param("note").value_or("");
-  Status updated = context.core.update_ttl_check(context.rest, status, output);
-  if (!updated.is_ok()) return respond_status(updated);
-  return respond(HttpResponse::json(200, ""));
+  return agent_change(context, [&core = context.core, id = context.rest, status, output](agent::StatusDone done) {
+    core.update_ttl_check(id, status, output, std::move(done));
+  });
 }
 
 }  // namespace
 
 HandleResult handle_agent_self(Context& context) {
   const auto& identity = context.core.identity();
-  const auto& store = context.core.store();
-  const catalog::Node* node = store.find_node(identity.name);
+  const agent::CatalogBackend& catalog = context.core.catalog();
+  const catalog::StateStore* store = catalog.replica();
   auto uptime = std::chrono::duration_cast<std::chrono::seconds>(context.core.clock().now() - context.core.started_at());
   json body{{"Config",
              {{"Datacenter", identity.datacenter},
@@ -176,13 +185,15 @@ HandleResult handle_agent_self(Context& context) {
             {"Member", context.core.membership() != nullptr
                            ? gossip_member_json(context.core.membership()->local_member())
                            : member_json(context.core)},
-            {"Meta", node != nullptr ? node->tags.merged() : catalog::TagMap{}},
+            {"Meta", context.core.merged_tags()},
             {"Stats",
              {{"agent",
                {{"services", std::to_string(context.core.local_services().size())},
                 {"checks", std::to_string(context.core.local_checks().size())},
                 {"blocking_watchers", std::to_string(context.core.watch_hub().waiter_count())}}},
-              {"raft", {{"state", "Leader"}, {"last_log_index", std::to_string(store.last_index())}}},
+              {"raft",
+               {{"state", !identity.server ? "Client" : catalog.is_leader() ? "Leader" : "Follower"},
+                {"last_log_index", std::to_string(store != nullptr ? store->last_index() : 0)}}},
               {"runtime", {{"uptime", format_go_duration(uptime)}}}}}};
   if (const agent::Membership* membership = context.core.membership(); membership != nullptr) {
     body["Stats"]["serf_lan"] = membership->stats();
@@ -194,7 +205,7 @@ HandleResult handle_agent_self(Context& context) {
 }
 
 HandleResult handle_agent_members(Context& context) {
-  return finish_read(context, context.core.store().nodes().index, {}, json::array({member_json(context.core)}));
+  return respond_json(json::array({member_json(context.core)}));
 }
 
 HandleResult handle_agent_services(Context& context) {
@@ -216,16 +227,36 @@ HandleResult handle_agent_services(Context& context) {
   return respond_json(body);
 }
 
+// The agent's own checks as it holds them: a client agent has no catalog to
+// look them up in, and the agent's view is the one it syncs from.
 HandleResult handle_agent_checks(Context& context) {
   json body = json::object();
   const auto& node = context.core.identity().name;
+  const auto& services = context.core.local_services();
   for (const auto& [id, check] : context.core.local_checks()) {
-    const catalog::Check* stored = context.core.store().find_check(node, id);
-    if (stored == nullptr) continue;
-    json entry = check_json(*stored);
-    entry.erase("CreateIndex");
-    entry.erase("ModifyIndex");
-    body[id] = entry;
+    const local::CheckDefinition& definition = check.definition;
+    std::string service_name;
+    std::vector<std::string> service_tags;
+    if (auto service = services.find(definition.service_id); service != services.end()) {
+      service_name = service->second.definition.name;
+      service_tags = service->second.definition.tags;
+    }
+    std::string type = definition.type();
+    if (id == "_node_maintenance" || id.starts_with("_service_maintenance:")) type = "maintenance";
+    const bool timed = !type.empty() && type != "ttl" && type != "maintenance";
+    body[id] = json{{"Node", node},
+                    {"CheckID", id},
+                    {"Name", definition.name},
+                    {"Status", check.status},
+                    {"Notes", definition.notes},
+                    {"Output", check.output},
+                    {"ServiceID", definition.service_id},
+                    {"ServiceName", service_name},
+                    {"ServiceTags", service_tags},
+                    {"Type", type},
+                    {"Definition",
+                     json{{"Interval", timed ? format_go_duration(definition.interval) : ""},
+                          {"Timeout", timed ? format_go_duration(definition.timeout) : ""}}}};
   }
   return respond_json(body);
 }
@@ -235,15 +266,15 @@ HandleResult handle_agent_service_register(Context& context) {
   if (!body.is_ok()) return respond_status(body.status());
   auto service = parse_service_definition(*body);
   if (!service.is_ok()) return respond_status(service.status());
-  Status status = context.core.register_service(std::move(*service));
-  if (!status.is_ok()) return respond_status(status);
-  return respond(HttpResponse::json(200, ""));
+  return agent_change(context, [&core = context.core, service = std::move(*service)](agent::StatusDone done) mutable {
+    core.register_service(std::move(service), std::move(done));
+  });
 }
 
 HandleResult handle_agent_service_deregister(Context& context) {
-  Status status = context.core.deregister_service(context.rest);
-  if (!status.is_ok()) return respond_status(status);
-  return respond(HttpResponse::json(200, ""));
+  return agent_change(context, [&core = context.core, id = context.rest](agent::StatusDone done) {
+    core.deregister_service(id, std::move(done));
+  });
 }
 
 HandleResult handle_agent_service_maintenance(Context& context) {
@@ -251,10 +282,10 @@ HandleResult handle_agent_service_maintenance(Context& context) {
   if (!enable || (*enable != "true" && *enable != "false")) {
     return respond_error(400, "Missing value for enable: use enable=true or enable=false");
   }
-  Status status = context.core.set_service_maintenance(context.rest, *enable == "true",
-                                                       context.request.param("reason").value_or(""));
-  if (!status.is_ok()) return respond_status(status);
-  return respond(HttpResponse::json(200, ""));
+  return agent_change(context, [&core = context.core, id = context.rest, enabled = *enable == "true",
+                                reason = context.request.param("reason").value_or("")](agent::StatusDone done) {
+    core.set_service_maintenance(id, enabled, reason, std::move(done));
+  });
 }
 
 HandleResult handle_agent_check_register(Context& context) {
@@ -262,15 +293,15 @@ HandleResult handle_agent_check_register(Context& context) {
   if (!body.is_ok()) return respond_status(body.status());
   auto check = parse_check_definition(*body);
   if (!check.is_ok()) return respond_status(check.status());
-  Status status = context.core.register_check(std::move(*check));
-  if (!status.is_ok()) return respond_status(status);
-  return respond(HttpResponse::json(200, ""));
+  return agent_change(context, [&core = context.core, check = std::move(*check)](agent::StatusDone done) mutable {
+    core.register_check(std::move(check), std::move(done));
+  });
 }
 
 HandleResult handle_agent_check_deregister(Context& context) {
-  Status status = context.core.deregister_check(context.rest);
-  if (!status.is_ok()) return respond_status(status);
-  return respond(HttpResponse::json(200, ""));
+  return agent_change(context, [&core = context.core, id = context.rest](agent::StatusDone done) {
+    core.deregister_check(id, std::move(done));
+  });
 }
 
 HandleResult handle_agent_check_pass(Context& context) { return check_ttl(context, catalog::kPassing); }
@@ -287,9 +318,10 @@ HandleResult handle_agent_check_update(Context& context) {
   if (!catalog::is_valid_check_status(*status)) {
     return respond_error(400, "Invalid check status \"" + *status + "\"");
   }
-  Status updated = context.core.update_ttl_check(context.rest, *status, *output);
-  if (!updated.is_ok()) return respond_status(updated);
-  return respond(HttpResponse::json(200, ""));
+  return agent_change(context, [&core = context.core, id = context.rest, status = *status,
+                                output = *output](agent::StatusDone done) {
+    core.update_ttl_check(id, status, output, std::move(done));
+  });
 }
 
 HandleResult handle_agent_maintenance(Context& context) {
@@ -297,9 +329,10 @@ HandleResult handle_agent_maintenance(Context& context) {
   if (!enable || (*enable != "true" && *enable != "false")) {
     return respond_error(400, "Missing value for enable: use enable=true or enable=false");
   }
-  Status status = context.core.set_node_maintenance(*enable == "true", context.request.param("reason").value_or(""));
-  if (!status.is_ok()) return respond_status(status);
-  return respond(HttpResponse::json(200, ""));
+  return agent_change(context, [&core = context.core, enabled = *enable == "true",
+                                reason = context.request.param("reason").value_or("")](agent::StatusDone done) {
+    core.set_node_maintenance(enabled, reason, std::move(done));
+  });
 }
 
 }  // namespace roster::http

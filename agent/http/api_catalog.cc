@@ -146,9 +146,8 @@ HandleResult handle_catalog_register(Context& context) {
     if (!check.is_ok()) return respond_status(check.status());
     command.checks.push_back(std::move(*check));
   }
-  auto result = context.core.submit(std::move(command));
-  if (!result.is_ok()) return respond_status(result.status());
-  return respond_bool(true);
+  return write_and_respond(context, std::move(command),
+                           [](const Result<catalog::Index>& result) { return bool_answer(result, false); });
 }
 
 HandleResult handle_catalog_deregister(Context& context) {
@@ -161,12 +160,14 @@ HandleResult handle_catalog_deregister(Context& context) {
     if (!part->is_ok()) return respond_status(part->status());
   }
   if (node->empty()) return respond_error(400, "Must supply node");
-  auto result = context.core.submit(catalog::DeregisterNode{*node, *service_id, *check_id});
-  if (!result.is_ok()) {
-    if (result.status().code() == StatusCode::not_found) return respond_bool(true);  // already gone, as Consul
-    return respond_status(result.status());
-  }
-  return respond_bool(true);
+  return write_and_respond(context, catalog::DeregisterNode{*node, *service_id, *check_id},
+                           [](const Result<catalog::Index>& result) {
+                             // Already gone is done, as in Consul.
+                             if (!result.is_ok() && result.status().code() == StatusCode::not_found) {
+                               return HttpResponse::json(200, "true");
+                             }
+                             return bool_answer(result, false);
+                           });
 }
 
 HandleResult handle_catalog_datacenters(Context& context) {

@@ -26,6 +26,7 @@ struct Context {
   const HttpRequest& request;
   BlockingState& blocking;
   uint64_t& jitter_state;
+  PendingResponses& pending;
   std::string rest;  // the path after the route's prefix (a key, a service name, an id)
 };
 
@@ -39,6 +40,25 @@ HandleResult finish_read(Context& context, catalog::Index index, const catalog::
 Status start_blocking(Context& context);
 // Any response, with the index headers every read carries (404s included).
 HttpResponse with_index_headers(HttpResponse response, catalog::Index index);
+
+// How long a request waits for its write to commit before it is answered
+// 503 (the write may still apply, as with any write whose answer was lost).
+inline constexpr std::chrono::seconds kWriteWait{30};
+
+// Hands the request's answer over once work is done with it.
+using Respond = std::function<void(HttpResponse)>;
+// Runs `work`, which must call its Respond exactly once (now or later), and
+// parks the request until it does. The caller has validated the request: a
+// parked request is resumed by Api::handle without calling the handler again.
+HandleResult run_async(Context& context, std::function<void(Respond)> work);
+// Writes `body` and answers with make(result) once it is applied (or failed).
+HandleResult write_and_respond(Context& context, catalog::CommandBody body,
+                               std::function<HttpResponse(Result<catalog::Index>)> make);
+// The answer for a write whose outcome is true/false (KV, catalog writes):
+// `true` once applied, `false` for conflict_is_false writes the store
+// refused as a conflict, the error otherwise.
+HttpResponse bool_answer(const Result<catalog::Index>& result, bool conflict_is_false);
+HttpResponse status_answer(const Status& status);  // respond_status() as a response
 
 // Serialises a response body; invalid UTF-8 in strings becomes U+FFFD.
 std::string dump_json(const json& body);

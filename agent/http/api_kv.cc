@@ -82,10 +82,8 @@ HandleResult kv_put(Context& context, const std::string& key) {
     command.op = catalog::KvOp::cas;
     command.cas_index = *parsed;
   }
-  auto result = context.core.submit(std::move(command));
-  if (result.is_ok()) return respond_bool(true);
-  if (result.status().code() == StatusCode::conflict) return respond_bool(false);
-  return respond_status(result.status());
+  return write_and_respond(context, std::move(command),
+                           [](const Result<catalog::Index>& result) { return bool_answer(result, true); });
 }
 
 HandleResult kv_delete(Context& context, const std::string& key) {
@@ -104,10 +102,8 @@ HandleResult kv_delete(Context& context, const std::string& key) {
       command.cas_index = *parsed;
     }
   }
-  auto result = context.core.submit(std::move(command));
-  if (result.is_ok()) return respond_bool(true);
-  if (result.status().code() == StatusCode::conflict) return respond_bool(false);
-  return respond_status(result.status());
+  return write_and_respond(context, std::move(command),
+                           [](const Result<catalog::Index>& result) { return bool_answer(result, true); });
 }
 
 }  // namespace

@@ -79,27 +79,34 @@ HandleResult handle_session_create(Context& context) {
   if (const json* raw = field(*body, "TTL"); raw != nullptr && raw->is_string() && ttl->count() > 0) {
     session.ttl = raw->get<std::string>();
   }
-  auto id = context.core.create_session(std::move(session));
-  if (!id.is_ok()) {
-    if (id.status().code() == StatusCode::invalid_argument || id.status().code() == StatusCode::not_found) {
-      return respond_error(400, id.status().message());
-    }
-    return respond_status(id.status());
-  }
-  return respond_json(json{{"ID", *id}});
+  return run_async(context, [&core = context.core, session = std::move(session)](Respond respond_with) mutable {
+    core.create_session(std::move(session), [respond_with](Result<std::string> id) {
+      if (!id.is_ok()) {
+        if (id.status().code() == StatusCode::invalid_argument || id.status().code() == StatusCode::not_found) {
+          return respond_with(HttpResponse::error(400, id.status().message()));
+        }
+        return respond_with(status_answer(id.status()));
+      }
+      respond_with(HttpResponse::json(200, dump_json(json{{"ID", *id}})));
+    });
+  });
 }
 
 HandleResult handle_session_destroy(Context& context) {
   if (context.rest.empty()) return respond_error(400, "Missing session");
-  Status status = context.core.destroy_session(context.rest);
-  if (!status.is_ok()) return respond_status(status);
-  return respond_bool(true);
+  // Destroying a session that is already gone is done, as in Consul.
+  return write_and_respond(context, catalog::DestroySession{context.rest}, [](const Result<catalog::Index>& result) {
+    if (!result.is_ok() && result.status().code() == StatusCode::not_found) return HttpResponse::json(200, "true");
+    return bool_answer(result, false);
+  });
 }
 
 HandleResult handle_session_renew(Context& context) {
   if (context.rest.empty()) return respond_error(400, "Missing session");
-  auto session = context.core.renew_session(context.rest);
+  if (!context.options.renew_session) return respond_error(500, "session TTLs are not run on this agent");
+  auto session = context.options.renew_session(context.rest);
   if (!session.is_ok()) {
+    if (session.status().code() != StatusCode::not_found) return respond_status(session.status());
     return respond(with_index_headers(HttpResponse::error(404, session.status().message()),
                                       context.core.store().last_index()));
   }
@@ -128,13 +135,9 @@ HandleResult handle_session_node(Context& context) {
   return finish_read(context, sessions.index, watch, session_list_json(sessions.value));
 }
 
-HandleResult handle_status_leader(Context& context) {
-  return respond_json(json(context.core.identity().address + ":8300"));
-}
+HandleResult handle_status_leader(Context& context) { return respond_json(json(context.core.catalog().leader_address())); }
 
-HandleResult handle_status_peers(Context& context) {
-  return respond_json(json::array({context.core.identity().address + ":8300"}));
-}
+HandleResult handle_status_peers(Context& context) { return respond_json(json(context.core.catalog().peer_addresses())); }
 
 // GET shows the node's three tag layers and the merged view; PUT with
 // {"Set": {...}, "Remove": [...]} changes the operator layer.
@@ -172,11 +175,13 @@ HandleResult handle_roster_node_tags(Context& context) {
     }
   }
   if (update.set.empty() && update.remove.empty()) return respond_error(400, "Nothing to do: give Set or Remove");
-  auto result = context.core.submit(std::move(update));
-  if (!result.is_ok()) return respond_status(result.status());
-  const catalog::Node* node = store.find_node(node_name);
-  if (node == nullptr) return respond_error(404, "Node \"" + node_name + "\" not found");
-  return respond_json(tag_layers_json(*node));
+  return write_and_respond(context, std::move(update),
+                           [&core = context.core, node_name](const Result<catalog::Index>& result) {
+                             if (!result.is_ok()) return status_answer(result.status());
+                             const catalog::Node* node = core.store().find_node(node_name);
+                             if (node == nullptr) return HttpResponse::error(404, "Node \"" + node_name + "\" not found");
+                             return HttpResponse::json(200, dump_json(tag_layers_json(*node)));
+                           });
 }
 
 }  // namespace roster::http

@@ -231,7 +231,7 @@ json result_json(const catalog::TxnResult& result) {
 }
 
 // Consul's shape: empty lists are null, as Go marshals a nil slice.
-HandleResult respond_outcome(const catalog::TxnOutcome& outcome, HttpResponse response) {
+HttpResponse outcome_response(const catalog::TxnOutcome& outcome, HttpResponse response) {
   json results = nullptr;
   json errors = nullptr;
   for (const auto& result : outcome.results) results.push_back(result_json(result));
@@ -239,7 +239,7 @@ HandleResult respond_outcome(const catalog::TxnOutcome& outcome, HttpResponse re
   response.status = outcome.ok() ? 200 : 409;
   response.content_type = "application/json";
   response.body = dump_json(json{{"Results", results}, {"Errors", errors}});
-  return respond(std::move(response));
+  return response;
 }
 
 }  // namespace
@@ -267,7 +267,14 @@ HandleResult handle_txn(Context& context) {
 
   if (!catalog::is_read_only(transaction)) {
     // Writes always go through the log; consistency flags do not apply.
-    return respond_outcome(context.core.submit_transaction(std::move(transaction)), HttpResponse{});
+    return run_async(context, [&core = context.core, transaction = std::move(transaction)](Respond respond_with) mutable {
+      core.catalog().write_transaction(std::move(transaction), [respond_with](agent::CatalogBackend::TxnResult result) {
+        // Refused before its operations ran (no leader in time): the reason,
+        // not an empty list of errors.
+        if (result.index == 0 && !result.status.is_ok()) return respond_with(status_answer(result.status));
+        respond_with(outcome_response(result.outcome, HttpResponse{}));
+      });
+    });
   }
   // Reads only: served like other reads, without a write (Consul's Txn.Read).
   if (request.flag("stale") && request.flag("consistent")) {
@@ -276,7 +283,7 @@ HandleResult handle_txn(Context& context) {
   HttpResponse response;
   response.headers.emplace_back("X-Consul-KnownLeader", "true");
   response.headers.emplace_back("X-Consul-LastContact", "0");
-  return respond_outcome(context.core.store().read_transaction(transaction), std::move(response));
+  return respond(outcome_response(context.core.store().read_transaction(transaction), std::move(response)));
 }
 
 }  // namespace roster::http

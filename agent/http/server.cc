@@ -178,6 +178,7 @@ struct Shared {
   asio::io_context& io;
   Api& api;
   catalog::WatchHub& watch_hub;
+  bool server_gone = false;  // the HttpServer (and with it the hub's owner's promise) is gone
   const ServerOptions options;
   ResponseCache cache;
   WakeQueue wakes;
@@ -361,7 +362,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void cancel_wait() {
-    if (waiter_) {
+    if (waiter_ && !shared_->server_gone) {
       shared_->watch_hub.cancel(*waiter_);
       waiter_.reset();
     }
@@ -601,6 +602,9 @@ HttpServer::HttpServer(asio::io_context& io, Api& api, catalog::WatchHub& watch_
 
 HttpServer::~HttpServer() {
   stop();
+  // Sessions still parked are destroyed with the io_context, which may
+  // outlive the watch hub: they must not reach for it then.
+  impl_->shared->server_gone = true;
   if (metrics::Registry* registry = impl_->shared->options.metrics) registry->remove_collector(collector_id_);
 }
 

@@ -164,27 +164,46 @@ void GossipReconciler::arm_periodic() {
   });
 }
 
+// The writes of one pass go out together; a pass asked for while they are
+// still in flight runs when they are all done, planned against the catalog
+// they produced, so no step is proposed twice. With -dev's catalog the
+// writes complete inside this call and the outcome counts them all.
 ReconcileOutcome GossipReconciler::reconcile() {
-  ReconcileOutcome outcome;
+  auto outcome = std::make_shared<ReconcileOutcome>();
+  if (in_flight_ > 0) {
+    rerun_ = true;
+    return *outcome;
+  }
   const NodeIdentity& identity = core_.identity();
+  if (core_.catalog().replica() == nullptr) return *outcome;
   std::vector<ReconcileStep> steps =
       plan_gossip_reconcile(core_.store(), membership_.members(), identity.name, identity.datacenter);
+  in_flight_ += steps.size();
   for (ReconcileStep& step : steps) {
-    auto applied = core_.submit(std::move(step.command));
-    if (applied.is_ok()) {
-      ++outcome.written;
-      spdlog::info("leader: node {}: {} from gossip", step.node, step.what);
-      std::erase_if(reported_, [&](const std::string& key) { return key.starts_with(step.node + '\n'); });
-      continue;
-    }
-    ++outcome.failed;
-    // A standing refusal (another node holds the name or ID) would repeat
-    // every pass; say it once.
-    if (reported_.insert(step.node + '\n' + applied.status().message()).second) {
-      spdlog::warn("leader: node {}: cannot {} from gossip: {}", step.node, step.what, applied.status().message());
-    }
+    core_.catalog().write(std::move(step.command), [this, outcome, node = step.node, what = step.what,
+                                                    alive = std::weak_ptr<bool>(alive_)](
+                                                       Result<catalog::Index> applied) {
+      if (alive.expired()) return;
+      --in_flight_;
+      if (applied.is_ok()) {
+        ++outcome->written;
+        spdlog::info("leader: node {}: {} from gossip", node, what);
+        std::erase_if(reported_, [&](const std::string& key) { return key.starts_with(node + '\n'); });
+      } else {
+        ++outcome->failed;
+        // A standing refusal (another node holds the name or ID) would
+        // repeat every pass; say it once.
+        if (reported_.insert(node + '\n' + applied.status().message()).second) {
+          spdlog::warn("leader: node {}: cannot {} from gossip: {}", node, what, applied.status().message());
+        }
+      }
+      if (in_flight_ == 0 && rerun_ && running_) {
+        rerun_ = false;
+        reconcile();
+      }
+    });
   }
-  return outcome;
+  return *outcome;
 }
 
 }  // namespace roster::agent

@@ -94,7 +94,9 @@ class GossipReconciler {
   void stop();
   bool running() const { return running_; }
 
-  // One pass: plans and submits. Safe to call whether started or not.
+  // One pass: plans and writes. Safe to call whether started or not. The
+  // outcome counts the writes answered before it returns (all of them with
+  // -dev's catalog).
   ReconcileOutcome reconcile();
 
  private:
@@ -111,6 +113,9 @@ class GossipReconciler {
   // Refusals already logged, so a standing conflict (a node name registered
   // with another ID) is reported once, not every pass.
   std::set<std::string> reported_;
+  size_t in_flight_ = 0;  // writes of the last pass not yet answered
+  bool rerun_ = false;    // a pass was asked for while they were in flight
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
 }  // namespace roster::agent

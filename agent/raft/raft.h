@@ -196,6 +196,9 @@ class RaftCore {
   // What a snapshot of the state machine at `index` (<= applied) covers.
   SnapshotMeta snapshot_meta_at(Index index) const;
   ServerId transfer_target() const { return transfer_target_; }
+  // Ticks since a follower last heard from its leader (or, for a candidate,
+  // since its election began). What Consul reports as LastContact.
+  uint32_t election_elapsed() const { return election_elapsed_; }
 
  private:
   void become_follower(Term term, ServerId leader);

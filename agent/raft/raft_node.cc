@@ -97,7 +97,11 @@ struct RaftNode::Impl : std::enable_shared_from_this<Impl> {
   bool drain_scheduled = false;
   bool stopped = false;
   Status failure;
-  Configuration members;  // what the transport was last told
+  Configuration members;  // the configuration the transport was last told
+  // Servers known from outside the log (the gossip pool), so a server not yet
+  // in any configuration can take the leader's frames, and vice versa.
+  std::map<ServerId, std::string> known_peers;
+  std::map<ServerId, std::string> told;  // what the transport was last told, in all
   Role last_role = Role::follower;
   GroupCommitStats final_storage_stats;  // kept when the writer stops
 
@@ -392,13 +396,18 @@ void RaftNode::Impl::take_snapshot() {
 
 void RaftNode::Impl::sync_members() {
   const Configuration& latest = core->configuration();
-  if (latest == members && transport) return;
-  if (Status status = transport->set_members(addresses_of(latest)); !status.is_ok()) {
-    logger->error("raft server {}: configuration has an address the transport refuses: {}", core->id(),
-                  status.to_string());
+  std::map<ServerId, std::string> wanted = known_peers;
+  // The configuration's addresses win over what gossip says.
+  for (const auto& [id, address] : addresses_of(latest)) wanted[id] = address;
+  if (wanted == told && latest == members) return;
+  if (Status status = transport->set_members(wanted); !status.is_ok()) {
+    logger->error("raft server {}: a server address the transport refuses: {}", core->id(), status.to_string());
   }
-  logger->info("raft server {}: configuration now has {} servers", core->id(), latest.servers.size());
+  if (!(latest == members)) {
+    logger->info("raft server {}: configuration now has {} servers", core->id(), latest.servers.size());
+  }
   members = latest;
+  told = std::move(wanted);
 }
 
 void RaftNode::Impl::finish(ProposeCallback done, Result<Index> result) {
@@ -490,6 +499,22 @@ ServerId RaftNode::leader() const { return impl_->core->leader(); }
 Index RaftNode::commit_index() const { return impl_->core->commit_index(); }
 Index RaftNode::applied_index() const { return impl_->core->applied_index(); }
 const Configuration& RaftNode::configuration() const { return impl_->core->configuration(); }
+
+std::chrono::milliseconds RaftNode::last_contact() const {
+  if (impl_->core->role() == Role::leader) return std::chrono::milliseconds(0);
+  return impl_->options.tick_interval * impl_->core->election_elapsed();
+}
+
+std::optional<Index> RaftNode::match_index(ServerId server) const {
+  const Progress* progress = impl_->core->progress(server);
+  if (progress == nullptr) return std::nullopt;
+  return progress->match_index();
+}
+
+void RaftNode::set_known_peers(std::map<ServerId, std::string> peers) {
+  impl_->known_peers = std::move(peers);
+  impl_->sync_members();
+}
 uint16_t RaftNode::port() const { return impl_->transport->port(); }
 const Status& RaftNode::failure() const { return impl_->failure; }
 

@@ -39,6 +39,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -137,11 +138,23 @@ class RaftNode {
   // election timeout is abandoned and this node leads on.
   Status step_down();
 
+  // Servers learned outside the log (the gossip pool's server members), which
+  // the transport talks to beside the configuration's: a fresh server can
+  // then take frames from a leader that is about to add it. The
+  // configuration's address wins for a server in both.
+  void set_known_peers(std::map<ServerId, std::string> peers);
+
   ServerId id() const;
   Role role() const;
   Term term() const;
   ServerId leader() const;
   Index commit_index() const;
+  // Since this follower last heard from its leader (0 on the leader), to the
+  // tick.
+  std::chrono::milliseconds last_contact() const;
+  // The leader's view of a server's log: its match index, or nullopt when
+  // this node does not lead or does not replicate to it.
+  std::optional<Index> match_index(ServerId server) const;
   Index applied_index() const;
   const Configuration& configuration() const;
   uint16_t port() const;

@@ -8,6 +8,7 @@
 #include <chrono>
 
 #include "agent/core/agent_core.h"
+#include "agent/leader/session_timers.h"
 #include "common/clock.h"
 #include "common/one_shot_timer.h"
 
@@ -19,7 +20,7 @@ using std::chrono::steady_clock;
 
 class SessionTtl : public ::testing::Test {
  protected:
-  SessionTtl() : core(io, clock, options()) {}
+  SessionTtl() : core(io, clock, options()), timers(io, core.catalog()) {}
 
   static CoreOptions options() {
     CoreOptions options;
@@ -28,15 +29,22 @@ class SessionTtl : public ::testing::Test {
     return options;
   }
 
-  void SetUp() override { ASSERT_TRUE(core.start().is_ok()); }
-  void TearDown() override { core.stop(); }
+  void SetUp() override {
+    ASSERT_TRUE(core.start().is_ok());
+    timers.start();
+  }
+  void TearDown() override {
+    timers.stop();
+    core.stop();
+  }
 
   std::string create(std::chrono::nanoseconds ttl) {
     catalog::Session session;
     session.ttl_ns = ttl.count();
-    auto id = core.create_session(session);
-    EXPECT_TRUE(id.is_ok()) << id.status().to_string();
-    return id.is_ok() ? *id : std::string();
+    std::optional<Result<std::string>> id;
+    core.create_session(session, [&id](Result<std::string> created) { id = std::move(created); });
+    EXPECT_TRUE(id.has_value() && id->is_ok());
+    return id && id->is_ok() ? **id : std::string();
   }
 
   bool exists(const std::string& id) { return core.store().session(id).value.has_value(); }
@@ -44,6 +52,7 @@ class SessionTtl : public ::testing::Test {
   boost::asio::io_context io;
   SystemClock clock;
   AgentCore core;
+  SessionTimers timers;
 };
 
 // The session's expiry (twice its TTL) and a renewal fall in the same loop
@@ -58,7 +67,7 @@ TEST_F(SessionTtl, ARenewalBeatsAnExpiryAlreadyQueued) {
   ASSERT_FALSE(id.empty());
   bool renewed = false;
   // Due before the session's expiry, so it runs first once both are queued.
-  renewal.arm_at(before, [&] { renewed = core.renew_session(id).is_ok(); });
+  renewal.arm_at(before, [&] { renewed = timers.renew(id).is_ok(); });
   // Let both deadlines pass before the loop looks at its timers, so it
   // queues the two completions together.
   while (steady_clock::now() < before + 2 * ttl + 5ms) {
@@ -75,6 +84,34 @@ TEST_F(SessionTtl, ASessionThatIsNotRenewedExpiresAfterTwiceItsTtl) {
   while (exists(id) && steady_clock::now() < started + 10s) io.run_one_for(100ms);
   EXPECT_FALSE(exists(id));
   EXPECT_GE(steady_clock::now() - started, 40ms);
+}
+
+// A new leader runs every TTL from its full length: a session renewed just
+// before the old leader went away must not expire early under the new one.
+TEST_F(SessionTtl, ANewLeaderRestartsEveryTimerFromItsFullTtl) {
+  const auto ttl = 40ms;
+  std::string id = create(ttl);
+  ASSERT_EQ(timers.armed(), 1u);
+  // Most of the grace period passes under the old leader, then leadership moves.
+  const auto handover = steady_clock::now() + 3 * ttl / 2;
+  while (steady_clock::now() < handover) io.run_one_for(5ms);
+  ASSERT_TRUE(exists(id));
+  timers.stop();
+  EXPECT_EQ(timers.armed(), 0u);
+  const auto took_over = steady_clock::now();
+  timers.start();
+  EXPECT_EQ(timers.armed(), 1u);
+  while (exists(id) && steady_clock::now() < took_over + 10s) io.run_one_for(5ms);
+  EXPECT_FALSE(exists(id));
+  EXPECT_GE(steady_clock::now() - took_over, 2 * ttl) << "the new leader expired the session before its full TTL";
+}
+
+TEST_F(SessionTtl, AFollowerRunsNoTimers) {
+  timers.stop();
+  std::string id = create(20ms);
+  EXPECT_EQ(timers.armed(), 0u);
+  EXPECT_TRUE(timers.renew(id).is_ok());  // the session exists; only the leader's timer would move
+  EXPECT_EQ(timers.armed(), 0u);
 }
 
 }  // namespace

@@ -1,3 +1,4 @@
+#include "tests/fakes/write_now.h"
 #include "agent/core/tombstone_reaper.h"
 
 #include <gtest/gtest.h>
@@ -30,7 +31,7 @@ class TombstoneReaperTest : public ::testing::Test {
     command.op = op;
     command.key = key;
     command.value = "v";
-    auto index = core_.submit(command);
+    auto index = agent::testing::write_now(core_, command);
     EXPECT_TRUE(index.is_ok()) << index.status().to_string();
     return index.is_ok() ? *index : 0;
   }

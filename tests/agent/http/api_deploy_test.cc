@@ -8,6 +8,7 @@
 #include <boost/asio/io_context.hpp>
 #include <nlohmann/json.hpp>
 
+#include "tests/fakes/write_now.h"
 #include "agent/core/agent_core.h"
 #include "agent/http/api.h"
 #include "common/clock.h"
@@ -47,7 +48,7 @@ class ApiDeployTest : public ::testing::Test {
     catalog::KvCommand command;
     command.key = key;
     command.value = value;
-    auto index = core_.submit(command);
+    auto index = agent::testing::write_now(core_, command);
     EXPECT_TRUE(index.is_ok()) << index.status().to_string();
     return index.is_ok() ? *index : 0;
   }
@@ -60,7 +61,7 @@ class ApiDeployTest : public ::testing::Test {
     command.node.address = address;
     command.operator_tags = std::move(operator_tags);
     command.runtime_tags = std::move(runtime_tags);
-    ASSERT_TRUE(core_.submit(command).is_ok());
+    ASSERT_TRUE(agent::testing::write_now(core_, command).is_ok());
   }
 
   static records::RunRecord run(const std::string& id, int64_t started, int64_t finished = 0) {

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "agent/core/agent_core.h"
+#include "tests/fakes/write_now.h"
 #include "agent/core/user_events.h"
 #include "agent/http/api.h"
 #include "common/clock.h"
@@ -89,7 +90,7 @@ TEST_F(ApiEventTest, ListShowsTheEventsWhoseFiltersMatchThisNode) {
   local::ServiceDefinition api_service;
   api_service.id = api_service.name = "api";
   api_service.tags = {"v1"};
-  ASSERT_TRUE(core_.register_service(api_service).is_ok());
+  ASSERT_TRUE(agent::testing::run_now([&](agent::StatusDone done) { core_.register_service(api_service, done); }).is_ok());
   ASSERT_EQ(respond("PUT", "/v1/event/fire/everyone").status, 200);
   ASSERT_EQ(respond("PUT", "/v1/event/fire/web-nodes?node=^web-").status, 200);
   ASSERT_EQ(respond("PUT", "/v1/event/fire/db-nodes?node=^db-").status, 200);

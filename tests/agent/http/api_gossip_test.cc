@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "agent/core/agent_core.h"
+#include "tests/fakes/write_now.h"
 #include "agent/http/api.h"
 #include "agent/http/api_internal.h"
 #include "common/clock.h"
@@ -181,9 +182,9 @@ TEST_F(ApiGossipTest, CoreSpreadsMergedTagsOfEveryLayer) {
   ASSERT_EQ(membership_.tags_seen.size(), before + 1);
   EXPECT_EQ(membership_.tags_seen.back().at("role"), "web");
   // A reload with the same image tags changes nothing, so nothing is sent.
-  ASSERT_TRUE(core_.reload({{"role", "base"}}, {}, {}).is_ok());
+  ASSERT_TRUE(agent::testing::run_now([&](agent::StatusDone done) { core_.reload({{"role", "base"}}, {}, {}, done); }).is_ok());
   EXPECT_EQ(membership_.tags_seen.size(), before + 1);
-  ASSERT_TRUE(core_.reload({{"role", "base"}, {"rack", "r1"}}, {}, {}).is_ok());
+  ASSERT_TRUE(agent::testing::run_now([&](agent::StatusDone done) { core_.reload({{"role", "base"}, {"rack", "r1"}}, {}, {}, done); }).is_ok());
   EXPECT_EQ(membership_.tags_seen.back().at("rack"), "r1");
   EXPECT_EQ(membership_.tags_seen.back().at("role"), "web");
 }

@@ -1,6 +1,7 @@
 // The HTTP API as a function: requests in, responses (or waits) out, against a
 // real AgentCore in -dev mode. No sockets.
 
+#include "tests/fakes/write_now.h"
 #include "agent/http/api.h"
 
 #include <gtest/gtest.h>
@@ -9,8 +10,10 @@
 #include <nlohmann/json.hpp>
 
 #include "agent/core/agent_core.h"
+#include "agent/leader/session_timers.h"
 #include "common/clock.h"
 #include "tests/agent/http/api_calls.h"
+#include "tests/fakes/deferred_catalog.h"
 
 namespace roster::http {
 namespace {
@@ -19,7 +22,14 @@ using nlohmann::json;
 
 class ApiTest : public ::testing::Test {
  protected:
-  ApiTest() : core_(io_, clock_, options()), api_(core_) {}
+  ApiTest() : core_(io_, clock_, options()), session_timers_(io_, core_.catalog()), api_(core_, api_options()) {}
+
+  // As the agent wires it: this -dev core leads, so it runs session TTLs.
+  ApiOptions api_options() {
+    ApiOptions api_options;
+    api_options.renew_session = [this](const std::string& id) { return session_timers_.renew(id); };
+    return api_options;
+  }
 
   static agent::CoreOptions options() {
     agent::CoreOptions options;
@@ -28,8 +38,14 @@ class ApiTest : public ::testing::Test {
     return options;
   }
 
-  void SetUp() override { ASSERT_TRUE(core_.start().is_ok()); }
-  void TearDown() override { core_.stop(); }
+  void SetUp() override {
+    ASSERT_TRUE(core_.start().is_ok());
+    session_timers_.start();
+  }
+  void TearDown() override {
+    session_timers_.stop();
+    core_.stop();
+  }
 
   HandleResult call(const std::string& method, const std::string& target, const std::string& body = "") {
     return api_calls::call_api(api_, method, target, body);
@@ -53,6 +69,7 @@ class ApiTest : public ::testing::Test {
   boost::asio::io_context io_;
   SystemClock clock_;
   agent::AgentCore core_;
+  agent::SessionTimers session_timers_;
   Api api_;
 };
 
@@ -252,7 +269,7 @@ TEST_F(ApiTest, RosterTagLayersStayApartAndMerge) {
   EXPECT_EQ(updated["Image"]["role"], "base");
   EXPECT_EQ(updated["Merged"]["role"], "web");
   // Anti-entropy re-registers the node; the operator layer must survive it.
-  ASSERT_TRUE(core_.sync_to_catalog().is_ok());
+  ASSERT_TRUE(agent::testing::run_now([&](agent::StatusDone done) { core_.sync_to_catalog(done); }).is_ok());
   EXPECT_EQ(json::parse(respond("GET", "/v1/catalog/nodes?node-meta=role:web").body).size(), 1u);
   updated = json::parse(respond("PUT", "/v1/roster/node/node-1/tags", R"({"Remove": ["role"]})").body);
   EXPECT_EQ(updated["Merged"]["role"], "base");
@@ -335,7 +352,7 @@ TEST_F(ApiTest, RecursiveDeleteOfManyLongKeysWakesPrefixWatchersCheaply) {
     catalog::KvCommand put;
     put.key = "big/" + std::to_string(i) + tail;
     put.value = "v";
-    ASSERT_TRUE(core_.submit(put).is_ok());
+    ASSERT_TRUE(agent::testing::write_now(core_, put).is_ok());
   }
   // A watcher of big/0..., parked (its own listing is one key, to keep the test quick).
   std::string index = header(respond("GET", "/v1/kv/big/0?keys"), "X-Consul-Index");
@@ -559,7 +576,7 @@ TEST_F(ApiTest, ConsulAnswersAServerListsTheConsulService) {
   // It is the catalog's, not one of the agent's own services, as in Consul.
   EXPECT_FALSE(json::parse(respond("GET", "/v1/agent/services").body).contains("consul"));
   // Anti-entropy keeps it.
-  ASSERT_TRUE(core_.sync_to_catalog().is_ok());
+  ASSERT_TRUE(agent::testing::run_now([&](agent::StatusDone done) { core_.sync_to_catalog(done); }).is_ok());
   EXPECT_TRUE(json::parse(respond("GET", "/v1/catalog/services").body).contains("consul"));
 }
 
@@ -590,6 +607,69 @@ TEST(ConsulAnswersOnAClient, AClientAgentDoesNotListTheConsulService) {
   agent::AgentCore core(io, clock, options);
   ASSERT_TRUE(core.start().is_ok());
   EXPECT_TRUE(core.store().node_services("client-1").value.empty());
+  core.stop();
+}
+
+}  // namespace
+}  // namespace roster::http
+
+namespace roster::http {
+namespace {
+
+// A write's request is parked until its entry is applied, as a blocking query
+// parks, and answered then: no handler blocks the agent's thread.
+TEST(ApiParkedWrites, AWriteIsAnsweredWhenItsEntryIsApplied) {
+  boost::asio::io_context io;
+  SystemClock clock;
+  auto deferred = std::make_unique<agent::testing::DeferredCatalog>(clock);
+  agent::testing::DeferredCatalog* catalog = deferred.get();
+  agent::CoreOptions options;
+  options.identity = {"0b7f3d2e-1c44-4c1e-9d5e-3a6f0e2b8c10", "node-1", "dc1", "127.0.0.1", "127.0.0.1:8500", true};
+  agent::AgentCore core(io, clock, options, std::move(deferred));
+  ASSERT_TRUE(core.start().is_ok());
+  catalog->release_all();
+  Api api(core);
+
+  BlockingState blocking;
+  HttpRequest put = api_calls::make_request("PUT", "/v1/kv/parked", "value");
+  HandleResult first = api.handle(put, blocking);
+  ASSERT_TRUE(first.wait.has_value()) << "answered before the write was applied";
+  EXPECT_EQ(catalog->held(), 1u);
+  bool woken = false;
+  core.watch_hub().wait(first.wait->watch_keys, [&] { woken = true; });
+  // Woken early (another key): still parked, nothing written twice.
+  HandleResult again = api.handle(put, blocking);
+  ASSERT_TRUE(again.wait.has_value());
+  EXPECT_EQ(catalog->held(), 1u);
+  catalog->release();
+  EXPECT_TRUE(woken);
+  HandleResult answered = api.handle(put, blocking);
+  ASSERT_FALSE(answered.wait.has_value());
+  EXPECT_EQ(answered.response.status, 200);
+  EXPECT_EQ(answered.response.body, "true");
+  EXPECT_EQ(core.store().kv_get("parked").value->value, "value");
+
+  // A refused write answers with its reason, and nothing changed.
+  BlockingState refused_state;
+  HttpRequest refused_put = api_calls::make_request("PUT", "/v1/kv/refused", "value");
+  ASSERT_TRUE(api.handle(refused_put, refused_state).wait.has_value());
+  catalog->fail(Status::unavailable("No cluster leader"));
+  HandleResult refused = api.handle(refused_put, refused_state);
+  ASSERT_FALSE(refused.wait.has_value());
+  EXPECT_EQ(refused.response.status, 503);
+  EXPECT_FALSE(core.store().kv_get("refused").value.has_value());
+
+  // A write still not applied when the request's deadline passes is a 503
+  // that says the write may still happen; its late answer goes nowhere.
+  BlockingState late_state;
+  HttpRequest late_put = api_calls::make_request("PUT", "/v1/kv/late", "value");
+  ASSERT_TRUE(api.handle(late_put, late_state).wait.has_value());
+  late_state.expired = true;
+  HandleResult late = api.handle(late_put, late_state);
+  ASSERT_FALSE(late.wait.has_value());
+  EXPECT_EQ(late.response.status, 503);
+  catalog->release();
+  EXPECT_TRUE(core.store().kv_get("late").value.has_value());
   core.stop();
 }
 

@@ -4,6 +4,7 @@
 // parked, clients over their connection limit, clients that never read, and
 // accept() failing for want of descriptors.
 
+#include "tests/fakes/write_now.h"
 #include "agent/http/server.h"
 
 #include <gtest/gtest.h>
@@ -90,7 +91,7 @@ class ServerLimits : public ::testing::Test {
     catalog::KvCommand command;
     command.key = key;
     command.value = value;
-    ASSERT_TRUE(core_.submit(command).is_ok());
+    ASSERT_TRUE(agent::testing::write_now(core_, command).is_ok());
   }
 
   asio::io_context io_;

@@ -3,6 +3,7 @@
 // only, failures and leaves reach the catalog, and an in-sync pass writes
 // nothing.
 
+#include "tests/fakes/write_now.h"
 #include "agent/leader/gossip_reconciler.h"
 
 #include <gtest/gtest.h>
@@ -126,7 +127,7 @@ TEST_F(GossipReconcilerTest, InSyncPassWritesNothing) {
 TEST_F(GossipReconcilerTest, TagChangeUpdatesTheRuntimeLayerAndKeepsOperatorTags) {
   membership_.member_list.push_back(member("web-1", "id-web-1", "10.0.0.7", {{"role", "base"}}));
   ASSERT_EQ(reconciler_.reconcile().written, 1);
-  ASSERT_TRUE(core_.submit(catalog::UpdateTags{"web-1", catalog::TagLayer::operator_layer, {{"role", "web"}}, {}})
+  ASSERT_TRUE(agent::testing::write_now(core_, catalog::UpdateTags{"web-1", catalog::TagLayer::operator_layer, {{"role", "web"}}, {}})
                   .is_ok());
 
   find_member("web-1")->tags = {{"role", "base"}, {"stage", "base-done"}};
@@ -174,7 +175,7 @@ TEST_F(GossipReconcilerTest, LeftMemberIsDeregisteredWithItsServicesAndChecks) {
   service.service = catalog::Service{};
   service.service->name = "nginx";
   service.service->port = 80;
-  ASSERT_TRUE(core_.submit(service).is_ok());
+  ASSERT_TRUE(agent::testing::write_now(core_, service).is_ok());
 
   find_member("web-1")->status = MemberStatus::left;
   ASSERT_EQ(reconciler_.reconcile().written, 1);
@@ -202,7 +203,7 @@ TEST_F(GossipReconcilerTest, ReapedMemberIsDeregisteredButCatalogOnlyNodesStay) 
   catalog::RegisterNode external;
   external.node.name = "printer";
   external.node.address = "10.0.0.50";
-  ASSERT_TRUE(core_.submit(external).is_ok());
+  ASSERT_TRUE(agent::testing::write_now(core_, external).is_ok());
 
   membership_.member_list.pop_back();  // reaped: gone from the pool altogether
   ASSERT_EQ(reconciler_.reconcile().written, 1);
@@ -226,7 +227,7 @@ TEST_F(GossipReconcilerTest, NameHeldByAnotherIdIsRefusedAndNothingElseStops) {
   squatter.node.name = "web-1";
   squatter.node.id = "some-other-id";
   squatter.node.address = "10.0.0.99";
-  ASSERT_TRUE(core_.submit(squatter).is_ok());
+  ASSERT_TRUE(agent::testing::write_now(core_, squatter).is_ok());
   membership_.member_list.push_back(member("web-1", "id-web-1", "10.0.0.7", {}));
   membership_.member_list.push_back(member("web-2", "id-web-2", "10.0.0.8", {}));
   ReconcileOutcome outcome = reconciler_.reconcile();
