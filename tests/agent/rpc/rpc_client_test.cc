@@ -107,6 +107,7 @@ class RpcClientTest : public ::testing::Test {
     client.call(to, method, std::move(payload), timeout, [this, key](Result<std::string> result) {
       Outcome& outcome = outcomes_[key];
       ++outcome.calls;
+      ++completed_;
       outcome.result = std::move(result);
     });
   }
@@ -141,6 +142,7 @@ class RpcClientTest : public ::testing::Test {
   std::vector<HeldCall> held_;
   std::vector<raft::Message> raft_received_;
   std::map<std::string, Outcome> outcomes_;
+  size_t completed_ = 0;  // done()s run; the client's stats count a call before its done runs
 };
 
 // A raw connection that writes what the test gives it and collects the frames
@@ -227,7 +229,7 @@ TEST_F(RpcClientTest, TwoHundredCallsOnOneConnectionAreAnsweredOutOfOrder) {
   std::mt19937 random(7);
   std::shuffle(held_.begin(), held_.end(), random);
   for (HeldCall& held : held_) held.reply("answer-" + held.payload);
-  ASSERT_TRUE(run_until([&] { return client->stats().succeeded == 200; }));
+  ASSERT_TRUE(run_until([&] { return completed_ == 200; }));
   for (int i = 0; i < 200; ++i) {
     const std::string key = std::to_string(i);
     ASSERT_TRUE(result(key).is_ok());
@@ -430,9 +432,10 @@ TEST_F(RpcClientTest, RaftAndRpcShareThePort) {
     EXPECT_TRUE(peer->send(heartbeat(2, 1, static_cast<raft::Index>(i))));
     call(*client, address(*server), std::to_string(i), "Echo", std::to_string(i));
   }
-  ASSERT_TRUE(run_until([&] { return raft_received_.size() == 50 && client->stats().succeeded == 50; }));
+  ASSERT_TRUE(run_until([&] { return raft_received_.size() == 50 && completed_ == 50; }));
   for (int i = 0; i < 50; ++i) {
     EXPECT_EQ(raft_received_[static_cast<size_t>(i)].log_index, static_cast<raft::Index>(i));
+    ASSERT_TRUE(result(std::to_string(i)).is_ok()) << result(std::to_string(i)).status().to_string();
     EXPECT_EQ(result(std::to_string(i)).value(), "agent-1|" + std::to_string(i));
   }
   EXPECT_EQ(server->stats().frames_received, 50u);
@@ -451,6 +454,45 @@ TEST_F(RpcClientTest, ACallerThatDoesNotReadItsRepliesLosesItsConnection) {
   for (uint64_t id = 1; id <= 400; ++id) requests += request_frame(id, "Echo", std::string(32u << 10, 'p'));
   boost::asio::async_write(silent, boost::asio::buffer(requests), [](const boost::system::error_code&, size_t) {});
   ASSERT_TRUE(run_until([&] { return server->stats().rpc_reply_queue_full == 1; }));
+}
+
+TEST_F(RpcClientTest, CallsSpreadOverConnectionsPerServerAndCloseIdleClosesThem) {
+  tweak_client_ = [](RpcClientOptions& options) { options.connections_per_server = 2; };
+  auto server = make_server();
+  auto client = make_client();
+  for (int i = 0; i < 4; ++i) call(*client, address(*server), std::to_string(i), "Hold");
+  ASSERT_TRUE(run_until([&] { return held_.size() == 4; }));
+  EXPECT_EQ(client->connections(), 2u);
+  EXPECT_EQ(server->stats().accepted, 2u);
+  client->close_idle();  // every connection has calls in flight
+  EXPECT_EQ(client->connections(), 2u);
+  for (HeldCall& held : held_) held.reply(std::string("done"));
+  ASSERT_TRUE(run_until([&] { return completed_ == 4; }));
+  client->close_idle();
+  EXPECT_EQ(client->connections(), 0u);
+  call(*client, address(*server), "again", "Echo");
+  ASSERT_TRUE(run_until([&] { return done("again"); }));
+  EXPECT_TRUE(result("again").is_ok());
+}
+
+TEST_F(RpcClientTest, CallsOverTheInFlightBoundsAreRefusedUnavailable) {
+  tweak_server_ = [](raft::TransportOptions& options) { options.max_rpc_calls_in_flight = 2; };
+  tweak_client_ = [](RpcClientOptions& options) { options.max_in_flight_per_server = 3; };
+  auto server = make_server();
+  auto client = make_client();
+  for (int i = 0; i < 4; ++i) call(*client, address(*server), std::to_string(i), "Hold");
+  // The client refuses the fourth; the server answers the third at once.
+  ASSERT_TRUE(run_until([&] { return done("2") && done("3"); }));
+  EXPECT_EQ(result("2").status(), Status::unavailable("too many calls in flight on this connection"));
+  EXPECT_EQ(result("3").status().code(), StatusCode::unavailable);
+  EXPECT_EQ(server->stats().rpc_busy, 1u);
+  EXPECT_EQ(held_.size(), 2u);
+  // Answering frees room on both sides.
+  held_[0].reply(std::string("0"));
+  ASSERT_TRUE(run_until([&] { return done("0"); }));
+  call(*client, address(*server), "4", "Echo");
+  ASSERT_TRUE(run_until([&] { return done("4"); }));
+  EXPECT_TRUE(result("4").is_ok());
 }
 
 }  // namespace
