@@ -92,6 +92,9 @@ struct TransportOptions {
   std::chrono::milliseconds reconnect_backoff_max{2000};
   uint64_t seed = 0;  // for the backoff jitter
 
+  // RPC connections count too, and the family is known only after the first
+  // frame: with rpc_handler set, size these for the client agents (each
+  // RpcClient holds connections_per_server to every server it calls).
   size_t max_inbound_connections = 64;
   // Each peer dials one; the rest is room for several servers behind one address.
   size_t max_inbound_connections_per_ip = 8;
