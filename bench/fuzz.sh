@@ -4,12 +4,14 @@
 #   bench/fuzz.sh [seconds] [target]     (default: 300 s of http_api_fuzz)
 #   bench/fuzz.sh 300 gossip_packet_fuzz  (the gossip wire decoders)
 #   bench/fuzz.sh 300 raft_frame_fuzz     (the Raft frame reader and decoder)
+#   bench/fuzz.sh 300 rpc_frame_fuzz      (RPC frames on the server port: request and response decoders)
 #   bench/fuzz.sh 300 bundle_decode_fuzz  (deploy bundles: open_bundle, decode_bundle_unverified)
 #   bench/fuzz.sh 300 playbook_loader_fuzz (the playbook loader and validate's checks)
 #
 # Build dir: build-fuzz (clang, -DROSTER_FUZZ=ON). The target's seed corpus
 # (tests/fuzz/corpus/ for the HTTP API, tests/fuzz/gossip_corpus/ for the
-# gossip wire, tests/fuzz/raft_corpus/ for Raft frames, tests/fuzz/bundle_corpus/
+# gossip wire, tests/fuzz/raft_corpus/ for Raft frames, tests/fuzz/rpc_corpus/ for
+# RPC frames, tests/fuzz/bundle_corpus/
 # and tests/fuzz/playbook_corpus/ for deploy bundles and playbooks) is copied to a
 # scratch corpus, so the repo stays clean.
 # Crash inputs land in $FUZZ_ARTIFACTS (default build-fuzz/fuzz-artifacts/).
@@ -23,9 +25,10 @@ case "$target" in
   http_api_fuzz) corpus_dir=corpus; max_len=4096 ;;
   gossip_packet_fuzz) corpus_dir=gossip_corpus; max_len=8192 ;;
   raft_frame_fuzz) corpus_dir=raft_corpus; max_len=8192 ;;
+  rpc_frame_fuzz) corpus_dir=rpc_corpus; max_len=8192 ;;
   bundle_decode_fuzz) corpus_dir=bundle_corpus; max_len=8192 ;;
   playbook_loader_fuzz) corpus_dir=playbook_corpus; max_len=8192 ;;
-  *) echo "fuzz: unknown target $target (http_api_fuzz, gossip_packet_fuzz, raft_frame_fuzz, bundle_decode_fuzz or playbook_loader_fuzz)" >&2; exit 2 ;;
+  *) echo "fuzz: unknown target $target (http_api_fuzz, gossip_packet_fuzz, raft_frame_fuzz, rpc_frame_fuzz, bundle_decode_fuzz or playbook_loader_fuzz)" >&2; exit 2 ;;
 esac
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 build="${FUZZ_BUILD_DIR:-$root/build-fuzz}"

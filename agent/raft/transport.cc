@@ -1,5 +1,6 @@
 #include "agent/raft/transport.h"
 
+#include "agent/rpc/rpc_codec.h"
 #include "common/accept_backoff.h"
 #include "common/host_port.h"
 
@@ -101,9 +102,12 @@ struct Transport::Impl : std::enable_shared_from_this<Impl> {
     size_t queued_messages() const { return queue.size() + (link ? link->writing.size() : 0); }
   };
 
+  // What an inbound connection carries, decided by its first well-formed frame.
+  enum class Family : uint8_t { unknown, raft, rpc };
+
   struct Inbound {
-    Inbound(tcp::socket s, const std::string& cluster_id, size_t max_frame_bytes)
-        : socket(std::move(s)), timer(socket.get_executor()), reader(cluster_id, max_frame_bytes),
+    Inbound(tcp::socket s, const std::string& cluster_id, size_t max_frame_bytes, bool serve_rpc)
+        : socket(std::move(s)), timer(socket.get_executor()), reader(cluster_id, max_frame_bytes, serve_rpc),
           buffer(kReadBytes) {}
     tcp::socket socket;
     asio::steady_timer timer;
@@ -112,6 +116,12 @@ struct Transport::Impl : std::enable_shared_from_this<Impl> {
     std::string peer;  // "ip:port", for logs
     std::string ip;    // key of inbound_per_ip and of the drop log
     ServerId server = kNoServer;  // the member it sends as, once a frame was accepted
+    Family family = Family::unknown;
+    // RPC replies: queued, and the batch being written; reply_bytes counts both.
+    std::deque<std::string> replies;
+    std::vector<std::string> writing;
+    size_t reply_bytes = 0;
+    size_t calls_in_flight = 0;
     bool first_frame = false;
     bool closed = false;
   };
@@ -491,7 +501,8 @@ struct Transport::Impl : std::enable_shared_from_this<Impl> {
     }
     ++stats.accepted;
     ++inbound_per_ip[ip];
-    auto connection = std::make_shared<Inbound>(std::move(socket), options.cluster_id, options.max_frame_bytes);
+    auto connection = std::make_shared<Inbound>(std::move(socket), options.cluster_id, options.max_frame_bytes,
+                                                static_cast<bool>(options.rpc_handler));
     connection->peer = peer;
     connection->ip = ip;
     inbound.insert(connection);
@@ -521,19 +532,32 @@ struct Transport::Impl : std::enable_shared_from_this<Impl> {
           self->stats.bytes_received += n;
           connection->reader.feed(std::string_view(connection->buffer.data(), n));
           while (auto frame = connection->reader.next()) {
-            self->on_frame(*connection, std::move(*frame));
+            self->on_frame(connection, std::move(*frame));
             if (connection->closed) return;
           }
           self->read(connection);
         });
   }
 
-  void on_frame(Inbound& connection, DecodedFrame frame) {
+  void on_frame(const std::shared_ptr<Inbound>& shared_connection, DecodedFrame frame) {
+    Inbound& connection = *shared_connection;
     if (frame.error != FrameError::none) {
       drop(connection, frame);
       if (frame.error == FrameError::oversized || frame.error == FrameError::foreign_cluster) close(connection);
       return;
     }
+    // Mixing is refused so that each family's rules (the member check, who
+    // writes on the connection) hold for the whole connection, not per frame.
+    const Family family = frame.kind == FrameKind::raft ? Family::raft : Family::rpc;
+    if (connection.family == Family::unknown) connection.family = family;
+    if (connection.family != family) {
+      ++stats.closed_wrong_family;
+      log_throttled(spdlog::level::warn, "wrong_family|" + connection.ip,
+                    "raft transport: closed a connection from {}: it began with {} frames and then sent a {} frame",
+                    connection.peer, family == Family::rpc ? "Raft" : "RPC", family == Family::rpc ? "RPC" : "Raft");
+      return close(connection);
+    }
+    if (family == Family::rpc) return on_rpc_frame(shared_connection, std::move(frame));
     const ServerId from = frame.message.from;
     if (from == options.local_id || peers.count(from) == 0) {
       ++stats.dropped_non_member;
@@ -556,6 +580,131 @@ struct Transport::Impl : std::enable_shared_from_this<Impl> {
     });
   }
 
+  // ---- RPC, server side ----
+
+  void on_rpc_frame(const std::shared_ptr<Inbound>& connection, DecodedFrame frame) {
+    if (frame.kind != FrameKind::rpc_request) {
+      ++stats.rpc_malformed;
+      log_throttled(spdlog::level::warn, "rpc_response|" + connection->ip,
+                    "raft transport: dropped an RPC response from {}: a server takes only requests",
+                    connection->peer);
+      return;
+    }
+    auto request = rpc::decode_request(frame.rpc_payload);
+    if (!request.is_ok()) {
+      ++stats.rpc_malformed;
+      log_throttled(spdlog::level::warn, "rpc_malformed|" + connection->ip,
+                    "raft transport: dropped an RPC request from {}: {}", connection->peer,
+                    request.status().message());
+      return;
+    }
+    if (!connection->first_frame) {
+      connection->first_frame = true;
+      connection->timer.cancel();
+    }
+    if (connection->calls_in_flight >= options.max_rpc_calls_in_flight) {
+      ++stats.rpc_busy;
+      log_throttled(spdlog::level::warn, "rpc_busy|" + connection->ip,
+                    "raft transport: refused an RPC call from {}: {} calls are in flight on its connection",
+                    connection->peer, connection->calls_in_flight);
+      return queue_reply(connection, request->call_id,
+                         Status::unavailable("too many calls in flight on this connection"));
+    }
+    ++stats.rpc_requests;
+    ++connection->calls_in_flight;
+    rpc::CallInfo caller{std::move(request->from_node), connection->peer};
+    rpc::Reply reply = make_reply(connection, request->call_id);
+    asio::post(executor, [weak = weak_from_this(), caller = std::move(caller), method = std::move(request->method),
+                          payload = std::move(request->payload), reply = std::move(reply)]() mutable {
+      auto self = weak.lock();
+      if (!self || self->stopped) return;
+      self->options.rpc_handler(caller, method, std::move(payload), std::move(reply));
+    });
+  }
+
+  // The Reply holds the connection weakly: a handler that answers minutes
+  // later must not keep a closed connection's socket and queue alive.
+  rpc::Reply make_reply(const std::shared_ptr<Inbound>& connection, uint64_t call_id) {
+    auto replied = std::make_shared<bool>(false);
+    return [weak = weak_from_this(), weak_connection = std::weak_ptr<Inbound>(connection), call_id,
+            replied](Result<std::string> result) {
+      if (*replied) return;
+      *replied = true;
+      auto self = weak.lock();
+      if (!self) return;
+      auto live = weak_connection.lock();
+      if (live && live->calls_in_flight > 0) --live->calls_in_flight;
+      if (self->stopped || !live || live->closed) {
+        ++self->stats.rpc_replies_dropped;
+        return;
+      }
+      self->queue_reply(live, call_id, std::move(result));
+    };
+  }
+
+  void queue_reply(const std::shared_ptr<Inbound>& connection, uint64_t call_id, Result<std::string> result) {
+    rpc::Response response;
+    response.call_id = call_id;
+    if (result.is_ok()) {
+      response.payload = std::move(result).value();
+    } else {
+      response.status = result.status();
+    }
+    std::string frame = rpc::encode_response_frame(options.cluster_id, response);
+    if (rpc::frame_body_bytes(frame) > options.max_frame_bytes) {
+      ++stats.rpc_replies_too_large;
+      log_throttled(spdlog::level::warn, "rpc_too_large|" + connection->ip,
+                    "raft transport: the reply to an RPC call from {} is {} bytes, over the frame limit of {}; "
+                    "sending too_large instead",
+                    connection->peer, rpc::frame_body_bytes(frame), options.max_frame_bytes);
+      response.payload.clear();
+      response.status = Status::too_large("the reply of " + std::to_string(rpc::frame_body_bytes(frame)) +
+                                          " bytes is over the server's frame limit of " +
+                                          std::to_string(options.max_frame_bytes));
+      frame = rpc::encode_response_frame(options.cluster_id, response);
+    }
+    if (connection->reply_bytes > 0 && connection->reply_bytes + frame.size() > options.max_reply_queue_bytes) {
+      ++stats.rpc_reply_queue_full;
+      ++stats.rpc_replies_dropped;
+      log_throttled(spdlog::level::warn, "rpc_queue_full|" + connection->ip,
+                    "raft transport: closing the RPC connection from {}: {} bytes of replies are waiting for it to "
+                    "read them",
+                    connection->peer, connection->reply_bytes);
+      return close(*connection);
+    }
+    connection->reply_bytes += frame.size();
+    connection->replies.push_back(std::move(frame));
+    if (connection->writing.empty()) write_replies(connection);
+  }
+
+  void write_replies(const std::shared_ptr<Inbound>& connection) {
+    std::vector<asio::const_buffer> buffers;
+    size_t bytes = 0;
+    while (!connection->replies.empty() && connection->writing.size() < kWriteBatchFrames &&
+           (connection->writing.empty() || bytes + connection->replies.front().size() <= kWriteBatchBytes)) {
+      bytes += connection->replies.front().size();
+      connection->writing.push_back(std::move(connection->replies.front()));
+      connection->replies.pop_front();
+    }
+    buffers.reserve(connection->writing.size());
+    for (const std::string& frame : connection->writing) buffers.emplace_back(asio::buffer(frame));
+    asio::async_write(connection->socket, buffers,
+                      [weak = weak_from_this(), connection](const error_code& error, size_t written) {
+                        auto self = weak.lock();
+                        if (!self || self->stopped || connection->closed) return;
+                        if (error) {
+                          self->logger->debug("raft transport: cannot write RPC replies to {}: {}", connection->peer,
+                                              error.message());
+                          return self->close(*connection);
+                        }
+                        self->stats.rpc_replies += connection->writing.size();
+                        self->stats.rpc_reply_bytes += written;
+                        connection->reply_bytes -= written;
+                        connection->writing.clear();
+                        if (!connection->replies.empty()) self->write_replies(connection);
+                      });
+  }
+
   void drop(const Inbound& connection, const DecodedFrame& frame) {
     switch (frame.error) {
       case FrameError::oversized: ++stats.dropped_oversized; break;
@@ -575,6 +724,9 @@ struct Transport::Impl : std::enable_shared_from_this<Impl> {
   void close(Inbound& connection) {
     if (connection.closed) return;
     connection.closed = true;
+    // A write in flight keeps its buffers (`writing`) until its handler runs.
+    stats.rpc_replies_dropped += connection.replies.size() + connection.writing.size();
+    connection.replies.clear();
     if (auto it = inbound_per_ip.find(connection.ip); it != inbound_per_ip.end() && --it->second == 0) {
       inbound_per_ip.erase(it);
     }

@@ -26,9 +26,22 @@
 // foreign cluster or a non-member closes the connection; a malformed frame or
 // an unknown kind costs only that frame (the stream is still aligned).
 //
-// A connection carries frames one way: a server reads what its peers dial in
-// with and writes only on the connections it dialled. A response is a Message
-// like any other, sent back on the responder's own connection.
+// A Raft connection carries frames one way: a server reads what its peers
+// dial in with and writes only on the connections it dialled. A response is
+// a Message like any other, sent back on the responder's own connection.
+//
+// RPC (agent/rpc/rpc.h) shares the listener when options.rpc_handler is set
+// (without it, RPC frames are dropped as unknown_kind). A connection carries
+// one family: its first well-formed frame decides, Raft or RPC, and a frame
+// of the other family closes it. RPC callers are client agents, not Raft
+// members, so the member check does not apply to them; the cluster ID does.
+// Each request is decoded (rpc_codec.h) and handed to rpc_handler, and its
+// Reply writes the response back on the same connection: an RPC connection,
+// unlike a Raft one, is written to, through a bounded queue of replies.
+// Calls on one connection are served concurrently and answered in the order
+// they finish. A caller that does not read its replies (the queue passes
+// max_reply_queue_bytes) loses its connection, which also fails its calls
+// at once rather than at their timeouts.
 //
 // Thread affinity: every method, the constructor and the destructor must run
 // on `executor` (the Raft strand); all I/O completes there, and the handler
@@ -46,6 +59,7 @@
 
 #include "agent/raft/types.h"
 #include "agent/raft/wire_codec.h"
+#include "agent/rpc/rpc.h"
 #include "common/clock.h"
 #include "common/status.h"
 
@@ -78,12 +92,26 @@ struct TransportOptions {
   std::chrono::milliseconds reconnect_backoff_max{2000};
   uint64_t seed = 0;  // for the backoff jitter
 
+  // RPC connections count too, and the family is known only after the first
+  // frame: with rpc_handler set, size these for the client agents (each
+  // RpcClient holds connections_per_server to every server it calls).
   size_t max_inbound_connections = 64;
   // Each peer dials one; the rest is room for several servers behind one address.
   size_t max_inbound_connections_per_ip = 8;
   std::chrono::milliseconds first_frame_timeout{3000};
 
   std::chrono::milliseconds drop_log_interval{60000};
+
+  // Serves RPC requests on this port; null: no RPC here. Called on
+  // `executor`; its Reply must be called there too, exactly once (a second
+  // call is ignored).
+  rpc::RpcHandler rpc_handler;
+  // Per RPC connection: replies queued, the batch being written included.
+  // Into an empty queue any reply fits.
+  size_t max_reply_queue_bytes = 32u << 20;
+  // Per RPC connection: calls handed to rpc_handler and not yet replied to.
+  // Past it, a request is answered at once with unavailable.
+  size_t max_rpc_calls_in_flight = 4096;
 };
 
 struct TransportStats {
@@ -119,6 +147,23 @@ struct TransportStats {
   uint64_t refused = 0;  // over max_inbound_connections or max_inbound_connections_per_ip
   uint64_t first_frame_timeouts = 0;
   uint64_t accept_errors = 0;
+  // Connections closed for a frame of the other family than their first.
+  uint64_t closed_wrong_family = 0;
+
+  // RPC (server side).
+  uint64_t rpc_requests = 0;  // valid, handed to rpc_handler
+  uint64_t rpc_replies = 0;   // written whole to a socket
+  uint64_t rpc_reply_bytes = 0;
+  // Request frames whose RpcRequest does not decode (the frame is dropped, the
+  // connection kept: the stream is still aligned), and response frames, which
+  // a server does not take.
+  uint64_t rpc_malformed = 0;
+  // Replies given after their connection closed or the transport stopped,
+  // or queued and never written whole.
+  uint64_t rpc_replies_dropped = 0;
+  uint64_t rpc_replies_too_large = 0;  // over max_frame_bytes; too_large sent instead
+  uint64_t rpc_reply_queue_full = 0;   // connections closed over max_reply_queue_bytes
+  uint64_t rpc_busy = 0;               // requests refused over max_rpc_calls_in_flight
 };
 
 class Transport {

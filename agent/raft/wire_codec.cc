@@ -187,7 +187,7 @@ std::string encode_frame(std::string_view cluster_id, const Message& message) {
   return out;
 }
 
-DecodedFrame decode_frame_payload(std::string_view cluster_id, std::string_view payload) {
+DecodedFrame decode_frame_payload(std::string_view cluster_id, std::string_view payload, bool serve_rpc) {
   proto::ServerFrame frame;
   if (payload.size() > static_cast<size_t>(std::numeric_limits<int>::max()) ||
       !frame.ParseFromArray(payload.data(), static_cast<int>(payload.size()))) {
@@ -198,6 +198,15 @@ DecodedFrame decode_frame_payload(std::string_view cluster_id, std::string_view 
     return refuse(FrameError::foreign_cluster,
                   "from cluster \"" + printable(frame.cluster_id()) + "\", this is \"" + printable(cluster_id) + "\"",
                   from);
+  }
+  if (serve_rpc &&
+      (frame.kind() == proto::SERVER_FRAME_KIND_RPC_REQUEST || frame.kind() == proto::SERVER_FRAME_KIND_RPC_RESPONSE)) {
+    DecodedFrame decoded;
+    decoded.from = from;
+    decoded.kind =
+        frame.kind() == proto::SERVER_FRAME_KIND_RPC_REQUEST ? FrameKind::rpc_request : FrameKind::rpc_response;
+    decoded.rpc_payload = std::move(*frame.mutable_payload());
+    return decoded;
   }
   if (frame.kind() != proto::SERVER_FRAME_KIND_RAFT) {
     return refuse(FrameError::unknown_kind, "frame kind " + std::to_string(frame.kind()) + " is not served here",
@@ -220,8 +229,8 @@ DecodedFrame decode_frame_payload(std::string_view cluster_id, std::string_view 
   return decoded;
 }
 
-FrameReader::FrameReader(std::string cluster_id, size_t max_frame_bytes)
-    : cluster_id_(std::move(cluster_id)), max_frame_bytes_(max_frame_bytes) {
+FrameReader::FrameReader(std::string cluster_id, size_t max_frame_bytes, bool serve_rpc)
+    : cluster_id_(std::move(cluster_id)), max_frame_bytes_(max_frame_bytes), serve_rpc_(serve_rpc) {
   assert(max_frame_bytes_ <= kMaxFrameBytes);
 }
 
@@ -271,7 +280,7 @@ std::optional<DecodedFrame> FrameReader::next() {
     return next();
   }
   if (pending.size() - kFrameHeaderBytes < length) return std::nullopt;
-  DecodedFrame decoded = decode_frame_payload(cluster_id_, pending.substr(kFrameHeaderBytes, length));
+  DecodedFrame decoded = decode_frame_payload(cluster_id_, pending.substr(kFrameHeaderBytes, length), serve_rpc_);
   consumed_ += kFrameHeaderBytes + length;
   // The next frame's header may be here already: refuse it now if it is
   // oversized, before its body is buffered by the next feed.

@@ -3,8 +3,11 @@
 // Raft messages as frames on the server RPC port (proto/raft.proto).
 //
 // A frame is a 4-byte big-endian payload length, then a ServerFrame: the
-// cluster ID, the sender's server ID, a kind (Raft now, client RPC later on
-// the same port) and the payload, for Raft an encoded Message.
+// cluster ID, the sender's server ID, a kind (Raft, or an RPC request or
+// response on the same port) and the payload, for Raft an encoded Message.
+// RPC payloads are left as bytes here: their codec is agent/rpc/rpc_codec.h,
+// and a receiver that serves RPC asks for them (serve_rpc) so that one reader
+// splits a stream for both families.
 //
 // Decoding is for untrusted bytes: every refusal is a typed FrameError with
 // words for the log, never an assert. A decoded Message has been validated:
@@ -44,6 +47,13 @@ enum class FrameError : uint8_t {
 // "oversized", "truncated", ... for logs and counters.
 const char* frame_error_name(FrameError error);
 
+// What a well-formed frame carries.
+enum class FrameKind : uint8_t {
+  raft,          // DecodedFrame::message
+  rpc_request,   // DecodedFrame::rpc_payload is an RpcRequest, not yet decoded
+  rpc_response,  // DecodedFrame::rpc_payload is an RpcResponse, not yet decoded
+};
+
 // The frame for `message`, length prefix included, sent as message.from.
 // REQUIRES: the encoded payload fits in a u32 (the transport refuses to send
 // anything over its own limit, far below that).
@@ -54,12 +64,15 @@ struct DecodedFrame {
   FrameError error = FrameError::none;
   std::string detail;  // why it was refused, for a person; empty when error == none
   ServerId from = kNoServer;  // the frame's sender when its envelope parsed, else kNoServer
-  Message message;            // meaningful only when error == none
+  FrameKind kind = FrameKind::raft;  // meaningful only when error == none
+  Message message;                   // meaningful only when error == none and kind == raft
+  std::string rpc_payload;           // meaningful only when error == none and kind is an RPC kind
 };
 
 // Decodes one frame's payload (after the length prefix) for a receiver in
-// `cluster_id`. Never fails other than through DecodedFrame::error.
-DecodedFrame decode_frame_payload(std::string_view cluster_id, std::string_view payload);
+// `cluster_id`. RPC frames are unknown_kind unless `serve_rpc`; the cluster
+// check applies to them all. Never fails other than through DecodedFrame::error.
+DecodedFrame decode_frame_payload(std::string_view cluster_id, std::string_view payload, bool serve_rpc = false);
 
 // Reassembles and decodes frames from a byte stream that arrives in pieces.
 //
@@ -74,8 +87,9 @@ DecodedFrame decode_frame_payload(std::string_view cluster_id, std::string_view 
 // Not thread-safe; owned by one connection.
 class FrameReader {
  public:
-  // REQUIRES: max_frame_bytes <= kMaxFrameBytes.
-  FrameReader(std::string cluster_id, size_t max_frame_bytes);
+  // REQUIRES: max_frame_bytes <= kMaxFrameBytes. `serve_rpc` as for
+  // decode_frame_payload.
+  FrameReader(std::string cluster_id, size_t max_frame_bytes, bool serve_rpc = false);
 
   // Buffers bytes. After failed(), bytes are ignored.
   void feed(std::string_view bytes);
@@ -96,6 +110,7 @@ class FrameReader {
 
   std::string cluster_id_;
   size_t max_frame_bytes_;
+  bool serve_rpc_;
   std::string buffer_;
   size_t consumed_ = 0;
   std::optional<uint32_t> oversized_length_;

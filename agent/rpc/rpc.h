@@ -17,6 +17,10 @@
 // message unchanged, so a not_leader from the server is a not_leader to the
 // caller.
 //
+// Where it lives: the server side is the Raft transport, which owns the
+// port's listener (raft::TransportOptions::rpc_handler); the calling side is
+// RpcClient (rpc_client.h); the frames are rpc_codec.h's.
+//
 // Thread affinity: everything runs on the executor it was given (the agent's
 // io_context thread); handlers and callbacks are posted there, never called
 // from inside the method that registered them.
