@@ -34,6 +34,10 @@
 #include "agent/leader/leader_duties.h"
 #include "agent/http/server.h"
 #include "agent/rpc/catalog_servers.h"
+#include "agent/rpc/forward_client.h"
+#include "agent/rpc/forward_server.h"
+#include "agent/rpc/remote_catalog.h"
+#include "agent/server/raft_catalog.h"
 #include "agent/rpc/exec_watch.h"
 #include "agent/rpc/http_kv_channel.h"
 #include "agent/rpc/node_facts.h"
@@ -179,7 +183,53 @@ int run_agent(int argc, const char* const* argv) {
   options.runtime_tags = read_runtime_tags(config.data_dir);
   options.data_dir = config.data_dir;
   options.enable_script_checks = config.enable_script_checks;
-  roster::agent::AgentCore core(io, clock, options);
+  options.check_update_interval = config.check_update_interval;
+  // The catalog: -dev holds its own in memory; a server holds it in Raft; a
+  // client agent holds none and asks the servers.
+  roster::PosixEnv env;
+  std::unique_ptr<roster::agent::CatalogBackend> backend;
+  roster::agent::RaftCatalog* raft_catalog = nullptr;
+  roster::rpc::RemoteCatalog* remote_catalog = nullptr;
+  const auto hold_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(config.rpc_hold_timeout);
+  if (!config.dev && config.server) {
+    roster::agent::RaftCatalogOptions raft_options;
+    raft_options.node_name = config.node_name;
+    raft_options.node_id = node_id;
+    raft_options.datacenter = config.datacenter;
+    raft_options.bind_ip = config.bind_addr;
+    raft_options.port = static_cast<uint16_t>(config.server_port);
+    raft_options.advertise_ip = config.advertise_addr;
+    raft_options.data_dir = config.data_dir;
+    raft_options.bootstrap_expect = config.bootstrap_expect;
+    raft_options.bootstrap = config.bootstrap;
+    raft_options.election_ticks = 10 * static_cast<uint32_t>(config.raft_multiplier);
+    raft_options.hold_timeout = hold_timeout;
+    raft_options.dead_server_cleanup =
+        config.autopilot.cleanup_dead_servers
+            ? std::chrono::duration_cast<std::chrono::milliseconds>(config.autopilot.dead_server_cleanup_after)
+            : std::chrono::milliseconds(0);
+    auto catalog =
+        std::make_unique<roster::agent::RaftCatalog>(io, env, clock, raft_options, spdlog::default_logger());
+    raft_catalog = catalog.get();
+    backend = std::move(catalog);
+  } else if (!config.dev) {
+    roster::rpc::RemoteCatalogOptions remote_options;
+    remote_options.datacenter = config.datacenter;
+    remote_options.node_name = config.node_name;
+    remote_options.hold_timeout = hold_timeout;
+    auto catalog = std::make_unique<roster::rpc::RemoteCatalog>(io, clock, spdlog::default_logger(), remote_options);
+    remote_catalog = catalog.get();
+    backend = std::move(catalog);
+  }
+  auto core_holder = backend ? std::make_unique<roster::agent::AgentCore>(io, clock, options, std::move(backend))
+                             : std::make_unique<roster::agent::AgentCore>(io, clock, options);
+  roster::agent::AgentCore& core = *core_holder;
+  if (raft_catalog != nullptr) {
+    if (auto status = raft_catalog->start(); !status.is_ok()) {
+      std::cerr << "roster agent: " << status.to_string() << "\n";
+      return 1;
+    }
+  }
   if (auto status = core.start(); !status.is_ok()) {
     std::cerr << "roster agent: " << status.to_string() << "\n";
     return 1;
@@ -229,7 +279,30 @@ int run_agent(int argc, const char* const* argv) {
     return sections;
   };
   api_options.renew_session = [&leader_duties](const std::string& id) { return leader_duties.renew_session(id); };
+  if (raft_catalog != nullptr) {
+    api_options.forward = [&io, &clock, raft_catalog, hold_timeout](const roster::http::HttpRequest& request, bool,
+                                                                    std::chrono::milliseconds timeout,
+                                                                    roster::http::Respond respond) {
+      roster::rpc::forward_http(io, clock, raft_catalog->rpc_client(),
+                                [raft_catalog] { return raft_catalog->leader_address(); }, request, timeout,
+                                hold_timeout, std::move(respond));
+    };
+  } else if (remote_catalog != nullptr) {
+    api_options.forward = [remote_catalog](const roster::http::HttpRequest& request, bool,
+                                           std::chrono::milliseconds timeout, roster::http::Respond respond) {
+      remote_catalog->forward(request, timeout, std::move(respond));
+    };
+  }
   roster::http::Api api(core, api_options);
+  roster::rpc::ForwardServer forward_server(io, api, core.watch_hub());
+  if (raft_catalog != nullptr) {
+    raft_catalog->set_rpc_handler([&forward_server](const roster::rpc::CallInfo& caller, const std::string& method,
+                                                    std::string payload, roster::rpc::Reply reply) {
+      if (method == roster::rpc::kForwardMethod) return forward_server.serve(caller, std::move(payload), std::move(reply));
+      reply(roster::Status::invalid_argument("unknown RPC method \"" + method + "\""));
+    });
+    raft_catalog->set_leadership_handler([&leader_duties](bool leading) { leader_duties.set_leading(leading); });
+  }
   roster::http::ServerOptions server_options;
   server_options.address = config.client_addr;
   server_options.port = static_cast<uint16_t>(config.http_port);
@@ -259,6 +332,8 @@ int run_agent(int argc, const char* const* argv) {
     server.stop();
     leader_duties.set_leading(false);
     leader_duties.set_membership(nullptr);
+    if (raft_catalog != nullptr) raft_catalog->stop();
+    if (remote_catalog != nullptr) remote_catalog->stop();
     core.set_membership(nullptr);
     if (gossip) gossip->stop();
     tombstone_reaper.stop();
@@ -278,6 +353,12 @@ int run_agent(int argc, const char* const* argv) {
   };
   auto gossip_settings = gossip_options(config, node_id, core.merged_tags());
   gossip_settings.server = core.identity().server;
+  if (raft_catalog != nullptr) {
+    roster::agent::ServerTag tag;
+    tag.port = static_cast<uint16_t>(config.server_port);
+    tag.bootstrap_expect = config.bootstrap_expect;
+    gossip_settings.server_info = roster::agent::format_server_tag(tag);
+  }
   gossip_settings.http_address = reachable_http_address(config, server.port());
   gossip_limits = {
       {"gossip_max_tcp_connections", std::to_string(gossip_settings.transport.max_tcp_connections)},
@@ -294,9 +375,32 @@ int run_agent(int argc, const char* const* argv) {
   core.set_membership(gossip.get());
   // A -dev agent is a server and its own leader, so it takes the leader's
   // duties from the start; with Raft they follow leadership.
-  if (options.identity.server) {
-    leader_duties.set_membership(gossip.get());
-    leader_duties.set_leading(true);
+  if (options.identity.server) leader_duties.set_membership(gossip.get());
+  if (config.dev) leader_duties.set_leading(true);  // its own single server
+  // Servers and client agents follow the pool's servers: Raft peers,
+  // bootstrap and autopilot on a server, whom to ask on a client.
+  auto feed_servers = [&gossip, raft_catalog, remote_catalog] {
+    if (!gossip) return;
+    std::vector<roster::agent::MemberInfo> servers;
+    for (const auto& member : gossip->members()) {
+      if (member.server) servers.push_back(member);
+    }
+    if (raft_catalog != nullptr) raft_catalog->set_servers(servers);
+    if (remote_catalog != nullptr) remote_catalog->set_servers(servers);
+  };
+  uint64_t servers_listener = 0;
+  if (raft_catalog != nullptr || remote_catalog != nullptr) {
+    if (raft_catalog != nullptr) {
+      raft_catalog->set_server_tag_handler([&gossip](const roster::agent::ServerTag& tag) {
+        if (gossip) gossip->set_server_info(roster::agent::format_server_tag(tag));
+      });
+    }
+    servers_listener = core.watch_hub().subscribe([feed_servers](const std::vector<std::string>& changed) {
+      if (std::find(changed.begin(), changed.end(), roster::agent::kMembersWatchKey) != changed.end()) {
+        feed_servers();
+      }
+    });
+    feed_servers();
   }
   // Collected on the core's thread (the metrics endpoint runs there), like every other read of the pool.
   const uint64_t gossip_collector = metrics.add_collector([&](roster::metrics::Snapshot& snapshot) {
@@ -417,6 +521,7 @@ int run_agent(int argc, const char* const* argv) {
     std::_Exit(exit_code);
   }
   metrics.remove_collector(gossip_collector);
+  if (servers_listener != 0) core.watch_hub().unsubscribe(servers_listener);
   leader_duties.set_leading(false);
   leader_duties.set_membership(nullptr);
   core.set_membership(nullptr);

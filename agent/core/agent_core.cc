@@ -32,6 +32,7 @@ constexpr const char* kServiceMaintenancePrefix = "_service_maintenance:";
 constexpr auto kSessionTtlMax = std::chrono::hours(24);
 // Consul's agent/ae: no scaling up to 128 nodes.
 constexpr size_t kAntiEntropyScaleThreshold = 128;
+constexpr auto kSyncRetry = std::chrono::seconds(2);
 
 catalog::Check to_catalog_check(const std::string& node, const local::CheckDefinition& definition,
                                 const std::string& status, const std::string& output) {
@@ -149,11 +150,13 @@ Status AgentCore::start() {
     first_sync->finished = true;
     first_sync->status = status;
     if (alive.expired()) return;
+    last_sync_failed_ = !status.is_ok();
     if (status.is_ok()) {
       spdlog::info("node {} ({}) registered in datacenter {}", options_.identity.name, options_.identity.id,
                    options_.identity.datacenter);
     } else {
       spdlog::warn("registering node {}: {}; anti-entropy retries", options_.identity.name, status.to_string());
+      if (!stopped_) schedule_anti_entropy();
     }
   });
   if (first_sync->finished && !first_sync->status.is_ok()) return first_sync->status;
@@ -385,7 +388,11 @@ void AgentCore::schedule_anti_entropy() {
   if (stopped_) return;
   size_t cluster_size = 1;
   if (membership_ != nullptr) cluster_size = membership_->members().size();
-  timers_->anti_entropy.expires_after(scaled_anti_entropy_interval(options_.anti_entropy_interval, cluster_size));
+  auto interval = scaled_anti_entropy_interval(options_.anti_entropy_interval, cluster_size);
+  // A sync that failed (no leader yet, a server unreachable) is tried again
+  // soon, so a new node shows up as soon as the cluster can take it.
+  if (last_sync_failed_) interval = std::min<std::chrono::nanoseconds>(interval, kSyncRetry);
+  timers_->anti_entropy.expires_after(interval);
   timers_->anti_entropy.async_wait([this](const boost::system::error_code& error) {
     if (error || stopped_) return;
     if (sync_running_) return schedule_anti_entropy();
@@ -393,7 +400,11 @@ void AgentCore::schedule_anti_entropy() {
     sync_to_catalog([this, alive = std::weak_ptr<bool>(alive_)](Status status) {
       if (alive.expired()) return;
       sync_running_ = false;
-      if (!status.is_ok()) spdlog::warn("anti-entropy sync failed: {}", status.to_string());
+      last_sync_failed_ = !status.is_ok();
+      if (!status.is_ok()) {
+        spdlog::warn("anti-entropy sync failed: {}", status.to_string());
+        schedule_anti_entropy();  // sooner than the full interval armed below
+      }
     });
     schedule_anti_entropy();
   });

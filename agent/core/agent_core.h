@@ -199,6 +199,7 @@ class AgentCore {
   std::unique_ptr<Timers> timers_;
   bool stopped_ = false;
   bool sync_running_ = false;
+  bool last_sync_failed_ = false;
   uint64_t syncs_in_sync_ = 0;
   uint64_t sync_writes_ = 0;
   uint64_t own_node_listener_ = 0;

@@ -26,6 +26,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "agent/catalog/command.h"
@@ -67,6 +68,9 @@ struct NodeRecord {
 
 // The record of `name` in `store`.
 NodeRecord node_record(const catalog::StateStore& store, const std::string& name);
+// A NodeRecord on the wire ("Catalog.ReadNode"), in the snapshot encoding.
+std::string encode_node_record(const NodeRecord& record);
+Result<NodeRecord> decode_node_record(std::string_view bytes);
 
 class CatalogBackend {
  public:

@@ -1,5 +1,6 @@
 #include "agent/core/catalog_replica.h"
 
+#include "agent/catalog/codec.h"
 #include "agent/core/catalog_backend.h"
 
 namespace roster::agent {
@@ -9,6 +10,25 @@ NodeRecord node_record(const catalog::StateStore& store, const std::string& name
   if (const catalog::Node* node = store.find_node(name); node != nullptr) record.node = *node;
   record.services = store.node_services(name).value;
   record.checks = store.node_checks(name).value;
+  return record;
+}
+
+std::string encode_node_record(const NodeRecord& record) {
+  catalog::StoreData data;
+  if (record.node) data.nodes[record.node->name] = *record.node;
+  for (const auto& service : record.services) data.services[{service.node, service.id}] = service;
+  for (const auto& check : record.checks) data.checks[{check.node, check.check_id}] = check;
+  return catalog::encode_snapshot(data);
+}
+
+Result<NodeRecord> decode_node_record(std::string_view bytes) {
+  auto data = catalog::decode_snapshot(bytes);
+  if (!data.is_ok()) return data.status();
+  NodeRecord record;
+  if (data->nodes.size() > 1) return Status::invalid_argument("a node record holds more than one node");
+  if (!data->nodes.empty()) record.node = data->nodes.begin()->second;
+  for (auto& [key, service] : data->services) record.services.push_back(std::move(service));
+  for (auto& [key, check] : data->checks) record.checks.push_back(std::move(check));
   return record;
 }
 

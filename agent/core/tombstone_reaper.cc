@@ -45,7 +45,8 @@ void TombstoneReaper::arm() {
 
 catalog::Index TombstoneReaper::tick() {
   const auto now = clock_.now();
-  if (core_.catalog().replica() == nullptr) return 0;
+  // The leader's duty: followers would only forward the same reap.
+  if (core_.catalog().replica() == nullptr || !core_.catalog().is_leader()) return 0;
   const catalog::Index last = core_.store().last_index();
   // An idle store keeps its oldest note: that one ages out first.
   if (notes_.empty() || notes_.back().second != last) notes_.emplace_back(now, last);

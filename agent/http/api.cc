@@ -14,28 +14,36 @@ namespace {
 
 enum Method : unsigned { kGet = 1, kPut = 2, kPost = 4, kDelete = 8 };
 
+// Where a route is answered.
+enum class Scope : uint8_t {
+  agent,    // this agent's own state: always here
+  catalog,  // the catalog: by a server, the leader unless ?stale (see Api::handle)
+  raft,     // a server's own Raft view (/v1/status): here on a server, forwarded from a client
+};
+
 struct Route {
   std::string_view prefix;
   bool takes_suffix;  // the prefix ends in '/' and the rest of the path is an argument
   unsigned methods;
   HandleResult (*handler)(Context&);
+  Scope scope = Scope::agent;
 };
 
 // GET is accepted on the legacy agent endpoints python-consul 0.7.1 calls with it.
 constexpr std::array kRoutes = {
-    Route{"/v1/kv/", true, kGet | kPut | kPost | kDelete, handle_kv},
-    Route{"/v1/txn", false, kPut, handle_txn},
-    Route{"/v1/catalog/register", false, kPut | kPost, handle_catalog_register},
-    Route{"/v1/catalog/deregister", false, kPut | kPost, handle_catalog_deregister},
+    Route{"/v1/kv/", true, kGet | kPut | kPost | kDelete, handle_kv, Scope::catalog},
+    Route{"/v1/txn", false, kPut, handle_txn, Scope::catalog},
+    Route{"/v1/catalog/register", false, kPut | kPost, handle_catalog_register, Scope::catalog},
+    Route{"/v1/catalog/deregister", false, kPut | kPost, handle_catalog_deregister, Scope::catalog},
     Route{"/v1/catalog/datacenters", false, kGet, handle_catalog_datacenters},
-    Route{"/v1/catalog/nodes", false, kGet, handle_catalog_nodes},
-    Route{"/v1/catalog/services", false, kGet, handle_catalog_services},
-    Route{"/v1/catalog/service/", true, kGet, handle_catalog_service},
-    Route{"/v1/catalog/node/", true, kGet, handle_catalog_node},
-    Route{"/v1/health/service/", true, kGet, handle_health_service},
-    Route{"/v1/health/checks/", true, kGet, handle_health_checks},
-    Route{"/v1/health/node/", true, kGet, handle_health_node},
-    Route{"/v1/health/state/", true, kGet, handle_health_state},
+    Route{"/v1/catalog/nodes", false, kGet, handle_catalog_nodes, Scope::catalog},
+    Route{"/v1/catalog/services", false, kGet, handle_catalog_services, Scope::catalog},
+    Route{"/v1/catalog/service/", true, kGet, handle_catalog_service, Scope::catalog},
+    Route{"/v1/catalog/node/", true, kGet, handle_catalog_node, Scope::catalog},
+    Route{"/v1/health/service/", true, kGet, handle_health_service, Scope::catalog},
+    Route{"/v1/health/checks/", true, kGet, handle_health_checks, Scope::catalog},
+    Route{"/v1/health/node/", true, kGet, handle_health_node, Scope::catalog},
+    Route{"/v1/health/state/", true, kGet, handle_health_state, Scope::catalog},
     Route{"/v1/agent/self", false, kGet, handle_agent_self},
     Route{"/v1/agent/metrics", false, kGet, handle_agent_metrics},
     Route{"/v1/agent/members", false, kGet, handle_gossip_members},
@@ -55,20 +63,20 @@ constexpr std::array kRoutes = {
     Route{"/v1/agent/check/fail/", true, kGet | kPut | kPost, handle_agent_check_fail},
     Route{"/v1/agent/check/update/", true, kPut | kPost, handle_agent_check_update},
     Route{"/v1/agent/maintenance", false, kPut | kPost, handle_agent_maintenance},
-    Route{"/v1/session/create", false, kPut | kPost, handle_session_create},
-    Route{"/v1/session/destroy/", true, kPut | kPost, handle_session_destroy},
-    Route{"/v1/session/renew/", true, kPut | kPost, handle_session_renew},
-    Route{"/v1/session/info/", true, kGet, handle_session_info},
-    Route{"/v1/session/list", false, kGet, handle_session_list},
-    Route{"/v1/session/node/", true, kGet, handle_session_node},
-    Route{"/v1/status/leader", false, kGet, handle_status_leader},
-    Route{"/v1/status/peers", false, kGet, handle_status_peers},
-    Route{"/v1/roster/node/", true, kGet | kPut | kPost, handle_roster_node_tags},
-    Route{"/v1/roster/deploy/runs", false, kGet, handle_deploy_runs},
-    Route{"/v1/roster/deploy/runs/", true, kGet, handle_deploy_run},
-    Route{"/v1/roster/deploy/nodes", false, kGet, handle_deploy_nodes},
-    Route{"/v1/roster/deploy/nodes/", true, kGet, handle_deploy_node},
-    Route{"/v1/roster/inventory", false, kGet, handle_inventory},
+    Route{"/v1/session/create", false, kPut | kPost, handle_session_create, Scope::catalog},
+    Route{"/v1/session/destroy/", true, kPut | kPost, handle_session_destroy, Scope::catalog},
+    Route{"/v1/session/renew/", true, kPut | kPost, handle_session_renew, Scope::catalog},
+    Route{"/v1/session/info/", true, kGet, handle_session_info, Scope::catalog},
+    Route{"/v1/session/list", false, kGet, handle_session_list, Scope::catalog},
+    Route{"/v1/session/node/", true, kGet, handle_session_node, Scope::catalog},
+    Route{"/v1/status/leader", false, kGet, handle_status_leader, Scope::raft},
+    Route{"/v1/status/peers", false, kGet, handle_status_peers, Scope::raft},
+    Route{"/v1/roster/node/", true, kGet | kPut | kPost, handle_roster_node_tags, Scope::catalog},
+    Route{"/v1/roster/deploy/runs", false, kGet, handle_deploy_runs, Scope::catalog},
+    Route{"/v1/roster/deploy/runs/", true, kGet, handle_deploy_run, Scope::catalog},
+    Route{"/v1/roster/deploy/nodes", false, kGet, handle_deploy_nodes, Scope::catalog},
+    Route{"/v1/roster/deploy/nodes/", true, kGet, handle_deploy_node, Scope::catalog},
+    Route{"/v1/roster/inventory", false, kGet, handle_inventory, Scope::catalog},
     Route{"/v1/event/fire/", true, kPut, handle_event_fire},
     Route{"/v1/event/list", false, kGet, handle_event_list},
 };
@@ -119,6 +127,32 @@ std::string_view route_label(std::string_view path) {
 
 Api::Api(agent::AgentCore& core, ApiOptions options) : core_(core), options_(std::move(options)) {}
 
+HandleResult Api::forward_request(Context& context, bool have_replica) {
+  const HttpRequest& request = context.request;
+  uint32_t hops = 0;
+  if (auto text = request.header(kForwardHopsHeaderName)) {
+    auto [end, error] = std::from_chars(text->data(), text->data() + text->size(), hops);
+    if (error != std::errc() || end != text->data() + text->size()) hops = 0;
+  }
+  if (hops >= kMaxForwardHops) return respond_error(503, "No cluster leader");
+  HttpRequest forwarded = request;
+  forwarded.headers[kForwardHopsHeaderName] = std::to_string(hops + 1);
+  // A forwarded blocking query waits on the server: this side waits as long,
+  // plus room for the write path.
+  auto wait = options_.default_wait;
+  if (auto text = request.param("wait"); text && !text->empty()) {
+    if (auto parsed = parse_go_duration(*text); parsed.is_ok() && parsed->count() > 0) wait = *parsed;
+  }
+  wait = std::min(wait, options_.max_wait);
+  const auto timeout = std::chrono::duration_cast<std::chrono::milliseconds>(wait + wait / 16) + kWriteWait;
+  return run_async(
+      context,
+      [forward = options_.forward, forwarded = std::move(forwarded), have_replica, timeout](Respond respond_with) {
+        forward(forwarded, /*to_leader=*/have_replica, timeout, std::move(respond_with));
+      },
+      timeout);
+}
+
 namespace {
 // An answer left for a client that went away is kept this long past kWriteWait.
 constexpr auto kPendingKeep = std::chrono::minutes(1);
@@ -167,7 +201,14 @@ HandleResult Api::handle(const HttpRequest& request, BlockingState& blocking) {
   }
   if (blocking.pending != 0) {
     // A request parked on its write: the answer, or more waiting.
-    if (auto response = pending_.take(blocking.pending)) return respond(std::move(*response));
+    if (auto response = pending_.take(blocking.pending)) {
+      if (response->status != kProceed) return respond(std::move(*response));
+      // A ?consistent read whose leadership check passed: serve it now.
+      blocking.pending = 0;
+      blocking.deadline_set = false;
+      blocking.read_confirmed = true;
+      return handle(request, blocking);
+    }
     if (blocking.expired || core_.clock().now() >= blocking.deadline) {
       pending_.abandon(blocking.pending);
       return respond_error(503, "timed out waiting for the write to be committed; it may still be applied");
@@ -213,7 +254,50 @@ HandleResult Api::handle(const HttpRequest& request, BlockingState& blocking) {
   if (matched->takes_suffix && request.path.size() > matched->prefix.size()) {
     context.rest = request.path.substr(matched->prefix.size());
   }
+  const bool read = method_bit(request.method) == kGet;
+  const char* effective_consistency = "leader";
+  if (matched->scope != Scope::agent) {
+    agent::CatalogBackend& catalog = core_.catalog();
+    const bool stale = read && request.flag("stale");
+    const bool consistent = read && request.flag("consistent");
+    if (stale && consistent) return respond_error(400, "Cannot specify ?stale with ?consistent, conflicting semantics.");
+    std::optional<std::chrono::nanoseconds> max_stale;
+    if (auto text = request.param("max_stale"); read && text && !text->empty()) {
+      auto parsed = parse_go_duration(*text);
+      if (!parsed.is_ok()) return respond_error(400, "Invalid max_stale: " + parsed.status().message());
+      max_stale = *parsed;
+    }
+    const bool have_replica = catalog.replica() != nullptr;
+    // A client agent sends every catalog request to a server; a follower
+    // sends writes and leader reads to the leader, as Consul's servers do.
+    bool forward = !have_replica;
+    if (have_replica && matched->scope == Scope::catalog && !catalog.is_leader()) {
+      forward = !stale || (max_stale && catalog.freshness().last_contact > *max_stale);
+    }
+    if (forward && options_.forward) return forward_request(context, have_replica);
+    if (!forward && consistent && !blocking.read_confirmed) {
+      // ReadIndex: the leader confirms with a quorum that it still leads.
+      return run_async(context, [&catalog](Respond respond_with) {
+        catalog.prepare_read(agent::Consistency::consistent, std::nullopt, [respond_with](Status status) {
+          HttpResponse proceed;
+          proceed.status = kProceed;
+          respond_with(status.is_ok() ? proceed : status_answer(status));
+        });
+      });
+    }
+    if (stale) effective_consistency = "stale";
+    if (consistent) effective_consistency = "consistent";
+  }
   HandleResult result = matched->handler(context);
+  if (!result.wait && read && matched->scope == Scope::catalog) {
+    // Headers with what this server knows, replacing the defaults.
+    const agent::ReadFreshness freshness = core_.catalog().freshness();
+    for (auto& [name, value] : result.response.headers) {
+      if (name == "X-Consul-KnownLeader") value = freshness.known_leader ? "true" : "false";
+      if (name == "X-Consul-LastContact") value = std::to_string(freshness.last_contact.count());
+    }
+    result.response.headers.emplace_back("X-Consul-Effective-Consistency", effective_consistency);
+  }
   // Every read carries the index headers, errors included, so clients that
   // track X-Consul-Index never see it missing.
   if (!result.wait && method_bit(request.method) == kGet) {
@@ -226,7 +310,7 @@ HandleResult Api::handle(const HttpRequest& request, BlockingState& blocking) {
 
 // ---- shared helpers ----
 
-HandleResult run_async(Context& context, std::function<void(Respond)> work) {
+HandleResult run_async(Context& context, std::function<void(Respond)> work, std::chrono::milliseconds timeout) {
   agent::AgentCore& core = context.core;
   PendingResponses& pending = context.pending;
   const uint64_t ticket = pending.open(core.clock().now());
@@ -239,7 +323,7 @@ HandleResult run_async(Context& context, std::function<void(Respond)> work) {
   });
   if (auto response = pending.take(ticket)) return respond(std::move(*response));
   context.blocking.pending = ticket;
-  context.blocking.deadline = core.clock().now() + kWriteWait;
+  context.blocking.deadline = core.clock().now() + timeout;
   context.blocking.deadline_set = true;
   return HandleResult{HttpResponse{}, BlockingWait{{PendingResponses::watch_key(ticket)}, context.blocking.deadline}};
 }

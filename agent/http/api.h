@@ -33,6 +33,9 @@ class Registry;
 
 namespace roster::http {
 
+// Hands a request's answer over once it is known.
+using Respond = std::function<void(HttpResponse)>;
+
 struct ApiOptions {
   size_t max_kv_value_bytes = 512 * 1024;  // Consul's limit
   // Consul's txn_max_req_len: a /v1/txn body, all operations together. The
@@ -53,6 +56,12 @@ struct ApiOptions {
   // Restarts a session's TTL: the leader's SessionTimers, or not_leader on a
   // server that does not lead. Null: renewals answer 500.
   std::function<Result<catalog::Session>(const std::string& id)> renew_session;
+  // Sends a catalog request this agent cannot answer to a server that can:
+  // the leader (to_leader), or any server (a client agent). The answer comes
+  // back through `respond`, within `timeout`. Null: everything is answered
+  // here (-dev).
+  std::function<void(const HttpRequest& request, bool to_leader, std::chrono::milliseconds timeout, Respond respond)>
+      forward;
 };
 
 // Carried across the calls of one blocking query.
@@ -62,7 +71,13 @@ struct BlockingState {
   bool expired = false;  // set by the adapter when the deadline passed
   uint64_t operation = 0;  // a long operation the handler started (a gossip join), 0: none
   uint64_t pending = 0;    // a write (or forwarded call) the request waits for, 0: none
+  bool read_confirmed = false;  // a ?consistent read's leadership check passed
 };
+
+// A forwarded request names its hops here, so it is forwarded at most
+// kMaxForwardHops times (client -> follower -> leader), never in a loop.
+inline constexpr const char* kForwardHopsHeaderName = "x-roster-forward-hops";
+inline constexpr uint32_t kMaxForwardHops = 2;
 
 struct BlockingWait {
   std::vector<std::string> watch_keys;
@@ -120,6 +135,7 @@ class Api {
 
  private:
   struct Impl;
+  HandleResult forward_request(struct Context& context, bool have_replica);
   agent::AgentCore& core_;
   ApiOptions options_;
   PendingResponses pending_;

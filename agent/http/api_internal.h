@@ -45,12 +45,15 @@ HttpResponse with_index_headers(HttpResponse response, catalog::Index index);
 // 503 (the write may still apply, as with any write whose answer was lost).
 inline constexpr std::chrono::seconds kWriteWait{30};
 
-// Hands the request's answer over once work is done with it.
-using Respond = std::function<void(HttpResponse)>;
+
 // Runs `work`, which must call its Respond exactly once (now or later), and
 // parks the request until it does. The caller has validated the request: a
 // parked request is resumed by Api::handle without calling the handler again.
-HandleResult run_async(Context& context, std::function<void(Respond)> work);
+HandleResult run_async(Context& context, std::function<void(Respond)> work,
+                       std::chrono::milliseconds timeout = kWriteWait);
+// The status of the response run_async's work leaves to say "go on and serve
+// the request" (a ?consistent read whose leadership check passed).
+inline constexpr int kProceed = 0;
 // Writes `body` and answers with make(result) once it is applied (or failed).
 HandleResult write_and_respond(Context& context, catalog::CommandBody body,
                                std::function<HttpResponse(Result<catalog::Index>)> make);
