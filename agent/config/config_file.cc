@@ -180,6 +180,7 @@ class Parser {
   }
 
   // A positive Go duration ("10s", "1m30s"); with allow_zero, "0" too.
+  // parse_go_duration refuses negative ones.
   std::optional<Nanoseconds> duration(const Entry& entry, bool allow_zero = false) {
     if (!entry.value.IsScalar()) {
       error(entry.value, std::string(entry.key) + " must be a duration like \"10s\", got " + type_name(entry.value));
@@ -189,10 +190,6 @@ class Parser {
     if (!parsed.is_ok()) {
       error(entry.value, std::string(entry.key) + ": " + parsed.status().message() +
                              "; write durations like \"10s\", \"1m30s\", \"500ms\"");
-      return std::nullopt;
-    }
-    if (allow_zero && parsed->count() < 0) {
-      error(entry.value, std::string(entry.key) + " must not be negative");
       return std::nullopt;
     }
     if (!allow_zero && parsed->count() <= 0) {
