@@ -188,6 +188,9 @@ std::unique_ptr<CLI::App> make_app(RawFlags& raw, Options& options) {
                "Consul-compatible HTTP API.",
                "roster agent");
   options = define_flags(*app, raw);
+  // Wide enough for "--rpc-hold-timeout DURATION" plus three spaces, so two are
+  // left once single_dash drops a dash: wrap_help finds a description by them.
+  app->get_formatter()->column_width(32);
   return app;
 }
 

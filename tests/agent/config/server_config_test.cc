@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <sstream>
 
 #include "agent/config/config_file.h"
 #include "agent/config/defaults.h"
@@ -231,6 +232,13 @@ TEST(ServerFlagsTest, HelpExplainsEachFlag) {
   EXPECT_THAT(help, HasSubstr("elect itself leader alone"));
   EXPECT_THAT(help, HasSubstr("-rpc-hold-timeout DURATION"));
   EXPECT_THAT(help, HasSubstr("Default: 7s."));
+  // Every flag's description is wrapped, so every flag keeps two spaces before its description.
+  std::istringstream lines(help);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.rfind("  -", 0) == 0) {
+      EXPECT_LE(line.size(), 100u) << line;
+    }
+  }
 }
 
 // Each rule, with the file and line of the key when a file set it.
