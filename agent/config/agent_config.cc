@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "agent/config/config_file.h"
+#include "agent/config/validation.h"
 
 namespace roster::config {
 namespace {
@@ -62,6 +63,27 @@ class Merger {
     if (fragment.client_addr) config_.client_addr = *fragment.client_addr;
     if (fragment.http_port) config_.http_port = *fragment.http_port;
     if (fragment.serf_lan_port) config_.serf_lan_port = *fragment.serf_lan_port;
+    if (fragment.server_port) config_.server_port = *fragment.server_port;
+    if (fragment.bootstrap_expect) {
+      config_.bootstrap_expect = *fragment.bootstrap_expect;
+      locations_["bootstrap_expect"] = fragment.bootstrap_expect_location;
+    }
+    if (fragment.bootstrap) {
+      config_.bootstrap = *fragment.bootstrap;
+      locations_["bootstrap"] = fragment.bootstrap_location;
+    }
+    if (fragment.rpc_hold_timeout) config_.rpc_hold_timeout = *fragment.rpc_hold_timeout;
+    if (fragment.raft_multiplier) config_.raft_multiplier = *fragment.raft_multiplier;
+    if (fragment.check_update_interval) config_.check_update_interval = *fragment.check_update_interval;
+    if (fragment.autopilot_cleanup_dead_servers) {
+      config_.autopilot.cleanup_dead_servers = *fragment.autopilot_cleanup_dead_servers;
+    }
+    if (fragment.autopilot_dead_server_cleanup_after) {
+      config_.autopilot.dead_server_cleanup_after = *fragment.autopilot_dead_server_cleanup_after;
+    }
+    if (fragment.autopilot_server_stabilization_time) {
+      config_.autopilot.server_stabilization_time = *fragment.autopilot_server_stabilization_time;
+    }
     config_.start_join.insert(config_.start_join.end(), fragment.start_join.begin(), fragment.start_join.end());
     config_.retry_join.insert(config_.retry_join.end(), fragment.retry_join.begin(), fragment.retry_join.end());
     if (fragment.retry_interval) config_.retry_interval = *fragment.retry_interval;
@@ -114,6 +136,7 @@ class Merger {
   }
 
   AgentConfig take() { return std::move(config_); }
+  std::map<std::string, SourceLocation> take_locations() { return std::move(locations_); }
 
  private:
   template <typename Definition>
@@ -133,6 +156,7 @@ class Merger {
   AgentConfig config_;
   std::vector<SourceLocation> service_locations_;
   std::vector<SourceLocation> check_locations_;
+  std::map<std::string, SourceLocation> locations_;  // see LoadResult::locations
 };
 
 LoadResult load_sources(const std::vector<Source>& sources) {
@@ -155,6 +179,7 @@ LoadResult load_sources(const std::vector<Source>& sources) {
   }
   merger.validate_across_sources(result.errors);
   result.config = merger.take();
+  result.locations = merger.take_locations();
   return result;
 }
 
@@ -181,7 +206,12 @@ std::vector<ConfigError> validate_paths(const std::vector<std::string>& paths) {
     sources.push_back({path, fs::is_directory(path, ec)});
   }
   if (sources.empty()) return {{"", 0, "nothing to validate: name at least one config file or dir"}};
-  return load_sources(sources).errors;
+  LoadResult result = load_sources(sources);
+  // -server and -dev may come from flags, so only what the files alone
+  // contradict is checked here (as data_dir is not required here).
+  std::vector<ConfigError> bootstrap = validate_bootstrap(result.config, result.locations, /*mode_known=*/false);
+  result.errors.insert(result.errors.end(), bootstrap.begin(), bootstrap.end());
+  return result.errors;
 }
 
 }  // namespace roster::config

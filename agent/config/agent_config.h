@@ -50,6 +50,16 @@ struct LimitsSettings {
   bool operator==(const LimitsSettings&) const = default;
 };
 
+// Consul's `autopilot` block: how servers tidy the Raft configuration.
+struct AutopilotSettings {
+  bool cleanup_dead_servers = true;
+  // A server failed in gossip this long is removed from the Raft configuration.
+  std::chrono::nanoseconds dead_server_cleanup_after{std::chrono::seconds(60)};
+  // A new server must be healthy this long before it is promoted to a voter.
+  std::chrono::nanoseconds server_stabilization_time{std::chrono::seconds(10)};
+  bool operator==(const AutopilotSettings&) const = default;
+};
+
 struct AgentConfig {
   bool dev = false;
   bool server = false;  // -server or `server: true`; -dev is a server whatever this says
@@ -61,6 +71,15 @@ struct AgentConfig {
   std::string client_addr = "127.0.0.1";  // the HTTP API listens here
   int http_port = 8500;
   int serf_lan_port = 8301;         // gossip, UDP and TCP; 0 picks a free port
+  int server_port = 8300;           // server RPC and Raft (Consul's ports.server); 0 picks a free port
+  int bootstrap_expect = 0;         // servers to wait for before the first election; 0: off
+  bool bootstrap = false;           // elect this server alone (Consul's -bootstrap)
+  // How long a server-bound RPC waits for a leader (or retries) before failing.
+  std::chrono::nanoseconds rpc_hold_timeout{std::chrono::seconds(7)};
+  int raft_multiplier = 1;          // 1..10: scales Raft's election and heartbeat timeouts
+  // How often an unchanged check's output is written to the servers; 0 writes every change.
+  std::chrono::nanoseconds check_update_interval{std::chrono::minutes(5)};
+  AutopilotSettings autopilot;
   std::vector<std::string> start_join;  // -join: must succeed at start
   std::vector<std::string> retry_join;  // -retry-join: retried with backoff
   std::chrono::nanoseconds retry_interval{std::chrono::seconds(30)};  // the backoff's cap
@@ -83,6 +102,13 @@ struct AgentConfig {
   bool operator==(const AgentConfig&) const = default;
 };
 
+// Where a config file set something: the file and the 1-based line.
+struct SourceLocation {
+  std::string file;
+  int line = 0;  // 1-based
+  bool operator==(const SourceLocation&) const = default;
+};
+
 struct ConfigError {
   std::string file;  // empty when the error is not tied to a file
   int line = 0;      // 1-based; 0 when not tied to a line
@@ -96,6 +122,10 @@ struct ConfigError {
 struct LoadResult {
   AgentConfig config;
   std::vector<ConfigError> errors;  // empty means the config is usable
+  // Where the last file to set each of these keys set it: "bootstrap",
+  // "bootstrap_expect". They are checked against -server and -dev once the
+  // flags are in, and those errors still name the file and line.
+  std::map<std::string, SourceLocation> locations;
   bool ok() const { return errors.empty(); }
 };
 

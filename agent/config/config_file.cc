@@ -66,10 +66,15 @@ const KeySpec kTopLevelKeys[] = {
     {"start_join"}, {"retry_join"}, {"retry_interval"}, {"retry_max"}, {"encrypt"},
     {"leave_on_terminate"}, {"skip_leave_on_interrupt"}, {"gossip"}, {"limits"},
     {"tombstone_ttl"}, {"exec"},
+    {"bootstrap_expect"}, {"bootstrap"}, {"performance"}, {"check_update_interval"}, {"autopilot"},
+};
+const KeySpec kPerformanceKeys[] = {{"rpc_hold_timeout"}, {"raft_multiplier"}};
+const KeySpec kAutopilotKeys[] = {
+    {"cleanup_dead_servers"}, {"dead_server_cleanup_after"}, {"server_stabilization_time"},
 };
 const KeySpec kExecKeys[] = {{"enabled"}, {"root"}, {"trusted_keys"}, {"system"}};
 const KeySpec kLimitsKeys[] = {{"http_max_conns_per_client"}, {"http_max_unsent_response_bytes"}};
-const KeySpec kPortKeys[] = {{"http"}, {"serf_lan"}};
+const KeySpec kPortKeys[] = {{"http"}, {"serf_lan"}, {"server"}};
 const KeySpec kGossipKeys[] = {
     {"profile"}, {"probe_interval"}, {"probe_timeout"}, {"gossip_interval"},
     {"push_pull_interval"}, {"suspicion_mult"}, {"retransmit_mult"}, {"max_members"},
@@ -174,8 +179,9 @@ class Parser {
     return static_cast<int>(*value);
   }
 
-  // A positive Go duration ("10s", "1m30s").
-  std::optional<Nanoseconds> duration(const Entry& entry) {
+  // A positive Go duration ("10s", "1m30s"); with allow_zero, "0" too.
+  // parse_go_duration refuses negative ones.
+  std::optional<Nanoseconds> duration(const Entry& entry, bool allow_zero = false) {
     if (!entry.value.IsScalar()) {
       error(entry.value, std::string(entry.key) + " must be a duration like \"10s\", got " + type_name(entry.value));
       return std::nullopt;
@@ -186,7 +192,7 @@ class Parser {
                              "; write durations like \"10s\", \"1m30s\", \"500ms\"");
       return std::nullopt;
     }
-    if (parsed->count() <= 0) {
+    if (!allow_zero && parsed->count() <= 0) {
       error(entry.value, std::string(entry.key) + " must be longer than zero");
       return std::nullopt;
     }
@@ -532,6 +538,7 @@ void parse_document(Parser& parser, const YAML::Node& root, ConfigFragment& frag
         std::optional<int> port = parser.port(port_entry, 0);
         if (!port) continue;
         if (port_entry.key == "http") fragment.http_port = *port;
+        else if (port_entry.key == "server") fragment.server_port = *port;
         else fragment.serf_lan_port = *port;
       }
     } else if (key == "log_level") {
@@ -542,6 +549,60 @@ void parse_document(Parser& parser, const YAML::Node& root, ConfigFragment& frag
       fragment.log_level = *level;
     } else if (key == "server") {
       if (std::optional<bool> value = parser.boolean(entry)) fragment.server = *value;
+    } else if (key == "bootstrap") {
+      if (std::optional<bool> value = parser.boolean(entry)) {
+        fragment.bootstrap = *value;
+        fragment.bootstrap_location = parser.location(entry.key_node);
+      }
+    } else if (key == "bootstrap_expect") {
+      std::optional<long long> value = parser.integer(entry);
+      if (!value) continue;
+      if (*value < 0) {
+        parser.error(entry.value, "bootstrap_expect cannot be " + std::to_string(*value) +
+                                      "; it must be 0 (off) or the number of servers to wait for");
+        continue;
+      }
+      if (*value > kMaxBootstrapExpect) {
+        parser.error(entry.value, "bootstrap_expect " + std::to_string(*value) + " is more than " +
+                                      std::to_string(kMaxBootstrapExpect) + " servers");
+        continue;
+      }
+      fragment.bootstrap_expect = static_cast<int>(*value);
+      fragment.bootstrap_expect_location = parser.location(entry.key_node);
+    } else if (key == "check_update_interval") {
+      // 0 is Consul's "write every change".
+      if (std::optional<Nanoseconds> value = parser.duration(entry, /*allow_zero=*/true)) {
+        fragment.check_update_interval = *value;
+      }
+    } else if (key == "performance") {
+      for (const Entry& performance_entry : parser.entries(entry.value, kPerformanceKeys, "performance")) {
+        if (performance_entry.key == "rpc_hold_timeout") {
+          if (std::optional<Nanoseconds> value = parser.duration(performance_entry)) fragment.rpc_hold_timeout = *value;
+          continue;
+        }
+        std::optional<long long> value = parser.integer(performance_entry);
+        if (!value) continue;
+        if (*value < kMinRaftMultiplier || *value > kMaxRaftMultiplier) {
+          parser.error(performance_entry.value, "raft_multiplier cannot be " + std::to_string(*value) +
+                                                    "; it must be from " + std::to_string(kMinRaftMultiplier) +
+                                                    " to " + std::to_string(kMaxRaftMultiplier));
+          continue;
+        }
+        fragment.raft_multiplier = static_cast<int>(*value);
+      }
+    } else if (key == "autopilot") {
+      for (const Entry& autopilot_entry : parser.entries(entry.value, kAutopilotKeys, "autopilot")) {
+        if (autopilot_entry.key == "cleanup_dead_servers") {
+          if (std::optional<bool> value = parser.boolean(autopilot_entry)) {
+            fragment.autopilot_cleanup_dead_servers = *value;
+          }
+          continue;
+        }
+        std::optional<Nanoseconds> value = parser.duration(autopilot_entry);
+        if (!value) continue;
+        if (autopilot_entry.key == "dead_server_cleanup_after") fragment.autopilot_dead_server_cleanup_after = *value;
+        else fragment.autopilot_server_stabilization_time = *value;
+      }
     } else if (key == "enable_script_checks") {
       if (std::optional<bool> value = parser.boolean(entry)) fragment.enable_script_checks = *value;
     } else if (key == "leave_on_terminate") {

@@ -14,11 +14,6 @@
 
 namespace roster::config {
 
-struct SourceLocation {
-  std::string file;
-  int line = 0;  // 1-based
-};
-
 struct ConfigFragment {
   std::optional<std::string> node_name;
   std::optional<std::string> datacenter;
@@ -28,6 +23,17 @@ struct ConfigFragment {
   std::optional<std::string> client_addr;
   std::optional<int> http_port;
   std::optional<int> serf_lan_port;
+  std::optional<int> server_port;
+  std::optional<int> bootstrap_expect;
+  std::optional<bool> bootstrap;
+  SourceLocation bootstrap_expect_location;  // where bootstrap_expect was set
+  SourceLocation bootstrap_location;         // where bootstrap was set
+  std::optional<std::chrono::nanoseconds> rpc_hold_timeout;  // performance.rpc_hold_timeout
+  std::optional<int> raft_multiplier;                        // performance.raft_multiplier
+  std::optional<std::chrono::nanoseconds> check_update_interval;
+  std::optional<bool> autopilot_cleanup_dead_servers;
+  std::optional<std::chrono::nanoseconds> autopilot_dead_server_cleanup_after;
+  std::optional<std::chrono::nanoseconds> autopilot_server_stabilization_time;
   std::vector<std::string> start_join;  // appended across files
   std::vector<std::string> retry_join;
   std::optional<std::chrono::nanoseconds> retry_interval;

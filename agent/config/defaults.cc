@@ -38,7 +38,12 @@ std::vector<ConfigError> apply_defaults(AgentConfig& config, const HostInfo& hos
   }
 
   if (config.data_dir.empty() && !config.dev) {
-    errors.push_back({"", 0, "data_dir is required: set data_dir in a config file or pass -data-dir (or run with -dev)"});
+    if (config.server) {
+      errors.push_back({"", 0, "data_dir is required: a server needs -data-dir: its Raft log lives there; set "
+                               "data_dir in a config file or pass -data-dir (or run with -dev)"});
+    } else {
+      errors.push_back({"", 0, "data_dir is required: set data_dir in a config file or pass -data-dir (or run with -dev)"});
+    }
   }
   return errors;
 }

@@ -15,7 +15,8 @@ namespace roster::config {
 // - advertise_addr when unset: bind_addr, unless bind_addr is 0.0.0.0 (or ::);
 //   then 127.0.0.1 in dev mode, else the one private IPv4 address of the host
 //   (an error when there are none or several, as Consul does).
-// - data_dir is required unless dev (main picks a dev data dir).
+// - data_dir is required unless dev (main picks a dev data dir); for a server
+//   the message says why (its Raft log lives there).
 // Returns the problems found; `config` is changed only where a default applies.
 std::vector<ConfigError> apply_defaults(AgentConfig& config, const HostInfo& host);
 

@@ -5,6 +5,7 @@
 #include <cctype>
 #include <charconv>
 #include <memory>
+#include <optional>
 #include <regex>
 #include <sstream>
 
@@ -29,6 +30,10 @@ struct RawFlags {
   std::string client_addr;
   std::string http_port;
   std::string serf_lan_port;
+  std::string server_port;
+  std::string bootstrap_expect;
+  bool bootstrap = false;
+  std::string rpc_hold_timeout;
   std::vector<std::string> join;
   std::vector<std::string> retry_join;
   std::string retry_interval;
@@ -52,6 +57,10 @@ struct Options {
   CLI::Option* client_addr = nullptr;
   CLI::Option* http_port = nullptr;
   CLI::Option* serf_lan_port = nullptr;
+  CLI::Option* server_port = nullptr;
+  CLI::Option* bootstrap_expect = nullptr;
+  CLI::Option* bootstrap = nullptr;
+  CLI::Option* rpc_hold_timeout = nullptr;
   CLI::Option* retry_interval = nullptr;
   CLI::Option* retry_max = nullptr;
   CLI::Option* encrypt = nullptr;
@@ -71,6 +80,23 @@ Options define_flags(CLI::App& app, RawFlags& raw) {
                                 "This agent is a server: it holds the catalog, answers other agents' catalog "
                                 "requests and reconciles the gossip pool into the catalog. -dev implies it. "
                                 "Default: off (a client agent, which reaches the catalog through a server).");
+  options.server_port = app.add_option("--server-port", raw.server_port,
+                                       "Port of the server RPC and Raft traffic on the -bind address (Consul's "
+                                       "ports.server); 0 picks a free port. Default: 8300.")
+                            ->type_name("PORT");
+  options.bootstrap_expect =
+      app.add_option("--bootstrap-expect", raw.bootstrap_expect,
+                     "Servers to wait for before the first Raft election; needs -server. 1 behaves as -bootstrap. "
+                     "Default: 0 (off).")
+          ->type_name("N");
+  options.bootstrap = app.add_flag("--bootstrap",
+                                   raw.bootstrap,
+                                   "Let this server elect itself leader alone (a one-server cluster, or the first "
+                                   "of several); needs -server, excludes -bootstrap-expect. Default: off.");
+  options.rpc_hold_timeout = app.add_option("--rpc-hold-timeout", raw.rpc_hold_timeout,
+                                            "How long a server-bound RPC waits and retries while there is no "
+                                            "leader (performance.rpc_hold_timeout; a Go duration). Default: 7s.")
+                                 ->type_name("DURATION");
   options.node_name = app.add_option("--node", raw.node_name,
                                      "Name of this node; unique in the cluster. Default: the hostname.")
                           ->type_name("NAME");
@@ -162,6 +188,9 @@ std::unique_ptr<CLI::App> make_app(RawFlags& raw, Options& options) {
                "Consul-compatible HTTP API.",
                "roster agent");
   options = define_flags(*app, raw);
+  // Wide enough for "--rpc-hold-timeout DURATION" plus three spaces, so two are
+  // left once single_dash drops a dash: wrap_help finds a description by them.
+  app->get_formatter()->column_width(32);
   return app;
 }
 
@@ -234,6 +263,14 @@ Status flag_error(const std::string& flag, const std::string& message) {
   return Status::invalid_argument("-" + flag + ": " + message);
 }
 
+// A decimal integer and nothing else.
+std::optional<int> whole_number(const std::string& text) {
+  int value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (text.empty() || ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
+  return value;
+}
+
 Result<AgentFlags> convert(const RawFlags& raw, const Options& options) {
   AgentFlags flags;
   flags.dev = raw.dev;
@@ -283,6 +320,32 @@ Result<AgentFlags> convert(const RawFlags& raw, const Options& options) {
       return flag_error("serf-lan-port", "\"" + text + "\" is not a port number (0-65535)");
     }
     flags.serf_lan_port = port;
+  }
+  if (options.server_port->count() > 0) {
+    std::optional<int> port = whole_number(raw.server_port);
+    if (!port || *port < 0 || *port > 65535) {
+      return flag_error("server-port", "\"" + raw.server_port + "\" is not a port number (0-65535)");
+    }
+    flags.server_port = *port;
+  }
+  if (options.bootstrap_expect->count() > 0) {
+    std::optional<int> value = whole_number(raw.bootstrap_expect);
+    if (!value || *value < 0) {
+      return flag_error("bootstrap-expect", "\"" + raw.bootstrap_expect +
+                                                "\" is not a whole number >= 0 (the number of servers to wait for)");
+    }
+    if (*value > kMaxBootstrapExpect) {
+      return flag_error("bootstrap-expect", raw.bootstrap_expect + " is more than " +
+                                                std::to_string(kMaxBootstrapExpect) + " servers");
+    }
+    flags.bootstrap_expect = *value;
+  }
+  if (options.bootstrap->count() > 0) flags.bootstrap = raw.bootstrap;
+  if (options.rpc_hold_timeout->count() > 0) {
+    Result<Nanoseconds> timeout = parse_go_duration(raw.rpc_hold_timeout);
+    if (!timeout.is_ok()) return flag_error("rpc-hold-timeout", timeout.status().message());
+    if (timeout->count() <= 0) return flag_error("rpc-hold-timeout", "must be longer than zero");
+    flags.rpc_hold_timeout = *timeout;
   }
   for (const std::string& address : raw.join) {
     if (address.empty()) return flag_error("join", "the address is empty");
@@ -390,6 +453,10 @@ void apply_flags(AgentConfig& config, const AgentFlags& flags) {
   if (flags.client_addr) config.client_addr = *flags.client_addr;
   if (flags.http_port) config.http_port = *flags.http_port;
   if (flags.serf_lan_port) config.serf_lan_port = *flags.serf_lan_port;
+  if (flags.server_port) config.server_port = *flags.server_port;
+  if (flags.bootstrap_expect) config.bootstrap_expect = *flags.bootstrap_expect;
+  if (flags.bootstrap) config.bootstrap = *flags.bootstrap;
+  if (flags.rpc_hold_timeout) config.rpc_hold_timeout = *flags.rpc_hold_timeout;
   config.start_join.insert(config.start_join.end(), flags.join.begin(), flags.join.end());
   config.retry_join.insert(config.retry_join.end(), flags.retry_join.begin(), flags.retry_join.end());
   if (flags.retry_interval) config.retry_interval = *flags.retry_interval;
@@ -405,6 +472,9 @@ void apply_flags(AgentConfig& config, const AgentFlags& flags) {
 LoadResult load_agent_config(const AgentFlags& flags, const HostInfo& host) {
   LoadResult result = load_config_sources(flags.config_files, flags.config_dirs);
   apply_flags(result.config, flags);
+  // A flag's value is not at any file's line.
+  if (flags.bootstrap_expect) result.locations.erase("bootstrap_expect");
+  if (flags.bootstrap) result.locations.erase("bootstrap");
   std::vector<ConfigError> errors = apply_defaults(result.config, host);
   result.errors.insert(result.errors.end(), errors.begin(), errors.end());
   // Known only once the flags are in: -enable-script-checks may switch it on.
@@ -422,6 +492,8 @@ LoadResult load_agent_config(const AgentFlags& flags, const HostInfo& host) {
   if (Status status = validate_exec(result.config.exec); !status.is_ok()) {
     result.errors.push_back({"", 0, status.message()});
   }
+  std::vector<ConfigError> bootstrap = validate_bootstrap(result.config, result.locations, /*mode_known=*/true);
+  result.errors.insert(result.errors.end(), bootstrap.begin(), bootstrap.end());
   return result;
 }
 

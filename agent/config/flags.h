@@ -3,9 +3,10 @@
 // Command-line flags of `roster agent`, named as Consul's so the same muscle
 // memory works: -dev, -node, -datacenter, -data-dir, -bind, -advertise,
 // -client, -http-port, -config-file, -config-dir, -log-level,
-// -enable-script-checks, -exec-root, -tag key=value, and the gossip flags -serf-lan-port,
-// -join, -retry-join, -retry-interval, -retry-max, -encrypt. Each flag may be written with one
-// dash or two, with its value after a space or '='.
+// -enable-script-checks, -exec-root, -tag key=value, the gossip flags -serf-lan-port,
+// -join, -retry-join, -retry-interval, -retry-max, -encrypt, and the server flags -server,
+// -server-port, -bootstrap-expect, -bootstrap, -rpc-hold-timeout. Each flag may be written
+// with one dash or two, with its value after a space or '='.
 
 #include <chrono>
 #include <map>
@@ -31,6 +32,10 @@ struct AgentFlags {
   std::optional<std::string> client_addr;
   std::optional<int> http_port;
   std::optional<int> serf_lan_port;
+  std::optional<int> server_port;
+  std::optional<int> bootstrap_expect;
+  std::optional<bool> bootstrap;
+  std::optional<std::chrono::nanoseconds> rpc_hold_timeout;
   std::vector<std::string> join;        // appended to start_join
   std::vector<std::string> retry_join;  // appended to retry_join
   std::optional<std::chrono::nanoseconds> retry_interval;
@@ -65,8 +70,8 @@ void apply_flags(AgentConfig& config, const AgentFlags& flags);
 
 // What `roster agent` runs with: the flags' config files then config dirs
 // (load_config_sources), the flags on top, then apply_defaults(host). A script
-// check without enable_script_checks, and exec settings that validate_exec
-// refuses, are errors here.
+// check without enable_script_checks, exec settings that validate_exec
+// refuses, and bootstrap settings that validate_bootstrap refuses are errors here.
 // Call it again on SIGHUP to reload, so the flags still win after a reload.
 LoadResult load_agent_config(const AgentFlags& flags, const HostInfo& host);
 

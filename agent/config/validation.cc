@@ -177,4 +177,40 @@ Status validate_exec(const ExecSettings& exec) {
   return Status::ok();
 }
 
+std::vector<ConfigError> validate_bootstrap(const AgentConfig& config,
+                                            const std::map<std::string, SourceLocation>& locations, bool mode_known) {
+  std::vector<ConfigError> errors;
+  auto report = [&](const std::string& key, std::string message) {
+    auto found = locations.find(key);
+    if (found == locations.end()) {
+      errors.push_back({"", 0, std::move(message)});
+    } else {
+      errors.push_back({found->second.file, found->second.line, std::move(message)});
+    }
+  };
+  const bool expect = config.bootstrap_expect > 0;
+  if (config.bootstrap && expect) {
+    // Point at whichever a file set; bootstrap_expect first, as Consul reports it.
+    report(locations.count("bootstrap_expect") > 0 ? "bootstrap_expect" : "bootstrap",
+           "bootstrap and bootstrap_expect are mutually exclusive: bootstrap elects this server alone, "
+           "bootstrap_expect " + std::to_string(config.bootstrap_expect) + " waits for that many servers; keep one");
+  }
+  if (!mode_known) return errors;
+  if (config.dev) {
+    if (expect) {
+      report("bootstrap_expect", "bootstrap_expect is not allowed with -dev: a dev agent is always a single "
+                                 "in-memory server");
+    }
+    if (config.bootstrap) {
+      report("bootstrap", "bootstrap is not allowed with -dev: a dev agent is always a single in-memory server");
+    }
+    return errors;
+  }
+  if (!config.server) {
+    if (expect) report("bootstrap_expect", "bootstrap_expect requires server mode: set server: true or pass -server");
+    if (config.bootstrap) report("bootstrap", "bootstrap requires server mode: set server: true or pass -server");
+  }
+  return errors;
+}
+
 }  // namespace roster::config

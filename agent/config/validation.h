@@ -3,8 +3,10 @@
 // Value rules shared by config files and command-line flags, so a value is
 // accepted or refused the same way wherever it comes from.
 
+#include <map>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "agent/config/agent_config.h"
 #include "common/status.h"
@@ -13,6 +15,12 @@ namespace roster::config {
 
 inline constexpr size_t kMaxTagKeyLength = 128;
 inline constexpr size_t kMaxTagValueLength = 512;
+
+// performance.raft_multiplier, as Consul: 1 (production timing) to 10.
+inline constexpr int kMinRaftMultiplier = 1;
+inline constexpr int kMaxRaftMultiplier = 10;
+// A sanity cap on bootstrap_expect (real clusters run 3, 5 or 7 servers).
+inline constexpr int kMaxBootstrapExpect = 1000;
 
 // A node tag (image, runtime or operator layer). Keys are 1-128 characters of
 // letters, digits, '_', '-', '.', '/': nothing that clashes with selector syntax
@@ -57,5 +65,16 @@ Status validate_exec_root_syntax(std::string_view text);
 // file system, so it is not part of validate_paths), and at least one trusted
 // key is needed.
 Status validate_exec(const ExecSettings& exec);
+
+// bootstrap and bootstrap_expect against each other and against server mode,
+// with Consul's rules: they are mutually exclusive, need server mode, and are
+// refused with -dev (a dev agent is always a single in-memory server).
+// bootstrap_expect 1 is accepted (it behaves as bootstrap). Each error names
+// the file and line from `locations` (LoadResult::locations) when a file set
+// the setting, and no place when a flag did. With `mode_known` false (roster
+// validate, where -server and -dev may still come from flags) only the mutual
+// exclusion is checked.
+std::vector<ConfigError> validate_bootstrap(const AgentConfig& config,
+                                            const std::map<std::string, SourceLocation>& locations, bool mode_known);
 
 }  // namespace roster::config
