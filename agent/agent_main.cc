@@ -35,6 +35,7 @@
 #include "agent/http/server.h"
 #include "agent/rpc/catalog_servers.h"
 #include "agent/rpc/forward_client.h"
+#include "agent/rpc/forward_codec.h"
 #include "agent/rpc/forward_server.h"
 #include "agent/rpc/remote_catalog.h"
 #include "agent/server/raft_catalog.h"

@@ -23,8 +23,14 @@ struct Attempt : std::enable_shared_from_this<Attempt> {
     if (server.empty()) return later(Status::unavailable("No cluster leader"));
     client.call(server, call.method, call.payload, call.timeout,
                 [self = shared_from_this()](Result<std::string> answer) {
-                  if (!answer.is_ok() && answer.status().code() == StatusCode::not_leader) {
-                    return self->later(answer.status());
+                  if (!answer.is_ok()) {
+                    const Status& status = answer.status();
+                    const bool unreachable = status.code() == StatusCode::unavailable &&
+                                             (self->call.idempotent || never_sent(status));
+                    if (status.code() == StatusCode::not_leader || unreachable) {
+                      if (self->call.on_unreachable && unreachable) self->call.on_unreachable(status);
+                      return self->later(status);
+                    }
                   }
                   self->done(std::move(answer));
                 });
@@ -56,13 +62,16 @@ void call_with_hold(boost::asio::io_context& io, const Clock& clock, RpcClient& 
 
 void forward_http(boost::asio::io_context& io, const Clock& clock, RpcClient& client,
                   std::function<std::string()> pick, const http::HttpRequest& request,
-                  std::chrono::milliseconds timeout, std::chrono::milliseconds hold, http::Respond respond) {
+                  std::chrono::milliseconds timeout, std::chrono::milliseconds hold, http::Respond respond,
+                  std::function<void(const Status&)> on_unreachable) {
   HeldCall call;
   call.pick = std::move(pick);
   call.method = kForwardMethod;
   call.payload = encode_forwarded_request(request);
   call.timeout = timeout;
   call.hold = hold;
+  call.idempotent = request.method == "GET" || request.method == "HEAD";
+  call.on_unreachable = std::move(on_unreachable);
   call_with_hold(io, clock, client, std::move(call), [respond = std::move(respond)](Result<std::string> answer) {
     if (!answer.is_ok()) {
       const Status& status = answer.status();

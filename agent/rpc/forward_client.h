@@ -3,8 +3,10 @@
 // The sending side of "Api.Forward" and "Catalog.Apply": a call to whichever
 // server `pick` names now, held and retried while there is none to name or
 // the one asked answers not_leader (it appended nothing), until `hold` runs
-// out (Consul's rpc_hold_timeout). Any other answer, error or not, is final:
-// a write whose fate is unknown is never sent twice.
+// out (Consul's rpc_hold_timeout). A server that cannot be reached is also
+// retried (another may be picked), for a write only when the request never
+// left. Any other answer is final: a write whose fate is unknown is never
+// sent twice.
 //
 // Thread affinity: the agent's io_context thread.
 
@@ -28,6 +30,12 @@ struct HeldCall {
   std::string payload;
   std::chrono::milliseconds timeout{0};  // for each attempt's answer
   std::chrono::milliseconds hold{7000};
+  // A read may be sent again after any failure to reach a server; a write
+  // only when it certainly never left (rpc::never_sent).
+  bool idempotent = false;
+  // Told when the server picked could not be reached, before the retry (a
+  // client agent moves on to another server).
+  std::function<void(const Status&)> on_unreachable;
 };
 
 void call_with_hold(boost::asio::io_context& io, const Clock& clock, RpcClient& client, HeldCall call, Reply done);
@@ -36,6 +44,7 @@ void call_with_hold(boost::asio::io_context& io, const Clock& clock, RpcClient& 
 // or the server's own status, in Consul's words).
 void forward_http(boost::asio::io_context& io, const Clock& clock, RpcClient& client,
                   std::function<std::string()> pick, const http::HttpRequest& request,
-                  std::chrono::milliseconds timeout, std::chrono::milliseconds hold, http::Respond respond);
+                  std::chrono::milliseconds timeout, std::chrono::milliseconds hold, http::Respond respond,
+                  std::function<void(const Status&)> on_unreachable = nullptr);
 
 }  // namespace roster::rpc

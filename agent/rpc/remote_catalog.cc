@@ -49,12 +49,9 @@ std::string RemoteCatalog::current_server() {
 
 void RemoteCatalog::forward(const http::HttpRequest& request, std::chrono::milliseconds timeout,
                             http::Respond respond) {
-  forward_http(io_, clock_, *client_, [this] { return current_server(); }, request, timeout, options_.hold_timeout,
-               [this, respond = std::move(respond)](http::HttpResponse response) {
-                 // A server that could not be reached is left for the next call.
-                 if (response.status == 503) current_.clear();
-                 respond(std::move(response));
-               });
+  forward_http(
+      io_, clock_, *client_, [this] { return current_server(); }, request, timeout, options_.hold_timeout,
+      std::move(respond), [this](const Status&) { current_.clear(); });
 }
 
 void RemoteCatalog::write(catalog::CommandBody body, WriteDone done) {
@@ -64,6 +61,7 @@ void RemoteCatalog::write(catalog::CommandBody body, WriteDone done) {
   call.payload = catalog::encode_command(catalog::Command{clock_.unix_nanos(), std::move(body)});
   call.timeout = options_.hold_timeout;
   call.hold = options_.hold_timeout;
+  call.on_unreachable = [this](const Status&) { current_.clear(); };
   call_with_hold(io_, clock_, *client_, std::move(call), [this, done = std::move(done)](Result<std::string> answer) {
     if (!answer.is_ok()) {
       if (answer.status().code() == StatusCode::unavailable) current_.clear();
@@ -92,6 +90,8 @@ void RemoteCatalog::read_node(const std::string& node, std::function<void(Result
   call.payload = node;
   call.timeout = options_.hold_timeout;
   call.hold = options_.hold_timeout;
+  call.idempotent = true;
+  call.on_unreachable = [this](const Status&) { current_.clear(); };
   call_with_hold(io_, clock_, *client_, std::move(call), [this, done = std::move(done)](Result<std::string> answer) {
     if (!answer.is_ok()) {
       if (answer.status().code() == StatusCode::unavailable) current_.clear();

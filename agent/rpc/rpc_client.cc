@@ -17,6 +17,17 @@
 
 namespace roster::rpc {
 
+namespace {
+// The start of every failure of a call whose connection was never made.
+constexpr const char* kCannotReach = "cannot reach ";
+}  // namespace
+
+bool never_sent(const Status& status) {
+  return status.code() == StatusCode::unavailable &&
+         status.message().starts_with(std::string("rpc client: ") + kCannotReach);
+}
+
+
 namespace asio = boost::asio;
 using asio::ip::tcp;
 using error_code = boost::system::error_code;
@@ -158,7 +169,7 @@ struct RpcClient::Impl : std::enable_shared_from_this<Impl> {
       connection->connect_timer.cancel();
       if (error) {
         ++self->stats.connect_failures;
-        return self->fail(connection, "cannot reach " + connection->address + ": " +
+        return self->fail(connection, std::string(kCannotReach) + connection->address + ": " +
                                           (error == asio::error::operation_aborted ? "timed out" : error.message()));
       }
       connection->connected = true;

@@ -70,6 +70,11 @@ struct RpcClientStats {
   uint64_t bad_frames = 0;        // from a server: not a valid response frame; each closes its connection
 };
 
+// Whether a call's failure means the request never left this process (the
+// server could not be reached at all), so sending it again cannot apply it
+// twice.
+bool never_sent(const Status& status);
+
 class RpcClient {
  public:
   // The result bytes, or why there are none. Posted; runs exactly once.

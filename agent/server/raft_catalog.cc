@@ -334,8 +334,10 @@ void RaftCatalog::send(PendingWrite write) {
                         return shared->done(index.is_ok() ? Status::ok() : index.status(),
                                             index.is_ok() ? *index : 0);
                       }
-                      // Refused before anything was appended: safe to send again.
-                      if (answer.status().code() == StatusCode::not_leader) return hold(std::move(*shared));
+                      // Refused before anything was appended, or never sent: safe to send again.
+                      if (answer.status().code() == StatusCode::not_leader || rpc::never_sent(answer.status())) {
+                        return hold(std::move(*shared));
+                      }
                       shared->done(answer.status(), 0);
                     });
 }
@@ -394,7 +396,14 @@ void RaftCatalog::serve_rpc(const rpc::CallInfo& caller, const std::string& meth
     // the leader, once (a leader that changed meanwhile answers not_leader,
     // and the client retries).
     return rpc_client_->call(leader_address(), kApplyMethod, std::move(payload), options_.hold_timeout,
-                             std::move(reply));
+                             [reply = std::move(reply)](Result<std::string> answer) {
+                               // The leader could not be reached and nothing was sent: the
+                               // caller may try again, as with no leader at all.
+                               if (!answer.is_ok() && rpc::never_sent(answer.status())) {
+                                 return reply(Status::not_leader("the leader cannot be reached"));
+                               }
+                               reply(std::move(answer));
+                             });
   }
   // A command that does not decode is refused here, before it costs a log
   // entry on every server.
