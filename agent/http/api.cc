@@ -137,6 +137,18 @@ HandleResult Api::forward_request(Context& context, bool have_replica) {
   if (hops >= kMaxForwardHops) return respond_error(503, "No cluster leader");
   HttpRequest forwarded = request;
   forwarded.headers[kForwardHopsHeaderName] = std::to_string(hops + 1);
+  // What the receiving agent fills in from itself must be this agent's, not
+  // the server's: a session made through a client agent belongs to its node,
+  // as in Consul (whose agent sets Session.Node before its RPC).
+  if (request.path == "/v1/session/create" && hops == 0) {
+    auto body = parse_json_body(request, /*allow_empty=*/true);
+    if (!body.is_ok()) return respond_status(body.status());
+    if (const json* node = field(*body, "Node"); node == nullptr || node->is_null() ||
+                                                 (node->is_string() && node->get<std::string>().empty())) {
+      (*body)["Node"] = core_.identity().name;
+      forwarded.body = dump_json(*body);
+    }
+  }
   // A forwarded blocking query waits on the server: this side waits as long,
   // plus room for the write path.
   auto wait = options_.default_wait;

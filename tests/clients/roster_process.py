@@ -87,7 +87,7 @@ class RosterAgent:
     """One `roster agent` process on 127.0.0.1 with its own HTTP port and log file."""
 
     def __init__(self, binary, node="roster-test", dev=True, data_dir=None, config_files=(),
-                 extra_args=(), log_level="debug", serf_lan_port=0):
+                 extra_args=(), log_level="debug", serf_lan_port=0, wait_for_leader=True):
         self.binary = binary
         self.node = node
         self.dev = dev
@@ -98,6 +98,9 @@ class RosterAgent:
         # Every agent gossips; 0 lets each take a free gossip port, so agents run
         # side by side (None: the agent's default, 8301, or what extra_args say).
         self.serf_lan_port = serf_lan_port
+        # A cluster's server or client has no leader until the cluster forms:
+        # then an answer from /v1/agent/self is enough to call it started.
+        self.wait_for_leader = wait_for_leader
         self.port = None
         self.process = None
         self._log_file = tempfile.NamedTemporaryFile(prefix="roster-%s-" % node, suffix=".log", delete=False)
@@ -150,6 +153,11 @@ class RosterAgent:
             # the leader answer proves the API serves requests.
             if ("HTTP API on http://127.0.0.1:%d" % self.port) in self.log():
                 try:
+                    if not self.wait_for_leader:
+                        status, _, _ = self.request("GET", "/v1/agent/self", timeout=2)
+                        if status == 200:
+                            return True
+                        continue
                     status, _, body = self.request("GET", "/v1/status/leader", timeout=2)
                     if status == 200 and json.loads(body):
                         return True

@@ -26,19 +26,28 @@ SCRIPT = os.path.join(HERE, "ansible", "roster_inventory.py")
 ANSIBLE_INVENTORY = "/usr/bin/ansible-inventory"
 NODE = "ansible-server"
 AGENT = None
+# ROSTER_TARGET=cluster: the client agent of a three-server cluster instead of -dev.
+CLUSTER = None
 
 
 def setUpModule():
-    global AGENT
+    global AGENT, CLUSTER
     if not os.access(ANSIBLE_INVENTORY, os.X_OK):
         raise AssertionError("FAIL: %s not found; install Debian's ansible-core (scripts/install-deps.sh)"
                              % ANSIBLE_INVENTORY)
+    if os.environ.get("ROSTER_TARGET") == "cluster":
+        from roster_cluster import RosterCluster
+        CLUSTER = RosterCluster(BINARY, servers=3, clients=1, prefix="ansible", client_names=[NODE]).start()
+        AGENT = CLUSTER.clients[0]
+        return
     AGENT = roster_process.RosterAgent(BINARY, node=NODE, dev=True)
     AGENT.start()
 
 
 def tearDownModule():
-    if AGENT is not None:
+    if CLUSTER is not None:
+        CLUSTER.stop()
+    elif AGENT is not None:
         AGENT.stop()
 
 

@@ -40,14 +40,26 @@ def new_client():
     return consul.Consul(host="127.0.0.1", port=AGENT.port)
 
 
+# ROSTER_TARGET=cluster runs the suite against a client agent of a three-server cluster
+# instead of a -dev agent: the client holds no catalog and forwards to the servers.
+CLUSTER = None
+
+
 def setUpModule():
-    global AGENT
+    global AGENT, CLUSTER
+    if os.environ.get("ROSTER_TARGET") == "cluster":
+        from roster_cluster import RosterCluster
+        CLUSTER = RosterCluster(BINARY, servers=3, clients=1, prefix="pyconsul", client_names=[NODE]).start()
+        AGENT = CLUSTER.clients[0]
+        return
     AGENT = roster_process.RosterAgent(BINARY, node=NODE, dev=True)
     AGENT.start()
 
 
 def tearDownModule():
-    if AGENT is not None:
+    if CLUSTER is not None:
+        CLUSTER.stop()
+    elif AGENT is not None:
         AGENT.stop()
 
 

@@ -95,8 +95,11 @@ export class RosterAgent {
     return this.child !== null && this.exit === null;
   }
 
-  // Starts the agent and resolves once its HTTP API names a leader.
+  // Starts the agent and resolves once its HTTP API names a leader. With
+  // ROSTER_TARGET=cluster the agent is the client agent of a three-server
+  // cluster, which ../run_cluster.py starts and stops.
   async start({ timeoutMs = 30000 } = {}) {
+    if (process.env.ROSTER_TARGET === "cluster") return this.startCluster({ timeoutMs: Math.max(timeoutMs, 120000) });
     const logFd = fs.openSync(this.logPath, "a");
     fs.writeSync(logFd, `==== start: ${this.binary} ${this.command().join(" ")} ====\n`);
     this.child = spawn(this.binary, this.command(), { stdio: ["ignore", logFd, logFd] });
@@ -127,11 +130,41 @@ export class RosterAgent {
     return this;
   }
 
+  async startCluster({ timeoutMs }) {
+    const script = path.join(path.dirname(new URL(import.meta.url).pathname), "..", "run_cluster.py");
+    this.child = spawn("/usr/bin/python3", [script, "--client-name", this.node, "--log", this.logPath],
+                       { stdio: ["pipe", "pipe", "inherit"] });
+    this.exited = new Promise((resolve) => {
+      this.child.on("exit", (code, signal) => {
+        this.exit = { code, signal };
+        resolve(this.exit);
+      });
+    });
+    let output = "";
+    this.child.stdout.on("data", (chunk) => { output += chunk.toString(); });
+    try {
+      this.port = await waitFor(() => {
+        if (this.exit) throw new Error(`the cluster runner exited (${JSON.stringify(this.exit)})`);
+        const match = /HTTP_PORT (\d+)/.exec(output);
+        return match && Number(match[1]);
+      }, { timeoutMs, what: "the cluster to start" });
+    } catch (error) {
+      await this.stop();
+      error.message += `\n---- agent logs (${this.logPath}) ----\n${this.log()}`;
+      throw error;
+    }
+    return this;
+  }
+
   // SIGTERM, then SIGKILL if the agent is still running after `timeoutMs`.
   // Resolves to the exit { code, signal }.
   async stop({ timeoutMs = 15000 } = {}) {
     if (!this.child) return null;
     if (this.exit) return this.exit;
+    if (process.env.ROSTER_TARGET === "cluster") {
+      this.child.stdin.end();  // the runner stops the cluster and exits
+      return this.exited;
+    }
     this.child.kill("SIGTERM");
     const timer = setTimeout(() => {
       fs.appendFileSync(this.logPath, "\n==== harness: no exit after SIGTERM; sending SIGKILL ====\n");
