@@ -17,6 +17,7 @@
 #include <future>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <string_view>
 #include <unistd.h>
 
@@ -38,6 +39,7 @@
 #include "agent/rpc/forward_codec.h"
 #include "agent/rpc/forward_server.h"
 #include "agent/rpc/remote_catalog.h"
+#include "agent/server/dev_rpc.h"
 #include "agent/server/raft_catalog.h"
 #include "agent/rpc/exec_watch.h"
 #include "agent/rpc/http_kv_channel.h"
@@ -296,12 +298,28 @@ int run_agent(int argc, const char* const* argv) {
   }
   roster::http::Api api(core, api_options);
   roster::rpc::ForwardServer forward_server(io, api, core.watch_hub());
+  auto serve_forward = [&forward_server](const roster::rpc::CallInfo& caller, const std::string& method,
+                                         std::string payload, roster::rpc::Reply reply) {
+    if (method == roster::rpc::kForwardMethod) return forward_server.serve(caller, std::move(payload), std::move(reply));
+    reply(roster::Status::invalid_argument("unknown RPC method \"" + method + "\""));
+  };
+  // A -dev agent serves its catalog on the server port too, so client agents
+  // can join it. A port already taken (another -dev agent) leaves it
+  // without: it is still a complete single-node agent.
+  std::unique_ptr<roster::agent::DevRpc> dev_rpc;
+  if (config.dev) {
+    dev_rpc = std::make_unique<roster::agent::DevRpc>(
+        io, clock, core.catalog(),
+        roster::agent::DevRpcOptions{config.datacenter, config.bind_addr, static_cast<uint16_t>(config.server_port)},
+        serve_forward);
+    if (auto status = dev_rpc->start(); !status.is_ok()) {
+      spdlog::warn("server port: {}; client agents cannot use this -dev agent (give it -server-port)",
+                   status.message());
+      dev_rpc.reset();
+    }
+  }
   if (raft_catalog != nullptr) {
-    raft_catalog->set_rpc_handler([&forward_server](const roster::rpc::CallInfo& caller, const std::string& method,
-                                                    std::string payload, roster::rpc::Reply reply) {
-      if (method == roster::rpc::kForwardMethod) return forward_server.serve(caller, std::move(payload), std::move(reply));
-      reply(roster::Status::invalid_argument("unknown RPC method \"" + method + "\""));
-    });
+    raft_catalog->set_rpc_handler(serve_forward);
     raft_catalog->set_leadership_handler([&leader_duties](bool leading) { leader_duties.set_leading(leading); });
   }
   roster::http::ServerOptions server_options;
@@ -334,6 +352,7 @@ int run_agent(int argc, const char* const* argv) {
     leader_duties.set_leading(false);
     leader_duties.set_membership(nullptr);
     if (raft_catalog != nullptr) raft_catalog->stop();
+    if (dev_rpc) dev_rpc->stop();
     if (remote_catalog != nullptr) remote_catalog->stop();
     core.set_membership(nullptr);
     if (gossip) gossip->stop();
@@ -359,6 +378,11 @@ int run_agent(int argc, const char* const* argv) {
     tag.port = static_cast<uint16_t>(config.server_port);
     tag.bootstrap_expect = config.bootstrap_expect;
     gossip_settings.server_info = roster::agent::format_server_tag(tag);
+  } else if (dev_rpc) {
+    roster::agent::ServerTag tag;  // a cluster of one, ready for clients
+    tag.port = dev_rpc->port();
+    tag.in_cluster = true;
+    gossip_settings.server_info = roster::agent::format_server_tag(tag);
   }
   gossip_settings.http_address = reachable_http_address(config, server.port());
   gossip_limits = {
@@ -380,10 +404,13 @@ int run_agent(int argc, const char* const* argv) {
   if (config.dev) leader_duties.set_leading(true);  // its own single server
   // Servers and client agents follow the pool's servers: Raft peers,
   // bootstrap and autopilot on a server, whom to ask on a client.
-  auto feed_servers = [&gossip, raft_catalog, remote_catalog] {
+  auto pool_members = std::make_shared<std::set<std::string>>();
+  auto feed_servers = [&gossip, raft_catalog, remote_catalog, pool_members] {
     if (!gossip) return;
     std::vector<roster::agent::MemberInfo> servers;
+    pool_members->clear();
     for (const auto& member : gossip->members()) {
+      if (member.status != roster::agent::MemberStatus::left) pool_members->insert(member.name);
       if (member.server) servers.push_back(member);
     }
     if (raft_catalog != nullptr) raft_catalog->set_servers(servers);
@@ -392,6 +419,8 @@ int run_agent(int argc, const char* const* argv) {
   uint64_t servers_listener = 0;
   if (raft_catalog != nullptr || remote_catalog != nullptr) {
     if (raft_catalog != nullptr) {
+      raft_catalog->set_caller_check(
+          [pool_members](const std::string& node) { return pool_members->contains(node); });
       raft_catalog->set_server_tag_handler([&gossip](const roster::agent::ServerTag& tag) {
         if (gossip) gossip->set_server_info(roster::agent::format_server_tag(tag));
       });

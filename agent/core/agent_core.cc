@@ -645,6 +645,8 @@ void AgentCore::set_runtime_tags(const catalog::TagMap& set, const std::vector<s
       if (!written.is_ok()) return done(written);
     }
     options_.runtime_tags = std::move(next);
+    // A client agent holds no replica to watch: it passes its layers on here.
+    if (membership_ != nullptr) pass_tags_to_membership(false);
     done(Status::ok());
   });
 }
@@ -652,6 +654,7 @@ void AgentCore::set_runtime_tags(const catalog::TagMap& set, const std::vector<s
 void AgentCore::reload(const catalog::TagMap& image_tags, const std::vector<local::ServiceDefinition>& services,
                        const std::vector<local::CheckDefinition>& checks, StatusDone done) {
   options_.image_tags = image_tags;
+  if (membership_ != nullptr && catalog_->replica() == nullptr) pass_tags_to_membership(false);
   // Config-defined services and checks are replaced wholesale: drop the old
   // ones from the local state, then let one sync bring the catalog along.
   for (const auto& id : config_check_ids_) {

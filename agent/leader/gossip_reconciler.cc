@@ -33,7 +33,7 @@ std::optional<catalog::RegisterNode> registration_for(const catalog::StateStore&
   const catalog::Node* existing = store.find_node(member.name);
   catalog::Check wanted_check = serf_health_check(member.name, alive);
   const bool node_agrees = existing != nullptr && (member.id.empty() || existing->id == member.id) &&
-                           existing->address == member.ip && existing->tags.runtime_tags == member.tags;
+                           existing->address == member.ip;
   if (node_agrees && check_agrees(store.find_check(member.name, kSerfHealthCheckId), wanted_check)) {
     return std::nullopt;
   }
@@ -53,7 +53,11 @@ std::optional<catalog::RegisterNode> registration_for(const catalog::StateStore&
     command.node.datacenter = datacenter;
     command.node.tagged_addresses = {{"lan", member.ip}, {"wan", member.ip}};
   }
-  command.runtime_tags = member.tags;  // only this layer: operator and image stay as they are
+  // A node's tag layers are its agent's to sync (anti-entropy writes its
+  // runtime and image layers); gossip only seeds a node the catalog has not
+  // seen, so it is tagged before its agent's first sync lands. Writing them on
+  // every change would fight the agent's own writes.
+  if (existing == nullptr) command.runtime_tags = member.tags;
   command.checks.push_back(std::move(wanted_check));
   return command;
 }

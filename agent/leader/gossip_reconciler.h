@@ -5,9 +5,9 @@
 //
 // For every member other than this agent (which registers itself):
 // - alive (suspect included): a catalog node with the member's ID, name and
-//   IP as address, its gossiped tags as the node's *runtime* tag layer (the
-//   operator and image layers are left alone, so operator tags written
-//   through the API keep winning in the merged view), and a passing
+//   IP as address, its gossiped tags as the runtime tag layer of a node the
+//   catalog did not have yet (afterwards the node's own agent syncs its
+//   layers; the operator layer is never touched), and a passing
 //   `serfHealth` check ("Serf Health Status");
 // - failed: the same node, with `serfHealth` critical (sessions tied to it
 //   are invalidated by the store);

@@ -27,7 +27,10 @@ struct Attempt : std::enable_shared_from_this<Attempt> {
                     const Status& status = answer.status();
                     const bool unreachable = status.code() == StatusCode::unavailable &&
                                              (self->call.idempotent || never_sent(status));
-                    if (status.code() == StatusCode::not_leader || unreachable) {
+                    // not_leader and permission_denied (the server has not yet heard
+                    // of this node through gossip) are refusals before anything ran.
+                    if (status.code() == StatusCode::not_leader || status.code() == StatusCode::permission_denied ||
+                        unreachable) {
                       if (self->call.on_unreachable && unreachable) self->call.on_unreachable(status);
                       return self->later(status);
                     }

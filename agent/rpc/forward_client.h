@@ -2,7 +2,8 @@
 
 // The sending side of "Api.Forward" and "Catalog.Apply": a call to whichever
 // server `pick` names now, held and retried while there is none to name or
-// the one asked answers not_leader (it appended nothing), until `hold` runs
+// the one asked answers not_leader (it appended nothing) or permission_denied
+// (it does not know this node from the gossip pool yet), until `hold` runs
 // out (Consul's rpc_hold_timeout). A server that cannot be reached is also
 // retried (another may be picked), for a write only when the request never
 // left. Any other answer is final: a write whose fate is unknown is never

@@ -382,6 +382,18 @@ void RaftCatalog::watch_leadership() {
 
 void RaftCatalog::serve_rpc(const rpc::CallInfo& caller, const std::string& method, std::string payload,
                             rpc::Reply reply) {
+  if (caller_check_ && !caller_check_(caller.from_node)) {
+    ++rpc_unknown_callers_;
+    const auto now = clock_.now();
+    auto logged = unknown_logged_.find(caller.from_node);
+    if (logged == unknown_logged_.end() || now - logged->second > std::chrono::minutes(1)) {
+      if (unknown_logged_.size() > 1024) unknown_logged_.clear();  // bounded, whatever callers claim
+      unknown_logged_[caller.from_node] = now;
+      logger_->warn("rpc: refused {} from {} ({}): not a member of the gossip pool", method, caller.from_node,
+                    caller.peer_address);
+    }
+    return reply(Status::permission_denied("node \"" + caller.from_node + "\" is not a member of this cluster's pool"));
+  }
   if (method == kReadNodeMethod) {
     if (!node_) return reply(Status::unavailable("No cluster leader"));
     return reply(encode_node_record(node_record(replica_.store(), payload)));

@@ -104,6 +104,11 @@ class RaftCatalog final : public CatalogBackend, private raft::StateMachine {
   // What this server should gossip about itself (ServerTag), when it changed.
   void set_server_tag_handler(std::function<void(const ServerTag&)> handler);
   void set_leadership_handler(LeadershipHandler handler) { on_leadership_ = std::move(handler); }
+  // Whether `node` may call this server: a member of the gossip pool. A call
+  // from anyone else is refused (permission_denied), logged once a minute per
+  // node and counted. Null: every caller is served.
+  void set_caller_check(std::function<bool(const std::string& node)> check) { caller_check_ = std::move(check); }
+  uint64_t rpc_unknown_callers() const { return rpc_unknown_callers_; }
   // Serves RPC methods other than the catalog's own (Api.Forward).
   void set_rpc_handler(rpc::RpcHandler handler) { extra_rpc_ = std::move(handler); }
   // Sends an RPC to another server (the leader): forwarding uses it too.
@@ -176,6 +181,9 @@ class RaftCatalog final : public CatalogBackend, private raft::StateMachine {
   std::unique_ptr<boost::asio::steady_timer> poll_timer_;
   LeadershipHandler on_leadership_;
   rpc::RpcHandler extra_rpc_;
+  std::function<bool(const std::string&)> caller_check_;
+  uint64_t rpc_unknown_callers_ = 0;
+  std::map<std::string, std::chrono::steady_clock::time_point> unknown_logged_;
   std::function<void(const ServerTag&)> on_server_tag_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };

@@ -112,7 +112,10 @@ class RosterAgent:
     def command(self, port):
         args = [self.binary, "agent", "-node", self.node, "-http-port", str(port), "-log-level", self.log_level]
         if self.dev:
+            # Each -dev agent takes a free server port, so several run side by side.
             args.append("-dev")
+            if "-server-port" not in self.extra_args:
+                args += ["-server-port", "0"]
         if self.data_dir:
             args += ["-data-dir", self.data_dir]
         for path in self.config_files:

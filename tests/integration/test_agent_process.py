@@ -95,8 +95,10 @@ class AgentProcessTest(unittest.TestCase):
         os.replace(scratch, self.config_path)
 
     def start_agent(self, node="integ-1"):
+        # A single-server cluster (-bootstrap) with its Raft state in the data dir.
         agent = RosterAgent(BINARY, node=node, dev=False, data_dir=self.data_dir,
-                            config_files=[self.config_path])
+                            config_files=[self.config_path],
+                            extra_args=["-server", "-bootstrap", "-server-port", "0", "-bind", "127.0.0.1"])
         self.addCleanup(agent.stop)
         return agent.start()
 
@@ -216,7 +218,8 @@ class AgentProcessTest(unittest.TestCase):
 
         # Another data dir is another node identity.
         other = RosterAgent(BINARY, node="integ-2", dev=False, data_dir=os.path.join(self.dir, "other"),
-                            config_files=[self.config_path])
+                            config_files=[self.config_path],
+                            extra_args=["-server", "-bootstrap", "-server-port", "0", "-bind", "127.0.0.1"])
         self.addCleanup(other.stop)
         other.start()
         self.assertNotEqual(self.node_id(other), first_id)

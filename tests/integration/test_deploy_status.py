@@ -67,7 +67,7 @@ class DeployStatusTest(unittest.TestCase):
             config.write(GOSSIP_CONFIG)
         cls.client_tags_path = os.path.join(cls.workdir, "client-tags.yaml")
         cls.write_client_tags({"role": "base"})
-        cls.server = cls.make_agent(SERVER, [], ["-server"])
+        cls.server = cls.make_agent(SERVER, [], ["-server", "-bootstrap", "-server-port", "0"])
         cls.server.start()
         cls.client = cls.make_agent(CLIENT, [cls.client_tags_path], ["-join", cls.server.gossip_address()])
         cls.client.start()
@@ -98,9 +98,10 @@ class DeployStatusTest(unittest.TestCase):
         self.assertEqual(node["Address"], "127.0.0.1")
         self.assertEqual(node["ID"], self.client.get_json("/v1/agent/self")["Config"]["NodeID"])
         self.assertEqual(serf_health(self.server, CLIENT), "passing")
-        layers = wait_for(lambda: tag_layers(self.server, CLIENT) if tag_layers(self.server, CLIENT)["Runtime"] else None,
-                          10, "the client's gossiped tags")
-        self.assertEqual(layers["Runtime"], {"role": "base"})
+        # The client's config tags are its image layer, which its agent syncs itself.
+        layers = wait_for(lambda: tag_layers(self.server, CLIENT) if tag_layers(self.server, CLIENT)["Image"] else None,
+                          10, "the client's image tags")
+        self.assertEqual(layers["Image"], {"role": "base"})
         self.assertEqual(layers["Operator"], {})
 
     def test_02_operator_tags_on_a_gossiped_node(self):
@@ -115,7 +116,7 @@ class DeployStatusTest(unittest.TestCase):
         started = time.monotonic()
         self.client.send_signal(signal.SIGHUP)
         layers = wait_for(lambda: tag_layers(self.server, CLIENT)
-                          if tag_layers(self.server, CLIENT)["Runtime"].get("stage") == "base-done" else None,
+                          if tag_layers(self.server, CLIENT)["Image"].get("stage") == "base-done" else None,
                           10, "stage=base-done in the server's catalog")
         self.assertLess(time.monotonic() - started, 5.0)
         self.assertEqual(layers["Merged"], {"role": "web", "stage": "base-done"})

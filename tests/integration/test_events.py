@@ -58,7 +58,8 @@ class EventsTest(unittest.TestCase):
         cls.config_path = os.path.join(cls.workdir, "gossip.yaml")
         with open(cls.config_path, "w") as config:
             config.write(GOSSIP_CONFIG)
-        cls.a = cls.make_agent("ev-a", [])
+        # ev-a is the pool's single server (-bootstrap); ev-b and ev-c are client agents.
+        cls.a = cls.make_agent("ev-a", ["-server", "-bootstrap", "-server-port", "0"])
         cls.a.start()
         seed = cls.a.gossip_address()
         cls.b = cls.make_agent("ev-b", ["-join", seed])

@@ -107,7 +107,9 @@ class GossipPoolTest(unittest.TestCase):
         started = time.monotonic()
         seed = None
         for i in range(POOL_SIZE):
-            extra = ["-join", seed] if seed else []
+            # node-0 is the pool's single server (-bootstrap), holding the catalog that the
+            # tag commands write to; the others are client agents.
+            extra = ["-join", seed] if seed else ["-server", "-bootstrap", "-server-port", "0"]
             agent = cls.make_agent("node-%d" % i, extra)
             agent.start()
             if seed is None:
@@ -141,8 +143,10 @@ class GossipPoolTest(unittest.TestCase):
         if not os.path.exists(cls.node_config(name)):
             cls.write_config(name + ".yaml", "tags:\n  image: v1\n")
         args = ["-bind", "127.0.0.1", "-encrypt", key] + list(extra_args)
+        # Client agents only: the pool needs no catalog, so none waits for a leader.
         return RosterAgent(BINARY, node=name, dev=False, data_dir=data_dir,
-                           config_files=[cls.config_path, cls.node_config(name)], extra_args=args)
+                           config_files=[cls.config_path, cls.node_config(name)], extra_args=args,
+                           wait_for_leader=False)
 
     def live(self):
         return [agent for agent in self.pool if agent.node not in self.gone]

@@ -124,19 +124,23 @@ TEST_F(GossipReconcilerTest, InSyncPassWritesNothing) {
   EXPECT_TRUE(plan_gossip_reconcile(core_.store(), membership_.member_list, "server-1", "dc1").empty());
 }
 
-TEST_F(GossipReconcilerTest, TagChangeUpdatesTheRuntimeLayerAndKeepsOperatorTags) {
+// With a cluster catalog every agent syncs its own tag layers; gossip only
+// seeds a new node's, and later changes are left to its agent, so the two
+// never write over each other.
+TEST_F(GossipReconcilerTest, GossipSeedsANewNodesTagsAndLeavesLaterChangesToItsAgent) {
   membership_.member_list.push_back(member("web-1", "id-web-1", "10.0.0.7", {{"role", "base"}}));
   ASSERT_EQ(reconciler_.reconcile().written, 1);
+  EXPECT_EQ(core_.store().find_node("web-1")->tags.runtime_tags, (catalog::TagMap{{"role", "base"}}));
   ASSERT_TRUE(agent::testing::write_now(core_, catalog::UpdateTags{"web-1", catalog::TagLayer::operator_layer, {{"role", "web"}}, {}})
                   .is_ok());
 
   find_member("web-1")->tags = {{"role", "base"}, {"stage", "base-done"}};
-  ASSERT_EQ(reconciler_.reconcile().written, 1);
+  EXPECT_EQ(reconciler_.reconcile().written, 0);
   const catalog::Node* node = core_.store().find_node("web-1");
   ASSERT_NE(node, nullptr);
-  EXPECT_EQ(node->tags.runtime_tags, (catalog::TagMap{{"role", "base"}, {"stage", "base-done"}}));
+  EXPECT_EQ(node->tags.runtime_tags, (catalog::TagMap{{"role", "base"}}));
   EXPECT_EQ(node->tags.operator_tags, (catalog::TagMap{{"role", "web"}}));
-  EXPECT_EQ(node->tags.merged(), (catalog::TagMap{{"role", "web"}, {"stage", "base-done"}}));
+  EXPECT_EQ(node->tags.merged(), (catalog::TagMap{{"role", "web"}}));
 
   // The operator layer differing from gossip is not a reason to write.
   const catalog::Index before = core_.store().last_index();
@@ -243,24 +247,24 @@ TEST_F(GossipReconcilerTest, MemberChangesAreReconciledPromptlyOnceStarted) {
   announce_change();
   ASSERT_TRUE(run_until([&] { return core_.store().find_node("web-1") != nullptr; }));
 
-  find_member("web-1")->tags["stage"] = "base-done";
+  find_member("web-1")->ip = "10.0.0.8";
   const catalog::Index before = core_.store().last_index();
   announce_change();
   announce_change();  // a burst is one pass
   ASSERT_TRUE(run_until([&] {
     const catalog::Node* node = core_.store().find_node("web-1");
-    return node != nullptr && node->tags.runtime_tags.count("stage") == 1;
+    return node != nullptr && node->address == "10.0.0.8";
   }));
   io_.restart();
   io_.poll();
-  EXPECT_EQ(core_.store().last_index(), before + 1) << "one write for the tag change, none for the repeat";
+  EXPECT_EQ(core_.store().last_index(), before + 1) << "one write for the address change, none for the repeat";
 
   reconciler_.stop();
-  find_member("web-1")->tags["stage"] = "web-done";
+  find_member("web-1")->ip = "10.0.0.9";
   announce_change();
   io_.restart();
   io_.poll();
-  EXPECT_EQ(core_.store().find_node("web-1")->tags.runtime_tags.at("stage"), "base-done") << "stopped means stopped";
+  EXPECT_EQ(core_.store().find_node("web-1")->address, "10.0.0.8") << "stopped means stopped";
 }
 
 TEST_F(GossipReconcilerTest, OperatorTagPutWorksOnAGossipedNode) {

@@ -79,7 +79,7 @@ export class RosterAgent {
   }
 
   command() {
-    return ["agent", "-dev", "-node", this.node, "-http-port", "0", "-serf-lan-port", "0",
+    return ["agent", "-dev", "-node", this.node, "-http-port", "0", "-serf-lan-port", "0", "-server-port", "0",
             "-log-level", this.logLevel, ...this.extraArgs];
   }
 
