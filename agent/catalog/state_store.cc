@@ -116,6 +116,13 @@ Status StateStore::apply_command(Index index, int64_t /*time_ns*/, const Restore
     data.service_indexes[service.name] = index;
     data.service_health_indexes[service.name] = index;
   }
+  // KV reads report their records' indexes; a floor in every directory that
+  // had or has a key lifts prefix reads (?recurse, ?keys) to this index too.
+  // A single key's read still reports its record's modify index.
+  for (const StoreData* state : {&data_, &data}) {
+    for (const auto& [key, entry] : state->kvs) data.kv_reaped_floors[kv_directory(key)] = index;
+    for (const auto& [key, deleted] : state->kv_tombstones) data.kv_reaped_floors[kv_directory(key)] = index;
+  }
   restore(std::move(data));
   return Status::ok();
 }

@@ -115,6 +115,8 @@ TEST(RestoreCatalogTest, ReplacesEverythingAndWakesWatchers) {
   EXPECT_EQ(store.nodes().index, 41u);
   EXPECT_EQ(store.services().index, 41u);
   EXPECT_EQ(store.service_instances("web").index, 41u);
+  EXPECT_EQ(store.kv_list("").index, 41u);
+  EXPECT_EQ(store.kv_keys("app/", "").index, 41u);
 
   // Later writes go on from the restore's index.
   ASSERT_TRUE(store.apply(42, Command{0, KvCommand{KvOp::set, "app/new", "n", 0, 0, ""}}).is_ok());
@@ -122,11 +124,14 @@ TEST(RestoreCatalogTest, ReplacesEverythingAndWakesWatchers) {
 }
 
 TEST(RestoreCatalogTest, ThroughTheCommandCodecAppliesIdentically) {
-  // Two servers applying the same encoded entry end with the same store.
+  // Two servers applying the same encoded entry after the same log end with
+  // the same store.
   const std::string entry = encode_command(Command{0, RestoreCatalog{sample_data()}});
   StateStore a;
   StateStore b;
-  ASSERT_TRUE(a.apply(1, Command{0, KvCommand{KvOp::set, "only-on-a", "x", 0, 0, ""}}).is_ok());
+  for (StateStore* store : {&a, &b}) {
+    ASSERT_TRUE(store->apply(1, Command{0, KvCommand{KvOp::set, "before", "x", 0, 0, ""}}).is_ok());
+  }
   for (StateStore* store : {&a, &b}) {
     auto command = decode_command(entry);
     ASSERT_TRUE(command.is_ok()) << command.status().to_string();

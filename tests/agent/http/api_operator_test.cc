@@ -224,7 +224,7 @@ TEST_F(ApiOperatorRaftTest, RaftConfigurationShowsTheServer) {
   // The node ID once the agent has registered itself, the Raft number before.
   EXPECT_TRUE(server["ID"] == kNodeId || server["ID"] == std::to_string(agent::server_id_of(kNodeId))) << server;
   EXPECT_EQ(server["Node"], "node-1");
-  EXPECT_EQ(server["Address"], raft_->server_address());
+  EXPECT_EQ(server["Address"], raft_->node()->configuration().servers.at(0).address);
   EXPECT_EQ(server["Leader"], true);
   EXPECT_EQ(server["Voter"], true);
   EXPECT_EQ(server["ProtocolVersion"], "3");
@@ -254,7 +254,8 @@ TEST_F(ApiOperatorRaftTest, PeerRequestsNameAServerOfTheConfiguration) {
   EXPECT_EQ(call_until_answered(*api_, io_, "DELETE", "/v1/operator/raft/peer?address=127.0.0.9:1").status, 404);
   EXPECT_EQ(call_until_answered(*api_, io_, "POST", "/v1/operator/raft/transfer-leader?id=12345").status, 404);
   // Removing the leader itself is refused: it can only hand over first.
-  HttpResponse self = call_until_answered(*api_, io_, "DELETE", "/v1/operator/raft/peer?address=" + raft_->server_address());
+  HttpResponse self = call_until_answered(*api_, io_, "DELETE", "/v1/operator/raft/peer?address=" +
+                                                                raft_->node()->configuration().servers.at(0).address);
   EXPECT_EQ(self.status, 500) << self.body;
   EXPECT_NE(self.body.find("leader"), std::string::npos) << self.body;
 }
