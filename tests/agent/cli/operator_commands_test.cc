@@ -19,7 +19,7 @@ using ::testing::HasSubstr;
 using roster::testing::CannedResponse;
 using roster::testing::FakeAgent;
 
-struct Run {
+struct CliResult {
   int exit_code = -1;
   std::string out;
   std::string err;
@@ -37,12 +37,12 @@ class OperatorCommandsTest : public ::testing::Test {
     std::filesystem::remove_all(dir_, ignored);
   }
 
-  Run run(std::vector<std::string> args) {
+  CliResult run(std::vector<std::string> args) {
     args.push_back("-http-addr=" + agent_.address());
     std::istringstream in;
     std::ostringstream out;
     std::ostringstream err;
-    Run result;
+    CliResult result;
     result.exit_code = run_cli(args, in, out, err);
     result.out = out.str();
     result.err = err.str();
@@ -84,7 +84,7 @@ TEST_F(OperatorCommandsTest, ListPeersPrintsTheConfiguration) {
                            R"("Voter":true,"ProtocolVersion":"3"},{"ID":"id-2","Node":"s2","Address":"10.0.0.2:8300",)"
                            R"("Leader":false,"Voter":false,"ProtocolVersion":"3"}],"Index":7})",
                            "application/json"});
-  Run result = run({"operator", "raft", "list-peers"});
+  CliResult result = run({"operator", "raft", "list-peers"});
   ASSERT_EQ(result.exit_code, 0) << result.err;
   EXPECT_THAT(result.out, HasSubstr("Node"));
   EXPECT_THAT(result.out, HasSubstr("s1"));
@@ -94,7 +94,7 @@ TEST_F(OperatorCommandsTest, ListPeersPrintsTheConfiguration) {
 
 TEST_F(OperatorCommandsTest, RemovePeerSendsTheAddressAndNeedsExactlyOneTarget) {
   agent_.on("DELETE", "/v1/operator/raft/peer", CannedResponse{200, "", "application/json"});
-  Run result = run({"operator", "raft", "remove-peer", "-address=10.0.0.7:8300"});
+  CliResult result = run({"operator", "raft", "remove-peer", "-address=10.0.0.7:8300"});
   ASSERT_EQ(result.exit_code, 0) << result.err;
   auto requests = agent_.requests();
   ASSERT_EQ(requests.size(), 1u);
@@ -106,7 +106,7 @@ TEST_F(OperatorCommandsTest, RemovePeerSendsTheAddressAndNeedsExactlyOneTarget) 
 
 TEST_F(OperatorCommandsTest, TransferLeaderReportsTheAgentsAnswer) {
   agent_.on("POST", "/v1/operator/raft/transfer-leader", CannedResponse{200, R"({"Success":true})", "application/json"});
-  Run result = run({"operator", "raft", "transfer-leader"});
+  CliResult result = run({"operator", "raft", "transfer-leader"});
   ASSERT_EQ(result.exit_code, 0) << result.err;
   EXPECT_THAT(result.out, HasSubstr("Success"));
 }
@@ -117,19 +117,19 @@ TEST_F(OperatorCommandsTest, SnapshotSaveInspectRestore) {
   agent_.on("PUT", "/v1/snapshot", CannedResponse{200, "", "application/json"});
   const std::string path = dir_ + "/backup.snap";
 
-  Run saved = run({"snapshot", "save", path});
+  CliResult saved = run({"snapshot", "save", path});
   ASSERT_EQ(saved.exit_code, 0) << saved.err;
   EXPECT_THAT(saved.out, HasSubstr("index 42"));
   EXPECT_EQ(read(path), bytes);
 
-  Run inspected = run({"snapshot", "inspect", path});
+  CliResult inspected = run({"snapshot", "inspect", path});
   ASSERT_EQ(inspected.exit_code, 0) << inspected.err;
   EXPECT_THAT(inspected.out, HasSubstr("Index"));
   EXPECT_THAT(inspected.out, HasSubstr("42"));
   EXPECT_THAT(inspected.out, HasSubstr("Nodes"));
   EXPECT_THAT(inspected.out, HasSubstr("KV"));
 
-  Run restored = run({"snapshot", "restore", path});
+  CliResult restored = run({"snapshot", "restore", path});
   ASSERT_EQ(restored.exit_code, 0) << restored.err;
   auto requests = agent_.requests();
   ASSERT_FALSE(requests.empty());
@@ -142,10 +142,10 @@ TEST_F(OperatorCommandsTest, ACorruptFileIsRefusedBeforeItReachesTheAgent) {
   bytes[bytes.size() - 2] = static_cast<char>(bytes[bytes.size() - 2] ^ 0x10);
   const std::string path = dir_ + "/bad.snap";
   write(path, bytes);
-  Run inspected = run({"snapshot", "inspect", path});
+  CliResult inspected = run({"snapshot", "inspect", path});
   EXPECT_EQ(inspected.exit_code, 1);
   EXPECT_THAT(inspected.err, HasSubstr("checksum"));
-  Run restored = run({"snapshot", "restore", path});
+  CliResult restored = run({"snapshot", "restore", path});
   EXPECT_EQ(restored.exit_code, 1);
   EXPECT_TRUE(agent_.requests().empty());
   // And a corrupt answer from the agent is not saved.
