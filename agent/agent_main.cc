@@ -257,6 +257,7 @@ int run_agent(int argc, const char* const* argv) {
   roster::http::ApiOptions api_options;
   api_options.version = kVersion;
   api_options.metrics = &metrics;
+  api_options.raft_catalog = raft_catalog;
   roster::http::HttpServer* http_server = nullptr;
   std::map<std::string, std::string> gossip_limits;  // filled once the gossip options are made
   api_options.extra_stats = [&]() {

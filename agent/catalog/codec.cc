@@ -322,8 +322,9 @@ bool parse(Message& message, std::string_view bytes) {
 
 }  // namespace
 
-std::string encode_snapshot(const StoreData& data) {
-  pb::CatalogSnapshot out;
+namespace {
+
+void put_snapshot(const StoreData& data, pb::CatalogSnapshot& out) {
   out.set_format_version(kSnapshotFormatVersion);
   out.set_last_index(data.last_index);
   for (const auto& [name, node] : data.nodes) put_node(node, out.add_nodes());
@@ -342,12 +343,9 @@ std::string encode_snapshot(const StoreData& data) {
   put_indexes(data.service_health_indexes, out.mutable_service_health_indexes());
   put_indexes(data.node_indexes, out.mutable_node_indexes());
   put_indexes(data.kv_reaped_floors, out.mutable_kv_reaped_floors());
-  return out.SerializeAsString();
 }
 
-Result<StoreData> decode_snapshot(std::string_view bytes) {
-  pb::CatalogSnapshot in;
-  if (!parse(in, bytes)) return Status::invalid_argument("catalog snapshot is not a valid protobuf message");
+Result<StoreData> get_snapshot(const pb::CatalogSnapshot& in) {
   if (in.format_version() != kSnapshotFormatVersion) {
     return Status::invalid_argument("catalog snapshot has format version " + std::to_string(in.format_version()) +
                                     ", want " + std::to_string(kSnapshotFormatVersion));
@@ -397,6 +395,20 @@ Result<StoreData> decode_snapshot(std::string_view bytes) {
     if (!status.is_ok()) return status;
   }
   return data;
+}
+
+}  // namespace
+
+std::string encode_snapshot(const StoreData& data) {
+  pb::CatalogSnapshot out;
+  put_snapshot(data, out);
+  return out.SerializeAsString();
+}
+
+Result<StoreData> decode_snapshot(std::string_view bytes) {
+  pb::CatalogSnapshot in;
+  if (!parse(in, bytes)) return Status::invalid_argument("catalog snapshot is not a valid protobuf message");
+  return get_snapshot(in);
 }
 
 std::string encode_command(const Command& command) {
@@ -453,6 +465,7 @@ std::string encode_command(const Command& command) {
     void operator()(const DestroySession& body) const { out.mutable_destroy_session()->set_id(body.id); }
     void operator()(const ReapKvTombstones& body) const { out.mutable_reap_kv_tombstones()->set_up_to(body.up_to); }
     void operator()(const Transaction& body) const { put_transaction(body, out.mutable_transaction()); }
+    void operator()(const RestoreCatalog& body) const { put_snapshot(body.data, *out.mutable_restore_catalog()); }
   };
   std::visit(Encoder{out}, command.body);
   return out.SerializeAsString();
@@ -550,6 +563,12 @@ Result<Command> decode_command(std::string_view bytes) {
       auto transaction = get_transaction(in.transaction());
       if (!transaction.is_ok()) return transaction.status();
       command.body = std::move(transaction).value();
+      break;
+    }
+    case pb::CatalogCommand::kRestoreCatalog: {
+      auto data = get_snapshot(in.restore_catalog());
+      if (!data.is_ok()) return data.status();
+      command.body = RestoreCatalog{std::move(data).value()};
       break;
     }
     case pb::CatalogCommand::BODY_NOT_SET:

@@ -8,6 +8,7 @@
 #include <variant>
 #include <vector>
 
+#include "agent/catalog/store_data.h"
 #include "agent/catalog/types.h"
 
 namespace roster::catalog {
@@ -85,6 +86,14 @@ struct ReapKvTombstones {
   bool operator==(const ReapKvTombstones&) const = default;
 };
 
+// Replaces the whole catalog with `data` (PUT /v1/snapshot). A Raft entry
+// like any other, so every server swaps its state at the same index. The
+// data's own indexes are kept; its last_index is only where it was taken.
+struct RestoreCatalog {
+  StoreData data;
+  bool operator==(const RestoreCatalog&) const = default;
+};
+
 // --- Transactions (Consul's /v1/txn) ---------------------------------------
 
 // KV verbs, as Consul spells them: set, cas, lock, unlock, get, get-tree,
@@ -142,7 +151,7 @@ struct Transaction {
 bool is_read_only(const Transaction& transaction);
 
 using CommandBody = std::variant<RegisterNode, DeregisterNode, UpdateTags, UpdateCheck, KvCommand,
-                                 CreateSession, DestroySession, ReapKvTombstones, Transaction>;
+                                 CreateSession, DestroySession, ReapKvTombstones, Transaction, RestoreCatalog>;
 
 struct Command {
   // Wall-clock time of the submitter, nanoseconds since the Unix epoch. The

@@ -98,6 +98,35 @@ void StateStore::restore(StoreData data) {
   data_ = std::move(data);
 }
 
+Status StateStore::apply_command(Index index, int64_t /*time_ns*/, const RestoreCatalog& command) {
+  StoreData data = command.data;
+  data.last_index = index;
+  // The snapshot's aggregate indexes come from another history: older than
+  // what blocking clients hold (they would never wake) or newer than this
+  // log (later writes would move them backwards). The restore changes every
+  // table, node and service at this index, so that is what they report.
+  // Records keep their own create/modify indexes: those are content, and
+  // CAS tokens a client may hold from before the snapshot was taken.
+  for (const char* table : {"nodes", "services", "checks", "kvs", "sessions"}) data.table_indexes[table] = index;
+  for (auto& [name, node_index] : data.node_indexes) node_index = index;
+  for (const auto& [name, node] : data.nodes) data.node_indexes[name] = index;
+  for (auto& [name, service_index] : data.service_indexes) service_index = index;
+  for (auto& [name, health_index] : data.service_health_indexes) health_index = index;
+  for (const auto& [key, service] : data.services) {
+    data.service_indexes[service.name] = index;
+    data.service_health_indexes[service.name] = index;
+  }
+  // KV reads report their records' indexes; a floor in every directory that
+  // had or has a key lifts prefix reads (?recurse, ?keys) to this index too.
+  // A single key's read still reports its record's modify index.
+  for (const StoreData* state : {&data_, &data}) {
+    for (const auto& [key, entry] : state->kvs) data.kv_reaped_floors[kv_directory(key)] = index;
+    for (const auto& [key, deleted] : state->kv_tombstones) data.kv_reaped_floors[kv_directory(key)] = index;
+  }
+  restore(std::move(data));
+  return Status::ok();
+}
+
 // --- RegisterNode ----------------------------------------------------------
 
 Status StateStore::apply_command(Index index, int64_t time_ns, const RegisterNode& command) {

@@ -17,8 +17,8 @@ struct CommandEntry {
 constexpr CommandEntry kCommands[] = {
     {"catalog", run_catalog}, {"deploy", run_deploy},   {"event", run_event},     {"force-leave", run_force_leave},
     {"info", run_info},       {"join", run_join},       {"keygen", run_keygen},   {"keyring", run_keyring},
-    {"kv", run_kv},           {"leave", run_leave},     {"members", run_members}, {"tag", run_tag},
-    {"watch", run_watch},
+    {"kv", run_kv},           {"leave", run_leave},     {"members", run_members}, {"operator", run_operator},
+    {"snapshot", run_snapshot}, {"tag", run_tag},       {"watch", run_watch},
 };
 
 bool is_help(const std::string& word) {
@@ -52,6 +52,8 @@ void print_usage(std::ostream& out) {
          "    kv          Reads and writes the key/value store\n"
          "    leave       Makes the local agent leave the gossip pool gracefully and shut down\n"
          "    members     Lists the members of the gossip pool\n"
+         "    operator    Lists and removes Raft peers, transfers leadership\n"
+         "    snapshot    Saves, restores and inspects snapshots of the catalog\n"
          "    tag         Shows, sets or removes a node's tags (operator layer)\n"
          "    validate    Checks config files and reports errors with file:line\n"
          "    watch       Prints user events as they arrive (-type event)\n"

@@ -44,6 +44,12 @@ int run_keygen(const std::vector<std::string>& args, const CommandIo& io);
 // /v1/operator/keyring: GET (-list), POST (-install), PUT (-use), DELETE (-remove).
 int run_keyring(const std::vector<std::string>& args, const CommandIo& io);
 
+// operator raft list-peers (GET /v1/operator/raft/configuration), remove-peer
+// (DELETE /v1/operator/raft/peer), transfer-leader (POST .../transfer-leader).
+int run_operator(const std::vector<std::string>& args, const CommandIo& io);
+// snapshot save (GET /v1/snapshot), restore (PUT /v1/snapshot), inspect (the file only).
+int run_snapshot(const std::vector<std::string>& args, const CommandIo& io);
+
 // User events (event_commands.cc).
 // PUT /v1/event/fire/<name>[?node=&service=&tag=] with the payload as body.
 int run_event(const std::vector<std::string>& args, const CommandIo& io);

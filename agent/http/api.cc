@@ -18,7 +18,8 @@ enum Method : unsigned { kGet = 1, kPut = 2, kPost = 4, kDelete = 8 };
 enum class Scope : uint8_t {
   agent,    // this agent's own state: always here
   catalog,  // the catalog: by a server, the leader unless ?stale (see Api::handle)
-  raft,     // a server's own Raft view (/v1/status): here on a server, forwarded from a client
+  raft,     // a server's own Raft view (/v1/status, /v1/operator): reads here on a server, changes
+            // (remove-peer, transfer-leader) on the leader; forwarded from a client
 };
 
 struct Route {
@@ -71,6 +72,11 @@ constexpr std::array kRoutes = {
     Route{"/v1/session/node/", true, kGet, handle_session_node, Scope::catalog},
     Route{"/v1/status/leader", false, kGet, handle_status_leader, Scope::raft},
     Route{"/v1/status/peers", false, kGet, handle_status_peers, Scope::raft},
+    Route{"/v1/operator/raft/configuration", false, kGet, handle_operator_raft_configuration, Scope::raft},
+    Route{"/v1/operator/raft/peer", false, kDelete, handle_operator_raft_peer, Scope::raft},
+    Route{"/v1/operator/raft/transfer-leader", false, kPost | kPut, handle_operator_raft_transfer_leader, Scope::raft},
+    Route{"/v1/operator/autopilot/health", false, kGet, handle_operator_autopilot_health, Scope::raft},
+    Route{"/v1/snapshot", false, kGet | kPut, handle_snapshot, Scope::catalog},
     Route{"/v1/roster/node/", true, kGet | kPut | kPost, handle_roster_node_tags, Scope::catalog},
     Route{"/v1/roster/deploy/runs", false, kGet, handle_deploy_runs, Scope::catalog},
     Route{"/v1/roster/deploy/runs/", true, kGet, handle_deploy_run, Scope::catalog},
@@ -286,6 +292,8 @@ HandleResult Api::handle(const HttpRequest& request, BlockingState& blocking) {
     if (have_replica && matched->scope == Scope::catalog && !catalog.is_leader()) {
       forward = !stale || (max_stale && catalog.freshness().last_contact > *max_stale);
     }
+    // Only the leader can change the Raft configuration or hand leadership on.
+    if (have_replica && matched->scope == Scope::raft && !read && !catalog.is_leader()) forward = true;
     if (forward && options_.forward) return forward_request(context, have_replica);
     if (!forward && consistent && !blocking.read_confirmed) {
       // ReadIndex: the leader confirms with a quorum that it still leads.

@@ -25,6 +25,7 @@
 
 namespace roster::agent {
 class AgentCore;
+class RaftCatalog;
 }
 
 namespace roster::metrics {
@@ -62,6 +63,10 @@ struct ApiOptions {
   // here (-dev).
   std::function<void(const HttpRequest& request, bool to_leader, std::chrono::milliseconds timeout, Respond respond)>
       forward;
+  // A server's Raft side, for /v1/operator. Not owned; outlives the Api.
+  // Null on -dev (answered as a single dev server) and on client agents
+  // (they forward those routes to a server).
+  agent::RaftCatalog* raft_catalog = nullptr;
 };
 
 // Carried across the calls of one blocking query.

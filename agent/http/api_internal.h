@@ -160,6 +160,12 @@ HandleResult handle_agent_join(Context& context);
 HandleResult handle_agent_leave(Context& context);
 HandleResult handle_agent_force_leave(Context& context);
 HandleResult handle_operator_keyring(Context& context);
+// Operating a server cluster (api_operator.cc).
+HandleResult handle_operator_raft_configuration(Context& context);
+HandleResult handle_operator_raft_peer(Context& context);
+HandleResult handle_operator_raft_transfer_leader(Context& context);
+HandleResult handle_operator_autopilot_health(Context& context);
+HandleResult handle_snapshot(Context& context);
 // User events (api_event.cc).
 HandleResult handle_event_fire(Context& context);
 HandleResult handle_event_list(Context& context);

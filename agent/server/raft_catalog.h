@@ -135,6 +135,8 @@ class RaftCatalog final : public CatalogBackend, private raft::StateMachine {
   // Node name of a server ID, as gossip last showed it ("" when unknown).
   std::string node_name_of(raft::ServerId id) const;
   bool started() const { return node_ != nullptr; }
+  // Null until the node opens.
+  const Autopilot* autopilot() const { return autopilot_.get(); }
 
  private:
   struct PendingWrite {

@@ -221,6 +221,8 @@ std::vector<Command> one_of_each_command() {
   }
   commands.push_back({11, transaction});
   commands.push_back({12, Transaction{}});
+  commands.push_back({13, RestoreCatalog{varied_store().snapshot()}});
+  commands.push_back({14, RestoreCatalog{StoreData{}}});
   int64_t time = 100;
   for (KvOp op : {KvOp::set, KvOp::cas, KvOp::delete_key, KvOp::delete_cas, KvOp::delete_tree, KvOp::lock,
                   KvOp::unlock}) {
