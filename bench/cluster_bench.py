@@ -55,6 +55,11 @@ def log(msg):
     print(msg, flush=True)
 
 
+def loadavg():
+    with open("/proc/loadavg") as f:
+        return f.read().split()[:3]
+
+
 def free_tcp_port(taken):
     while True:
         with socket.socket() as probe:
@@ -453,7 +458,9 @@ def report(results, a):
 
     md = [f"# Roster cluster vs etcd 3.4 — {env['date']}", "",
           f"Command: `{env['command']}`; commit {env['commit']}; {env['cpus']} CPUs, kernel {env['kernel']}; "
-          f"load average at start {env['loadavg_start']}, at end {env.get('loadavg_end', '?')}; "
+          f"load average (1/5/15 min) at start {' '.join(env['loadavg_start'])}, at end {' '.join(env.get('loadavg_end', '?'))}; "
+          f"Roster's half from {' / '.join(' '.join(x) for x in env.get('loadavg_roster', []))}, "
+          f"etcd's half from {' / '.join(' '.join(x) for x in env.get('loadavg_etcd', []))} (start / end); "
           f"{env['etcd']}; data on {env['data_fs']} ({env['scratch']}), fdatasync p50 {env['fsync']['p50_ms']:.3f} ms "
           f"p99 {env['fsync']['p99_ms']:.3f} ms. Keys 8 B, values 256 B, loads to the leader; the Python drivers "
           f"use min(clients, {CPUS}) worker processes on both sides; one run, no repetitions.", "",
@@ -506,11 +513,16 @@ def main():
         f"commit {env['commit']}, data on {env['data_fs']} under {scratch}")
     try:
         if a.only in (None, "roster"):
-            log("--- Roster: 3 servers + 1 client agent (tests/clients/roster_cluster.py)")
+            log("--- Roster: 3 servers + 1 client agent (tests/clients/roster_cluster.py); load average "
+                + " ".join(loadavg()))
+            env["loadavg_roster"] = [loadavg()]
             bench_roster(a.roster_bin, a, scratch, results)
+            env["loadavg_roster"].append(loadavg())
         if a.only in (None, "etcd"):
-            log("--- etcd: 3 members (the anchor's cluster.py), default timing")
+            log("--- etcd: 3 members (the anchor's cluster.py), default timing; load average " + " ".join(loadavg()))
+            env["loadavg_etcd"] = [loadavg()]
             bench_etcd(a, scratch, results)
+            env["loadavg_etcd"].append(loadavg())
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
         env["loadavg_end"] = open("/proc/loadavg").read().split()[:3]
