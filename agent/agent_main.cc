@@ -38,6 +38,7 @@
 #include "agent/rpc/forward_client.h"
 #include "agent/rpc/forward_codec.h"
 #include "agent/rpc/forward_server.h"
+#include "agent/rpc/own_node_watch.h"
 #include "agent/rpc/remote_catalog.h"
 #include "agent/server/dev_rpc.h"
 #include "agent/server/raft_catalog.h"
@@ -338,6 +339,7 @@ int run_agent(int argc, const char* const* argv) {
   }
 
   std::unique_ptr<ExecWiring> exec;
+  std::unique_ptr<roster::rpc::OwnNodeWatch> own_node_watch;  // a client agent's view of its own node
   // One way out: stop serving, save the gossip state, let io.run() return.
   int exit_code = 0;
   bool shutting_down = false;
@@ -354,6 +356,7 @@ int run_agent(int argc, const char* const* argv) {
     leader_duties.set_membership(nullptr);
     if (raft_catalog != nullptr) raft_catalog->stop();
     if (dev_rpc) dev_rpc->stop();
+    if (own_node_watch) own_node_watch->stop();
     if (remote_catalog != nullptr) remote_catalog->stop();
     core.set_membership(nullptr);
     if (gossip) gossip->stop();
@@ -426,12 +429,21 @@ int run_agent(int argc, const char* const* argv) {
         if (gossip) gossip->set_server_info(roster::agent::format_server_tag(tag));
       });
     }
+    if (remote_catalog != nullptr) {
+      own_node_watch = std::make_unique<roster::rpc::OwnNodeWatch>(
+          io, config.node_name,
+          [remote_catalog](const roster::http::HttpRequest& request, roster::http::Respond respond) {
+            remote_catalog->forward(request, std::chrono::minutes(6), std::move(respond));
+          },
+          [&core](roster::catalog::TagMap tags) { core.set_catalog_tags(std::move(tags)); });
+    }
     servers_listener = core.watch_hub().subscribe([feed_servers](const std::vector<std::string>& changed) {
       if (std::find(changed.begin(), changed.end(), roster::agent::kMembersWatchKey) != changed.end()) {
         feed_servers();
       }
     });
     feed_servers();
+    if (own_node_watch) own_node_watch->start();
   }
   // Collected on the core's thread (the metrics endpoint runs there), like every other read of the pool.
   const uint64_t gossip_collector = metrics.add_collector([&](roster::metrics::Snapshot& snapshot) {

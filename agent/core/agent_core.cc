@@ -213,10 +213,16 @@ catalog::TagMap AgentCore::merged_tags() const {
     const catalog::Node* node = store->find_node(options_.identity.name);
     if (node != nullptr) return node->tags.merged();
   }
+  if (catalog_tags_) return *catalog_tags_;
   catalog::NodeTags tags;
   tags.runtime_tags = options_.runtime_tags;
   tags.image_tags = options_.image_tags;
   return tags.merged();
+}
+
+void AgentCore::set_catalog_tags(catalog::TagMap merged) {
+  catalog_tags_ = std::move(merged);
+  if (membership_ != nullptr) pass_tags_to_membership(false);
 }
 
 void AgentCore::set_membership(Membership* membership) {

@@ -153,9 +153,13 @@ class AgentCore {
   // them (any layer, SIGHUP included) is passed on.
   void set_membership(Membership* membership);
   Membership* membership() const { return membership_; }
-  // This node's merged tags as the catalog has them (the local layers alone
-  // on a client agent, which holds no catalog).
+  // This node's merged tags as the catalog has them. A client agent holds no
+  // catalog: it merges its own layers, or uses what set_catalog_tags() last
+  // brought from the servers (operator tags included).
   catalog::TagMap merged_tags() const;
+  // A client agent's view of its node's merged tags, from a blocking query
+  // on the servers; passed on to gossip when it changed.
+  void set_catalog_tags(catalog::TagMap merged);
 
   // --- user events (/v1/event) ---
   // The events delivered to this node whose filters match it.
@@ -205,6 +209,7 @@ class AgentCore {
   uint64_t own_node_listener_ = 0;
   Membership* membership_ = nullptr;
   catalog::TagMap gossiped_tags_;
+  std::optional<catalog::TagMap> catalog_tags_;  // a client agent's last view from the servers
   UserEventLog user_events_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
