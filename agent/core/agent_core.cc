@@ -552,11 +552,21 @@ void AgentCore::update_ttl_check(const std::string& check_id, const std::string&
   }
   Status updated = check_runner_->update_ttl(check_id, status, output);
   if (!updated.is_ok()) return done(updated);
-  // The caller's next read must see it: answer once the catalog has it. The
-  // runner's own notification that follows finds nothing left to change.
+  // The runner's own notification that follows finds nothing left to change.
+  const bool status_changed = found->second.status != status;
   found->second.status = status;
   found->second.output = output;
-  check_output_written_[check_id] = clock_.now();
+  // Consul's check_update_interval: new output under the same status is
+  // written at most once per interval; the periodic sync carries it later.
+  const auto now = clock_.now();
+  if (!status_changed && options_.check_update_interval.count() > 0) {
+    auto last = check_output_written_.find(check_id);
+    if (last != check_output_written_.end() && now - last->second < options_.check_update_interval) {
+      return done(Status::ok());
+    }
+  }
+  // Otherwise the caller's next read must see it: answer once the catalog has it.
+  check_output_written_[check_id] = now;
   write_then(catalog::UpdateCheck{options_.identity.name, check_id, status, output}, std::move(done));
 }
 

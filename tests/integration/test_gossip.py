@@ -25,6 +25,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.join(HERE, "..", "clients"))
 import roster_process  # noqa: E402
+from roster_cluster import free_gossip_port  # noqa: E402
 from roster_process import RosterAgent, wait_for  # noqa: E402
 
 BINARY = None
@@ -55,21 +56,6 @@ KEY_2 = "ZWTL+bgjHyQPhJRKcFe3ccirc2SFHmc/Nw1Yzx9hYHc="  # the intruder's
 KEY_3 = "RFNB5mEfBhVTFnJyE6WL3ukfQcRdXgVdYyA7xvbvo6c="
 
 STATUS_ALIVE, STATUS_LEFT, STATUS_FAILED = 1, 3, 4
-
-
-def free_gossip_port():
-    """A port free for both UDP and TCP on 127.0.0.1 a moment ago."""
-    for _ in range(50):
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
-            udp.bind(("127.0.0.1", 0))
-            port = udp.getsockname()[1]
-            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp:
-                try:
-                    tcp.bind(("127.0.0.1", port))
-                except OSError:
-                    continue
-                return port
-    raise AssertionError("no free gossip port found")
 
 
 def members(agent):

@@ -131,6 +131,39 @@ TEST_F(AgentCoreTest, AntiEntropyRewritesOnlyWhatDiffers) {
   EXPECT_EQ(core_->store().node_services("node-1").value.size(), 1u);
 }
 
+// Consul's check_update_interval: a TTL check whose output changes but whose
+// status does not is written at most once per interval; a status change is
+// written at once.
+TEST_F(AgentCoreTest, OutputAloneIsWrittenAtMostOncePerCheckUpdateInterval) {
+  local::CheckDefinition check;
+  check.name = "ttl";
+  check.ttl = std::chrono::seconds(30);
+  core_->register_check(check, [](Status) {});
+  catalog_->release_all();
+  auto update = [&](const std::string& status, const std::string& output) {
+    std::optional<Status> outcome;
+    core_->update_ttl_check("ttl", status, output, [&](Status done) { outcome = done; });
+    catalog_->release_all();
+    return outcome && outcome->is_ok();
+  };
+  ASSERT_TRUE(update("passing", "first"));  // a status change: written
+  const catalog::Index before = core_->store().last_index();
+  ASSERT_TRUE(update("passing", "second"));  // output alone, within the interval: kept locally
+  EXPECT_EQ(core_->store().last_index(), before);
+  EXPECT_EQ(core_->store().find_check("node-1", "ttl")->output, "first");
+  EXPECT_EQ(core_->local_checks().at("ttl").output, "second");
+  ASSERT_TRUE(update("critical", "third"));  // a status change: written at once
+  EXPECT_EQ(core_->store().find_check("node-1", "ttl")->status, "critical");
+  EXPECT_EQ(core_->store().find_check("node-1", "ttl")->output, "third");
+  // The full sync carries the latest output.
+  ASSERT_TRUE(update("critical", "fourth"));
+  std::optional<Status> synced;
+  core_->sync_to_catalog([&](Status status) { synced = status; });
+  catalog_->release_all();
+  ASSERT_TRUE(synced && synced->is_ok());
+  EXPECT_EQ(core_->store().find_check("node-1", "ttl")->output, "fourth");
+}
+
 TEST(AntiEntropyInterval, GrowsWithTheClusterBeyond128NodesAsConsulScalesIt) {
   using std::chrono::seconds;
   EXPECT_EQ(scaled_anti_entropy_interval(seconds(60), 1), seconds(60));
