@@ -265,6 +265,9 @@ class Session : public std::enable_shared_from_this<Session> {
     for (const auto& header : message) {
       std::string name(header.name_string());
       std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
+      // The hop count of a forwarded request is the agents' own, set only on
+      // Api.Forward; an HTTP client's header of that name is dropped.
+      if (name == kForwardHopsHeaderName) continue;
       request_.headers[name] = std::string(header.value());
     }
     request_.body = std::move(message.body());
