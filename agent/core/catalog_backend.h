@@ -68,6 +68,13 @@ struct NodeRecord {
 
 // The record of `name` in `store`.
 NodeRecord node_record(const catalog::StateStore& store, const std::string& name);
+// The catalog's RPC methods on the server port, served by every server (and
+// by a -dev agent) for client agents and followers.
+inline constexpr const char* kApplyMethod = "Catalog.Apply";        // an encoded Command -> its index
+inline constexpr const char* kReadNodeMethod = "Catalog.ReadNode";  // a node name -> its NodeRecord
+// Catalog.Apply's answer: the applied index, 8 bytes big-endian.
+std::string encode_applied_index(catalog::Index index);
+Result<catalog::Index> decode_applied_index(std::string_view bytes);
 // A NodeRecord on the wire ("Catalog.ReadNode"), in the snapshot encoding.
 std::string encode_node_record(const NodeRecord& record);
 Result<NodeRecord> decode_node_record(std::string_view bytes);

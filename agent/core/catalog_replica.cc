@@ -13,6 +13,21 @@ NodeRecord node_record(const catalog::StateStore& store, const std::string& name
   return record;
 }
 
+std::string encode_applied_index(catalog::Index index) {
+  std::string out(8, '\0');
+  for (int i = 0; i < 8; ++i) out[static_cast<size_t>(i)] = static_cast<char>((index >> (56 - 8 * i)) & 0xff);
+  return out;
+}
+
+Result<catalog::Index> decode_applied_index(std::string_view bytes) {
+  if (bytes.size() != 8) {
+    return Status::internal("Catalog.Apply: a malformed answer (" + std::to_string(bytes.size()) + " bytes)");
+  }
+  catalog::Index index = 0;
+  for (char byte : bytes) index = (index << 8) | static_cast<uint8_t>(byte);
+  return index;
+}
+
 std::string encode_node_record(const NodeRecord& record) {
   catalog::StoreData data;
   if (record.node) data.nodes[record.node->name] = *record.node;

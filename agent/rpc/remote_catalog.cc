@@ -10,11 +10,6 @@
 
 namespace roster::rpc {
 
-namespace {
-constexpr const char* kApplyMethod = "Catalog.Apply";
-constexpr const char* kReadNodeMethod = "Catalog.ReadNode";
-}  // namespace
-
 RemoteCatalog::RemoteCatalog(boost::asio::io_context& io, const Clock& clock, std::shared_ptr<spdlog::logger> logger,
                              RemoteCatalogOptions options)
     : io_(io), clock_(clock), options_(std::move(options)) {
@@ -57,7 +52,7 @@ void RemoteCatalog::forward(const http::HttpRequest& request, std::chrono::milli
 void RemoteCatalog::write(catalog::CommandBody body, WriteDone done) {
   HeldCall call;
   call.pick = [this] { return current_server(); };
-  call.method = kApplyMethod;
+  call.method = agent::kApplyMethod;
   call.payload = catalog::encode_command(catalog::Command{clock_.unix_nanos(), std::move(body)});
   call.timeout = options_.hold_timeout;
   call.hold = options_.hold_timeout;
@@ -68,13 +63,7 @@ void RemoteCatalog::write(catalog::CommandBody body, WriteDone done) {
       if (done) done(answer.status());
       return;
     }
-    if (answer->size() != 8) {
-      if (done) done(Status::internal("Catalog.Apply: a malformed answer"));
-      return;
-    }
-    catalog::Index index = 0;
-    for (char byte : *answer) index = (index << 8) | static_cast<uint8_t>(byte);
-    if (done) done(index);
+    if (done) done(agent::decode_applied_index(*answer));
   });
 }
 
@@ -86,7 +75,7 @@ void RemoteCatalog::write_transaction(catalog::Transaction, TxnDone done) {
 void RemoteCatalog::read_node(const std::string& node, std::function<void(Result<agent::NodeRecord>)> done) {
   HeldCall call;
   call.pick = [this] { return current_server(); };
-  call.method = kReadNodeMethod;
+  call.method = agent::kReadNodeMethod;
   call.payload = node;
   call.timeout = options_.hold_timeout;
   call.hold = options_.hold_timeout;

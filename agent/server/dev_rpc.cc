@@ -36,8 +36,8 @@ void DevRpc::stop() { transport_->stop(); }
 uint16_t DevRpc::port() const { return transport_->port(); }
 
 void DevRpc::serve(const rpc::CallInfo& caller, const std::string& method, std::string payload, rpc::Reply reply) {
-  if (method == "Catalog.ReadNode") return reply(encode_node_record(node_record(*catalog_.replica(), payload)));
-  if (method == "Catalog.Apply") {
+  if (method == kReadNodeMethod) return reply(encode_node_record(node_record(*catalog_.replica(), payload)));
+  if (method == kApplyMethod) {
     auto command = catalog::decode_command(payload);
     if (!command.is_ok()) {
       spdlog::warn("rpc: Catalog.Apply from {} ({}): not a catalog command: {}", caller.from_node,
@@ -46,9 +46,7 @@ void DevRpc::serve(const rpc::CallInfo& caller, const std::string& method, std::
     }
     return catalog_.write(std::move(command->body), [reply = std::move(reply)](Result<catalog::Index> index) {
       if (!index.is_ok()) return reply(index.status());
-      std::string out(8, '\0');
-      for (int i = 0; i < 8; ++i) out[static_cast<size_t>(i)] = static_cast<char>((*index >> (56 - 8 * i)) & 0xff);
-      reply(std::move(out));
+      reply(encode_applied_index(*index));
     });
   }
   if (forward_) return forward_(caller, method, std::move(payload), std::move(reply));

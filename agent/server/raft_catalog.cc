@@ -17,25 +17,10 @@ namespace roster::agent {
 
 namespace {
 
-constexpr const char* kApplyMethod = "Catalog.Apply";
-constexpr const char* kReadNodeMethod = "Catalog.ReadNode";
 // How often leadership is looked at, held writes retried, and autopilot run.
 constexpr auto kPollInterval = std::chrono::milliseconds(50);
 // The verdicts of this many latest entries are kept for their proposers.
 constexpr size_t kKeptResults = 8192;
-
-std::string encode_index(catalog::Index index) {
-  std::string out(8, '\0');
-  for (int i = 0; i < 8; ++i) out[static_cast<size_t>(i)] = static_cast<char>((index >> (56 - 8 * i)) & 0xff);
-  return out;
-}
-
-Result<catalog::Index> decode_index(const std::string& bytes) {
-  if (bytes.size() != 8) return Status::internal("Catalog.Apply: a malformed answer (" + std::to_string(bytes.size()) + " bytes)");
-  catalog::Index index = 0;
-  for (char byte : bytes) index = (index << 8) | static_cast<uint8_t>(byte);
-  return index;
-}
 
 bool has_raft_state(const std::string& dir) {
   std::error_code error;
@@ -330,7 +315,7 @@ void RaftCatalog::send(PendingWrite write) {
                     [this, shared, alive = std::weak_ptr<bool>(alive_)](Result<std::string> answer) {
                       if (alive.expired()) return;
                       if (answer.is_ok()) {
-                        auto index = decode_index(*answer);
+                        auto index = decode_applied_index(*answer);
                         return shared->done(index.is_ok() ? Status::ok() : index.status(),
                                             index.is_ok() ? *index : 0);
                       }
@@ -430,7 +415,7 @@ void RaftCatalog::serve_rpc(const rpc::CallInfo& caller, const std::string& meth
     if (!index.is_ok()) return reply(index.status());
     std::optional<ApplyResult> result = take_result(*index);
     if (result && !result->status.is_ok()) return reply(result->status);
-    reply(encode_index(*index));
+    reply(encode_applied_index(*index));
   });
 }
 
