@@ -101,7 +101,10 @@ class CatalogBackend {
   virtual void write(catalog::CommandBody body, WriteDone done) = 0;
   virtual void write_transaction(catalog::Transaction transaction, TxnDone done) = 0;
 
-  // The catalog's record of `node` (default consistency), for anti-entropy.
+  // The catalog's record of `node` as the leader holds it once it has applied
+  // everything committed (a ReadIndex round), for anti-entropy: a server that
+  // has just restarted, or a follower behind, must not take its own lagging
+  // copy for the catalog's and rewrite what is already there.
   virtual void read_node(const std::string& node, std::function<void(Result<NodeRecord>)> done) = 0;
 
   // The local copy of the catalog, or null on a client agent (which then

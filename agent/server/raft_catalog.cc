@@ -380,8 +380,10 @@ void RaftCatalog::serve_rpc(const rpc::CallInfo& caller, const std::string& meth
     return reply(Status::permission_denied("node \"" + caller.from_node + "\" is not a member of this cluster's pool"));
   }
   if (method == kReadNodeMethod) {
-    if (!node_) return reply(Status::unavailable("No cluster leader"));
-    return reply(encode_node_record(node_record(replica_.store(), payload)));
+    return read_node(payload, [reply = std::move(reply)](Result<NodeRecord> record) {
+      if (!record.is_ok()) return reply(record.status());
+      reply(encode_node_record(*record));
+    });
   }
   if (method != kApplyMethod) {
     if (extra_rpc_) return extra_rpc_(caller, method, std::move(payload), std::move(reply));
@@ -421,8 +423,43 @@ void RaftCatalog::serve_rpc(const rpc::CallInfo& caller, const std::string& meth
 
 // ---- reads and status ----
 
+// The leader answers after a ReadIndex round; a follower asks the leader
+// (once: a leader that changed meanwhile answers not_leader, and the caller
+// retries). With no leader known, the read waits for one, as a write does.
 void RaftCatalog::read_node(const std::string& node, std::function<void(Result<NodeRecord>)> done) {
-  done(node_record(replica_.store(), node));
+  read_node_by(node, clock_.now() + options_.hold_timeout, std::move(done));
+}
+
+void RaftCatalog::read_node_by(const std::string& node, std::chrono::steady_clock::time_point deadline,
+                               std::function<void(Result<NodeRecord>)> done) {
+  if (!node_ || node_->leader() == raft::kNoServer) {
+    if (stopped_ || clock_.now() >= deadline) {
+      return boost::asio::post(io_, [done = std::move(done)] { done(Status::unavailable("No cluster leader")); });
+    }
+    auto timer = std::make_shared<boost::asio::steady_timer>(io_, kPollInterval);
+    return timer->async_wait([this, timer, node, deadline, done = std::move(done),
+                              alive = std::weak_ptr<bool>(alive_)](const boost::system::error_code& error) mutable {
+      if (error || alive.expired()) return done(Status::unavailable("the server is shutting down"));
+      read_node_by(node, deadline, std::move(done));
+    });
+  }
+  if (node_->role() == raft::Role::leader) {
+    return node_->read_index([this, node, done = std::move(done), alive = std::weak_ptr<bool>(alive_)](Status status) {
+      if (alive.expired()) return done(Status::unavailable("the server is shutting down"));
+      if (!status.is_ok()) return done(status);
+      done(node_record(replica_.store(), node));
+    });
+  }
+  rpc_client_->call(leader_address(), kReadNodeMethod, node, options_.hold_timeout,
+                    [done = std::move(done)](Result<std::string> answer) {
+                      if (!answer.is_ok()) {
+                        if (rpc::never_sent(answer.status())) {
+                          return done(Status::not_leader("the leader cannot be reached"));
+                        }
+                        return done(answer.status());
+                      }
+                      done(decode_node_record(*answer));
+                    });
 }
 
 void RaftCatalog::prepare_read(Consistency mode, std::optional<std::chrono::nanoseconds> max_stale,

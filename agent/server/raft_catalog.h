@@ -158,6 +158,8 @@ class RaftCatalog final : public CatalogBackend, private raft::StateMachine {
   void maybe_bootstrap();
   void send(PendingWrite write);
   void hold(PendingWrite write);
+  void read_node_by(const std::string& node, std::chrono::steady_clock::time_point deadline,
+                    std::function<void(Result<NodeRecord>)> done);
   void retry_held();
   void watch_leadership();
   void serve_rpc(const rpc::CallInfo& caller, const std::string& method, std::string payload, rpc::Reply reply);
