@@ -212,6 +212,9 @@ int run_agent(int argc, const char* const* argv) {
         config.autopilot.cleanup_dead_servers
             ? std::chrono::duration_cast<std::chrono::milliseconds>(config.autopilot.dead_server_cleanup_after)
             : std::chrono::milliseconds(0);
+    raft_options.server_stabilization =
+        std::chrono::duration_cast<std::chrono::milliseconds>(config.autopilot.server_stabilization_time);
+    raft_options.min_quorum = static_cast<size_t>(config.autopilot.min_quorum);
     auto catalog =
         std::make_unique<roster::agent::RaftCatalog>(io, env, clock, raft_options, spdlog::default_logger());
     raft_catalog = catalog.get();

@@ -84,6 +84,7 @@ class Merger {
     if (fragment.autopilot_server_stabilization_time) {
       config_.autopilot.server_stabilization_time = *fragment.autopilot_server_stabilization_time;
     }
+    if (fragment.autopilot_min_quorum) config_.autopilot.min_quorum = *fragment.autopilot_min_quorum;
     config_.start_join.insert(config_.start_join.end(), fragment.start_join.begin(), fragment.start_join.end());
     config_.retry_join.insert(config_.retry_join.end(), fragment.retry_join.begin(), fragment.retry_join.end());
     if (fragment.retry_interval) config_.retry_interval = *fragment.retry_interval;

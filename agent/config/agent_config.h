@@ -57,6 +57,9 @@ struct AutopilotSettings {
   std::chrono::nanoseconds dead_server_cleanup_after{std::chrono::seconds(60)};
   // A new server must be healthy this long before it is promoted to a voter.
   std::chrono::nanoseconds server_stabilization_time{std::chrono::seconds(10)};
+  // Dead-server cleanup never leaves fewer voters than this (0: no floor but
+  // autopilot's own: it never removes a majority, nor one of the last 2).
+  int min_quorum = 0;
   bool operator==(const AutopilotSettings&) const = default;
 };
 

@@ -70,7 +70,7 @@ const KeySpec kTopLevelKeys[] = {
 };
 const KeySpec kPerformanceKeys[] = {{"rpc_hold_timeout"}, {"raft_multiplier"}};
 const KeySpec kAutopilotKeys[] = {
-    {"cleanup_dead_servers"}, {"dead_server_cleanup_after"}, {"server_stabilization_time"},
+    {"cleanup_dead_servers"}, {"dead_server_cleanup_after"}, {"server_stabilization_time"}, {"min_quorum"},
 };
 const KeySpec kExecKeys[] = {{"enabled"}, {"root"}, {"trusted_keys"}, {"system"}};
 const KeySpec kLimitsKeys[] = {{"http_max_conns_per_client"}, {"http_max_unsent_response_bytes"}};
@@ -596,6 +596,17 @@ void parse_document(Parser& parser, const YAML::Node& root, ConfigFragment& frag
           if (std::optional<bool> value = parser.boolean(autopilot_entry)) {
             fragment.autopilot_cleanup_dead_servers = *value;
           }
+          continue;
+        }
+        if (autopilot_entry.key == "min_quorum") {
+          std::optional<long long> value = parser.integer(autopilot_entry);
+          if (!value) continue;
+          if (*value < 0 || *value > kMaxMinQuorum) {
+            parser.error(autopilot_entry.value, "min_quorum cannot be " + std::to_string(*value) +
+                                                    "; it must be from 0 to " + std::to_string(kMaxMinQuorum));
+            continue;
+          }
+          fragment.autopilot_min_quorum = static_cast<int>(*value);
           continue;
         }
         std::optional<Nanoseconds> value = parser.duration(autopilot_entry);

@@ -34,6 +34,7 @@ struct ConfigFragment {
   std::optional<bool> autopilot_cleanup_dead_servers;
   std::optional<std::chrono::nanoseconds> autopilot_dead_server_cleanup_after;
   std::optional<std::chrono::nanoseconds> autopilot_server_stabilization_time;
+  std::optional<int> autopilot_min_quorum;
   std::vector<std::string> start_join;  // appended across files
   std::vector<std::string> retry_join;
   std::optional<std::chrono::nanoseconds> retry_interval;

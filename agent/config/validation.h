@@ -21,6 +21,8 @@ inline constexpr int kMinRaftMultiplier = 1;
 inline constexpr int kMaxRaftMultiplier = 10;
 // A sanity cap on bootstrap_expect (real clusters run 3, 5 or 7 servers).
 inline constexpr int kMaxBootstrapExpect = 1000;
+// autopilot.min_quorum: a floor on voters, so the same sanity cap.
+inline constexpr int kMaxMinQuorum = kMaxBootstrapExpect;
 
 // A node tag (image, runtime or operator layer). Keys are 1-128 characters of
 // letters, digits, '_', '-', '.', '/': nothing that clashes with selector syntax

@@ -1,34 +1,28 @@
 #pragma once
 
 // Autopilot: the leader's duty of keeping the Raft configuration in step with
-// the servers in the gossip pool, as Consul's autopilot does.
-//   - A server in the pool that is not in the configuration is added as a
-//     non-voter: it receives the log without counting toward quorum.
-//   - A non-voter is promoted to voter once it has caught up (the Raft core
-//     refuses the promotion before that; autopilot asks again next round).
-//   - A server that has left the pool, or been failed in it for longer than
-//     dead_server_cleanup (Consul's cleanup_dead_servers), is removed, but
-//     only while the healthy voters left would still form a quorum.
-// One change at a time; each round runs on the leader's poll.
+// the servers in the gossip pool, as Consul's autopilot does. What to change
+// is AutopilotPolicy's (agent/server/autopilot_policy.h: adding new servers
+// as non-voters, promoting them once stable, removing dead servers without
+// ever costing the quorum); this class gathers what the leader sees, asks it,
+// and proposes the change. One change at a time; each round runs on the
+// leader's poll.
 //
 // Thread affinity: the agent's io_context thread.
 
 #include <chrono>
-#include <map>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "agent/core/membership.h"
 #include "agent/raft/types.h"
+#include "agent/server/autopilot_policy.h"
 #include "common/clock.h"
 
 namespace roster::agent {
 
 class RaftCatalog;
-
-struct AutopilotOptions {
-  std::chrono::milliseconds dead_server_cleanup{std::chrono::seconds(60)};  // 0: never remove
-};
 
 // One server as /v1/operator/autopilot/health shows it.
 struct ServerHealth {
@@ -38,7 +32,7 @@ struct ServerHealth {
   std::string serf_status;  // "alive", "failed", "left", "none"
   bool voter = false;
   bool leader = false;
-  bool healthy = false;  // alive in the pool and, for a follower, caught up within a few entries
+  bool healthy = false;  // server_healthy(), as of now
   raft::Index last_index = 0;  // its match index, as the leader sees it
 };
 
@@ -59,12 +53,13 @@ class Autopilot {
 
  private:
   const MemberInfo* member(raft::ServerId id) const;
+  AutopilotInputs inputs() const;
 
   RaftCatalog& catalog_;
   const Clock& clock_;
-  AutopilotOptions options_;
+  AutopilotPolicy policy_;
   std::vector<MemberInfo> servers_;
-  std::map<raft::ServerId, std::chrono::steady_clock::time_point> failed_since_;
+  std::set<std::string> held_back_;  // logged once until it changes
   bool running_ = false;
   bool change_in_flight_ = false;
   std::chrono::steady_clock::time_point next_try_{};

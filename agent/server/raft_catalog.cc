@@ -137,7 +137,9 @@ Status RaftCatalog::open_node(std::optional<raft::Configuration> bootstrap) {
   node_ = std::move(opened).value();
   // The port may have been picked (0); the advertised address uses the bound one.
   if (options_.port == 0) options_.port = node_->port();
-  autopilot_ = std::make_unique<Autopilot>(*this, clock_, AutopilotOptions{options_.dead_server_cleanup});
+  autopilot_ = std::make_unique<Autopilot>(
+      *this, clock_,
+      AutopilotOptions{options_.dead_server_cleanup, options_.server_stabilization, options_.min_quorum});
   set_servers(servers_);
   publish_server_tag();
   logger_->info("raft: server {} serving on {}", server_id_, server_address());

@@ -76,6 +76,12 @@ struct RaftCatalogOptions {
   // Autopilot's cleanup_dead_servers: a server that has been failed in the
   // gossip pool this long is removed from the configuration. 0: never.
   std::chrono::milliseconds dead_server_cleanup{std::chrono::seconds(60)};
+  // Autopilot's server_stabilization_time: how long a new server must be
+  // healthy before it is promoted to a voter.
+  std::chrono::milliseconds server_stabilization{std::chrono::seconds(10)};
+  // Autopilot's min_quorum: never remove a failed voter when fewer than this
+  // many voters would stay (0: no floor beyond autopilot's own).
+  size_t min_quorum = 0;
   uint64_t snapshot_threshold = 16384;
 };
 

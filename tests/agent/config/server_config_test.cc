@@ -66,6 +66,7 @@ TEST(ServerConfigTest, DefaultsAreConsuls) {
   EXPECT_TRUE(config.autopilot.cleanup_dead_servers);
   EXPECT_EQ(config.autopilot.dead_server_cleanup_after, 60s);
   EXPECT_EQ(config.autopilot.server_stabilization_time, 10s);
+  EXPECT_EQ(config.autopilot.min_quorum, 0);
 }
 
 TEST(ServerConfigTest, KeysParse) {
@@ -80,7 +81,8 @@ TEST(ServerConfigTest, KeysParse) {
       "autopilot:\n"
       "  cleanup_dead_servers: false\n"
       "  dead_server_cleanup_after: 5m\n"
-      "  server_stabilization_time: 1s\n",
+      "  server_stabilization_time: 1s\n"
+      "  min_quorum: 3\n",
       "server.yaml", errors);
   ASSERT_THAT(texts(errors), IsEmpty());
   EXPECT_EQ(fragment.server_port, 9300);
@@ -93,6 +95,7 @@ TEST(ServerConfigTest, KeysParse) {
   EXPECT_EQ(fragment.autopilot_cleanup_dead_servers, false);
   EXPECT_EQ(fragment.autopilot_dead_server_cleanup_after, std::chrono::nanoseconds(5min));
   EXPECT_EQ(fragment.autopilot_server_stabilization_time, std::chrono::nanoseconds(1s));
+  EXPECT_EQ(fragment.autopilot_min_quorum, 3);
 }
 
 TEST(ServerConfigTest, ConsulSpellingsLoadIntoTheConfig) {
@@ -104,7 +107,7 @@ TEST(ServerConfigTest, ConsulSpellingsLoadIntoTheConfig) {
                                      "Performance: {RPCHoldTimeout: 500ms, RaftMultiplier: 10}\n"
                                      "CheckUpdateInterval: 0\n"
                                      "Autopilot: {CleanupDeadServers: false, DeadServerCleanupAfter: 2m, "
-                                     "ServerStabilizationTime: 3s}\n");
+                                     "ServerStabilizationTime: 3s, MinQuorum: 5}\n");
   LoadResult result = load_config_sources({file}, {});
   ASSERT_THAT(texts(result.errors), IsEmpty());
   const AgentConfig& config = result.config;
@@ -115,7 +118,7 @@ TEST(ServerConfigTest, ConsulSpellingsLoadIntoTheConfig) {
   EXPECT_EQ(config.rpc_hold_timeout, 500ms);
   EXPECT_EQ(config.raft_multiplier, 10);
   EXPECT_EQ(config.check_update_interval, 0s);  // 0: write every change
-  EXPECT_EQ(config.autopilot, (AutopilotSettings{false, 2min, 3s}));
+  EXPECT_EQ(config.autopilot, (AutopilotSettings{false, 2min, 3s, 5}));
   EXPECT_EQ(result.locations.at("bootstrap"), (SourceLocation{file, 3}));
 }
 
@@ -159,7 +162,7 @@ TEST(ServerConfigTest, FileErrorsNameTheLine) {
                           HasSubstr("bad.yaml:6: rpc_hold_timeout: negative duration \"-1s\""),
                           HasSubstr("bad.yaml:8: check_update_interval: negative duration \"-5m\""),
                           "bad.yaml:13: unknown key \"max_trailing_logs\" in autopilot; known keys: "
-                          "cleanup_dead_servers, dead_server_cleanup_after, server_stabilization_time",
+                          "cleanup_dead_servers, dead_server_cleanup_after, server_stabilization_time, min_quorum",
                           "bad.yaml:10: dead_server_cleanup_after must be longer than zero",
                           HasSubstr("bad.yaml:11: server_stabilization_time: negative duration"),
                           "bad.yaml:12: cleanup_dead_servers must be true or false, got \"sometimes\""));
@@ -170,6 +173,11 @@ TEST(ServerConfigTest, FileErrorsNameTheLine) {
   EXPECT_THAT(texts(errors), ElementsAre("big.yaml:1: raft_multiplier cannot be 11; it must be from 1 to 10",
                                          "big.yaml:2: bootstrap_expect 1001 is more than 1000 servers",
                                          HasSubstr("big.yaml:3: check_update_interval: ")));
+  errors.clear();
+  parse_config_text("autopilot: {min_quorum: -1}\n", "quorum.yaml", errors);
+  parse_config_text("autopilot: {min_quorum: three}\n", "quorum.yaml", errors);
+  EXPECT_THAT(texts(errors), ElementsAre("quorum.yaml:1: min_quorum cannot be -1; it must be from 0 to 1000",
+                                         HasSubstr("quorum.yaml:1: min_quorum must be a whole number")));
   errors.clear();
   parse_config_text("performance: 5\nautopilot: [a]\n", "types.yaml", errors);
   EXPECT_THAT(texts(errors), ElementsAre("types.yaml:1: performance must be a map, got a scalar",
