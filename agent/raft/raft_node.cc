@@ -5,6 +5,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include <algorithm>
 #include <map>
 #include <span>
 #include <utility>
@@ -51,6 +52,9 @@ struct RaftNode::Impl : std::enable_shared_from_this<Impl> {
   ~Impl() { shutdown(Status::unavailable("raft node stopped")); }
 
   Status open();
+  Result<Configuration> read_peers_file(const std::string& path);
+  Status no_data_to_recover(const std::string& path) const;
+  Status recover(const std::string& path, const Configuration& configuration, RecoveredState& recovered);
   void shutdown(const Status& why);
 
   // Posted work that runs only while the node is alive and running; holds the
@@ -118,10 +122,27 @@ struct RaftNode::Impl : std::enable_shared_from_this<Impl> {
 
 Status RaftNode::Impl::open() {
   const ServerId id = options.raft.id;
+  // Read before the storage opens, so a refused file leaves the disk as it was.
+  const std::string peers_path = join_path(options.data_dir, std::string(kPeersFileName));
+  std::optional<Configuration> forced;
+  if (env.file_exists(peers_path)) {
+    Result<Configuration> parsed = read_peers_file(peers_path);
+    if (!parsed.is_ok()) return parsed.status();
+    forced = std::move(parsed).value();
+    // Opening the storage would create it: refuse before that.
+    Result<std::vector<std::string>> names = env.list_directory(options.data_dir);
+    if (!names.is_ok()) return names.status();
+    if (std::none_of(names->begin(), names->end(), [](const std::string& name) { return name != kPeersFileName; })) {
+      return no_data_to_recover(peers_path);
+    }
+  }
   Result<std::unique_ptr<Storage>> opened = Storage::open(env, options.data_dir, options.storage, logger);
   if (!opened.is_ok()) return opened.status();
   storage = std::move(opened.value());
   RecoveredState recovered = storage->take_recovered();
+  if (forced) {
+    if (Status status = recover(peers_path, *forced, recovered); !status.is_ok()) return status;
+  }
 
   if (is_empty(recovered) && options.bootstrap) {
     // Every server of the new cluster writes the same first entry, already
@@ -174,6 +195,85 @@ Status RaftNode::Impl::open() {
   next_tick = std::chrono::steady_clock::now();
   arm_tick();
   schedule_drain();  // entries recovered as committed are applied at once
+  return Status::ok();
+}
+
+Result<Configuration> RaftNode::Impl::read_peers_file(const std::string& path) {
+  Result<std::string> text = env.read_file(path);
+  if (!text.is_ok()) return Status::invalid_argument("cannot read " + path + ": " + text.status().message());
+  const PeerIdParser id_of = options.peer_id_of ? options.peer_id_of : PeerIdParser(parse_server_number);
+  Result<Configuration> configuration = parse_peers_file(*text, id_of);
+  if (!configuration.is_ok()) {
+    return Status::invalid_argument(path + " is refused: " + configuration.status().message() +
+                                    "; nothing was changed. Fix the file, or remove it to start without a recovery");
+  }
+  return configuration;
+}
+
+Status RaftNode::Impl::no_data_to_recover(const std::string& path) const {
+  return Status::invalid_argument(path + " is refused: this server holds no Raft log or snapshot in " +
+                                  options.data_dir +
+                                  ", so there is nothing to recover. Remove the file; a server without data joins "
+                                  "a cluster without it");
+}
+
+Status RaftNode::Impl::recover(const std::string& path, const Configuration& configuration,
+                               RecoveredState& recovered) {
+  const ServerId id = options.raft.id;
+  if (!recovered.snapshot && recovered.entries.empty()) return no_data_to_recover(path);
+  // Entries that may not be committed are applied too: the servers that
+  // could have committed them may be the ones that are gone, and a write
+  // acknowledged to a client must survive the recovery (RecoverCluster does
+  // the same).
+  if (recovered.snapshot) state_machine.restore(*recovered.snapshot);
+  for (const Entry& entry : recovered.entries) state_machine.apply(entry);
+
+  Snapshot snapshot;
+  if (recovered.entries.empty()) {
+    snapshot.meta.last_index = recovered.snapshot->meta.last_index;
+    snapshot.meta.last_term = recovered.snapshot->meta.last_term;
+  } else {
+    snapshot.meta.last_index = recovered.entries.back().index;
+    snapshot.meta.last_term = recovered.entries.back().term;
+  }
+  snapshot.meta.configuration = configuration;
+  snapshot.data = std::make_shared<const std::string>(state_machine.snapshot());
+  const Index known_committed =
+      std::max(recovered.hard_state.commit_index, recovered.snapshot ? recovered.snapshot->meta.last_index : 0);
+  const Index not_known_committed =
+      snapshot.meta.last_index - std::min(known_committed, snapshot.meta.last_index);
+
+  HardState hard_state = recovered.hard_state;
+  hard_state.current_term = std::max(hard_state.current_term, snapshot.meta.last_term);
+  hard_state.commit_index = snapshot.meta.last_index;
+  if (Status status = storage->replace_state(snapshot, hard_state); !status.is_ok()) return status;
+  // Durably gone before the server runs: a second recovery from the same
+  // file after membership changes would undo them.
+  Status removed = env.remove_file(path);
+  if (removed.is_ok()) removed = env.sync_directory(options.data_dir);
+  if (!removed.is_ok()) {
+    return Status::internal("recovered the Raft configuration from " + path + ", but cannot remove the file (" +
+                            removed.message() + "); remove it by hand before starting this server again");
+  }
+
+  std::string listed;
+  for (const Server& server : configuration.servers) {
+    listed += (listed.empty() ? "" : ", ") + std::to_string(server.id) + " at " + server.address +
+              (server.voter ? "" : " (non-voter)");
+  }
+  logger->info(
+      "raft server {}: recovered the Raft configuration from {}: {} servers ({}); kept the state after every entry "
+      "up to index {} (term {}{}) as a snapshot, and removed the file",
+      id, path, configuration.servers.size(), listed, snapshot.meta.last_index, snapshot.meta.last_term,
+      not_known_committed == 0 ? std::string()
+                               : ", of which the last " + std::to_string(not_known_committed) +
+                                     " were not known to be committed");
+  if (!is_voter(configuration, id)) {
+    logger->warn("raft server {}: the recovered configuration does not list this server as a voter; it will not "
+                 "stand for election",
+                 id);
+  }
+  recovered = RecoveredState{hard_state, std::move(snapshot), {}};
   return Status::ok();
 }
 

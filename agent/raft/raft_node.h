@@ -17,6 +17,18 @@
 // same log. A server with data never bootstraps again; a server with neither
 // waits, as a non-member, to be added and sent the log.
 //
+// Recovery (peers.json, as Consul and hashicorp/raft's RecoverCluster do it):
+// when data_dir holds kPeersFileName (peers_file.h), open() first parses it
+// (a bad file is an error naming the file and the problem, with nothing on
+// disk changed), then makes the listed configuration the one in force while
+// keeping all this server's data: the state machine after every entry in its
+// log, committed or not (what was committed elsewhere may be only here now),
+// becomes a snapshot at the last entry's index and term carrying the new
+// configuration, and the log behind it is discarded. It then removes the file,
+// so a later start does not recover again, and starts as usual. A server with
+// no log and no snapshot refuses to recover: there is nothing to keep, and
+// the operator has most likely written the file on the wrong server.
+//
 // Proposals: propose()'s callback runs once the entry is committed and
 // applied here, with its index. It gets an error instead when:
 //   - the core refused it (not the leader, a transfer in progress):
@@ -45,6 +57,7 @@
 #include <string>
 
 #include "agent/raft/group_commit.h"
+#include "agent/raft/peers_file.h"
 #include "agent/raft/raft.h"
 #include "agent/raft/storage.h"
 #include "agent/raft/transport.h"
@@ -89,6 +102,9 @@ struct RaftNodeOptions {
   std::string data_dir;
   // The configuration of a new cluster, written only if data_dir is empty.
   std::optional<Configuration> bootstrap;
+  // How the "id" of a peers.json entry names a server (see "Recovery");
+  // null: parse_server_number.
+  PeerIdParser peer_id_of;
   std::chrono::milliseconds tick_interval{100};
 };
 
@@ -110,9 +126,10 @@ class RaftNode {
 
   // Opens the storage in options.data_dir (bootstrapping it, see above),
   // starts the transport (binds options.transport.bind_ip:port) and the tick
-  // timer. `env`, `clock` and `state_machine` must outlive the node.
+  // timer, after a recovery from peers.json if the directory holds one.
+  // `env`, `clock` and `state_machine` must outlive the node.
   // Errors: whatever Storage::open or Transport::start returns;
-  // invalid_argument when raft.id is kNoServer.
+  // invalid_argument when raft.id is kNoServer or peers.json is refused.
   static Result<std::unique_ptr<RaftNode>> open(boost::asio::any_io_executor executor, Env& env, const Clock& clock,
                                                 StateMachine& state_machine, RaftNodeOptions options,
                                                 std::shared_ptr<spdlog::logger> logger);

@@ -144,15 +144,35 @@ Status SnapshotStore::save(const Snapshot& snapshot) {
     return Status::invalid_argument("snapshot at index " + std::to_string(snapshot.meta.last_index) +
                                     " is not newer than the one at " + std::to_string(latest_->meta.last_index));
   }
+  return write(snapshot, latest_ ? snapshot_name(latest_->meta) : std::string());
+}
+
+Status SnapshotStore::replace_latest(const Snapshot& snapshot) {
+  if (snapshot.data == nullptr) return Status::invalid_argument("snapshot without data");
+  if (!latest_ || latest_->meta.last_index != snapshot.meta.last_index ||
+      latest_->meta.last_term != snapshot.meta.last_term) {
+    return Status::invalid_argument("no snapshot at index " + std::to_string(snapshot.meta.last_index) + ", term " +
+                                    std::to_string(snapshot.meta.last_term) + " to replace");
+  }
+  // The same name: the fallback is the file before it (load() checks it
+  // before using it).
+  const std::string name = snapshot_name(snapshot.meta);
+  std::string previous;
+  for (const std::string& older : file_names()) {
+    if (older < name) previous = older;
+  }
+  return write(snapshot, previous);
+}
+
+Status SnapshotStore::write(const Snapshot& snapshot, const std::string& keep) {
   const std::string name = snapshot_name(snapshot.meta);
   if (Status status = write_file_atomically(env_, join_path(dir_, name), encode_snapshot(snapshot)); !status.is_ok()) {
     return status;
   }
-  const std::string previous = latest_ ? snapshot_name(latest_->meta) : std::string();
   latest_ = snapshot;
   // Only valid files are kept: a corrupt one never counts as the fallback.
   for (const std::string& old : file_names()) {
-    if (old != name && old != previous) {
+    if (old != name && old != keep) {
       if (Status status = env_.remove_file(join_path(dir_, old)); !status.is_ok()) {
         logger_->warn("cannot remove old snapshot: {}", status.message());
       }

@@ -46,6 +46,11 @@ class SnapshotStore {
   // snapshot. REQUIRES: snapshot.data != nullptr, and snapshot.meta.last_index
   // is above latest()'s.
   Status save(const Snapshot& snapshot);
+  // Rewrites the newest snapshot, atomically, with other contents (peers.json
+  // recovery gives it a new configuration); the snapshot before it stays the
+  // fallback. REQUIRES: snapshot.data != nullptr, and latest() has the same
+  // last_index and last_term.
+  Status replace_latest(const Snapshot& snapshot);
 
   // For tests: the snapshot files in the directory, oldest first.
   std::vector<std::string> file_names() const;
@@ -53,6 +58,9 @@ class SnapshotStore {
  private:
   SnapshotStore(Env& env, std::string dir, std::shared_ptr<spdlog::logger> logger);
   Status load();
+  // Writes `snapshot`, makes it latest(), and removes every snapshot file
+  // other than it and `keep`.
+  Status write(const Snapshot& snapshot, const std::string& keep);
 
   Env& env_;
   std::string dir_;

@@ -57,4 +57,22 @@ Status Storage::save_snapshot(const Snapshot& snapshot) {
 
 Status Storage::discard_log(Index snapshot_index) { return wal_->discard_entries(snapshot_index); }
 
+Status Storage::replace_state(const Snapshot& snapshot, const HardState& hard_state) {
+  const Index last = snapshot.meta.last_index;
+  if (last < wal_->last_index()) {
+    return Status::invalid_argument("a snapshot at index " + std::to_string(last) +
+                                    " cannot replace a log that reaches " + std::to_string(wal_->last_index()));
+  }
+  // The snapshot first: until the discard record is durable, the log it
+  // covers is still there, and a restart finds the entries all at or below
+  // the snapshot, so it starts from the snapshot either way.
+  const std::optional<Snapshot>& latest = snapshots_->latest();
+  const bool same_point = latest && latest->meta.last_index == last;
+  Status saved = same_point ? snapshots_->replace_latest(snapshot) : snapshots_->save(snapshot);
+  if (!saved.is_ok()) return saved;
+  if (Status status = wal_->discard_entries(last); !status.is_ok()) return status;
+  if (Status status = wal_->save_hard_state(hard_state); !status.is_ok()) return status;
+  return wal_->sync();
+}
+
 }  // namespace roster::raft

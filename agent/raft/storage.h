@@ -71,6 +71,14 @@ class Storage {
   // After save_snapshot() of a snapshot that replaced the log (the leader's
   // snapshot did not continue this server's log): forgets every WAL entry.
   Status discard_log(Index snapshot_index);
+  // Makes `snapshot` all this server holds (peers.json recovery, see
+  // raft_node.h): stores it durably, then durably forgets every WAL entry and
+  // saves `hard_state`. A crash part way leaves either the old state or a
+  // state from which the same recovery can run again.
+  // REQUIRES: snapshot.meta.last_index is at or above both the latest
+  // snapshot's (equal only with the same term: it replaces that one) and
+  // last_wal_index(); hard_state.commit_index == snapshot.meta.last_index.
+  Status replace_state(const Snapshot& snapshot, const HardState& hard_state);
 
   // The last entry index written to the WAL (0 if none since the snapshot).
   Index last_wal_index() const { return wal_->last_index(); }

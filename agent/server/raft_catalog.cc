@@ -12,6 +12,7 @@
 #include "agent/raft/membership.h"
 #include "agent/rpc/rpc_client.h"
 #include "agent/server/autopilot.h"
+#include "common/uuid.h"
 
 namespace roster::agent {
 
@@ -50,6 +51,15 @@ raft::ServerId server_id_of(const std::string& node_id) {
     ++digits;
   }
   return id == raft::kNoServer ? 1 : id;
+}
+
+Result<raft::ServerId> peer_id_of(const std::string& id) {
+  if (is_uuid(id)) return server_id_of(id);
+  Result<raft::ServerId> number = raft::parse_server_number(id);
+  if (number.is_ok()) return number;
+  return Status::invalid_argument("id \"" + id +
+                                  "\" is neither a node ID (a UUID) nor a Raft server number, the two forms "
+                                  "`roster operator raft list-peers` shows");
 }
 
 RaftCatalog::RaftCatalog(boost::asio::io_context& io, Env& env, const Clock& clock, RaftCatalogOptions options,
@@ -131,6 +141,7 @@ Status RaftCatalog::open_node(std::optional<raft::Configuration> bootstrap) {
   };
   node_options.data_dir = options_.data_dir + "/raft";
   node_options.bootstrap = std::move(bootstrap);
+  node_options.peer_id_of = peer_id_of;
   node_options.tick_interval = options_.tick;
   auto opened = raft::RaftNode::open(io_.get_executor(), env_, clock_, *this, std::move(node_options), logger_);
   if (!opened.is_ok()) return opened.status();

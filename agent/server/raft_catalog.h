@@ -22,6 +22,10 @@
 //     the leader's autopilot adds it as a non-voter, and promotes it once it
 //     has caught up.
 //
+// Recovery. A data_dir/raft/peers.json an operator wrote after a permanent
+// loss of quorum is applied when the node opens (RaftNode, "Recovery"); its
+// ids are read by peer_id_of(). A refused file makes start() fail.
+//
 // The server port (Raft and RPC) is served from the moment the node opens.
 //
 // Thread affinity: the agent's io_context thread (a single thread: it is
@@ -87,6 +91,10 @@ struct RaftCatalogOptions {
 
 // The Raft server ID of a node: its UUID's first 64 bits (never 0).
 raft::ServerId server_id_of(const std::string& node_id);
+// The server a peers.json "id" names: a node ID (a UUID, as list-peers shows a
+// server the catalog knows) or a Raft server number in decimal (as it shows
+// any other). invalid_argument for anything else.
+Result<raft::ServerId> peer_id_of(const std::string& id);
 
 class RaftCatalog final : public CatalogBackend, private raft::StateMachine {
  public:

@@ -1,6 +1,7 @@
 // Three RaftNodes in one process, on loopback (real sockets, real files in a
-// temporary directory): election, replication in order, leader loss, and a
-// restart that catches up from its data directory. All three share one
+// temporary directory): election, replication in order, leader loss, a
+// restart that catches up from its data directory, and recovery from a
+// peers.json after the quorum is lost. All three share one
 // io_context run by the test thread, so it is every node's strand.
 // Conditions are polled with deadlines; nothing sleeps.
 
@@ -17,7 +18,9 @@
 #include <algorithm>
 #include <array>
 #include <filesystem>
+#include <fstream>
 #include <functional>
+#include <map>
 #include <sstream>
 
 #include "common/clock.h"
@@ -94,6 +97,11 @@ class RaftNodeTest : public ::testing::Test {
   }
 
   void start(size_t i) {
+    Status status = try_start(i);
+    ASSERT_TRUE(status.is_ok()) << status.to_string();
+  }
+
+  Status try_start(size_t i) {
     Member& member = members_[i];
     member.state_machine = std::make_unique<RecordingStateMachine>();
     member.env = std::make_unique<fakes::FaultEnv>(env_);
@@ -115,8 +123,9 @@ class RaftNodeTest : public ::testing::Test {
     options.bootstrap = configuration_;
     Result<std::unique_ptr<RaftNode>> node =
         RaftNode::open(io_.get_executor(), *member.env, clock_, *member.state_machine, options, logger_);
-    ASSERT_TRUE(node.is_ok()) << node.status().to_string();
+    if (!node.is_ok()) return node.status();
     member.node = std::move(node.value());
+    return Status::ok();
   }
 
   void stop(size_t i) { members_[i].node.reset(); }
@@ -190,6 +199,42 @@ class RaftNodeTest : public ::testing::Test {
     size_t count = 0;
     for (size_t at = log.find(text); at != std::string::npos; at = log.find(text, at + 1)) ++count;
     return count;
+  }
+
+  std::string peers_path(size_t i) const { return members_[i].dir + "/peers.json"; }
+
+  void write_peers_file(size_t i, const std::string& text) {
+    std::ofstream out(peers_path(i), std::ios::trunc);
+    out << text;
+    ASSERT_TRUE(out.good());
+  }
+
+  // Consul's peers.json listing `servers` as voters.
+  std::string peers_json_of(std::initializer_list<size_t> servers) const {
+    std::string json = "[\n";
+    for (size_t i : servers) {
+      if (json.size() > 2) json += ",\n";
+      json += "  {\"id\": \"" + std::to_string(members_[i].id) + "\", \"address\": \"127.0.0.1:" +
+              std::to_string(members_[i].port) + "\", \"non_voter\": false}";
+    }
+    return json + "\n]\n";
+  }
+
+  // Every file under a member's data directory, with its contents.
+  std::map<std::string, std::string> files_of(size_t i) const {
+    std::map<std::string, std::string> files;
+    for (const auto& entry : std::filesystem::recursive_directory_iterator(members_[i].dir)) {
+      if (!entry.is_regular_file()) continue;
+      std::ifstream in(entry.path(), std::ios::binary);
+      std::ostringstream contents;
+      contents << in.rdbuf();
+      files[entry.path().string()] = contents.str();
+    }
+    return files;
+  }
+
+  bool becomes_leader(size_t i) {
+    return run_until([&] { return members_[i].node->role() == Role::leader; });
   }
 
   boost::asio::io_context io_{1};
@@ -374,6 +419,153 @@ TEST_F(RaftNodeTest, ALeaderWhoseFsyncFailsStopsFailsItsProposalsAndIsReplaced) 
       EXPECT_NE(std::find(applied.begin(), applied.end(), command), applied.end()) << command << " was lost";
     }
   }
+}
+
+// ---------------------------------------------------------------- peers.json
+
+TEST_F(RaftNodeTest, ALoneSurvivorRecoversFromPeersJsonKeepsEveryEntryLeadsAndCommits) {
+  for (size_t i = 0; i < 3; ++i) start(i);
+  const size_t leader = wait_for_leader();
+  propose_all(leader, 0, 30);
+  ASSERT_TRUE(all_running_applied(commands(0, 30)));
+  for (size_t i = 0; i < 3; ++i) stop(i);
+
+  // A follower survives: the other two are gone for good.
+  const size_t survivor = (leader + 1) % 3;
+  write_peers_file(survivor, peers_json_of({survivor}));
+  start(survivor);
+  RaftNode& node = *members_[survivor].node;
+  EXPECT_EQ(members_[survivor].state_machine->commands, commands(0, 30));
+  EXPECT_EQ(node.configuration().servers,
+            (std::vector<Server>{{members_[survivor].id, configuration_.servers[survivor].address, true}}));
+  EXPECT_EQ(log_lines_with("recovered the Raft configuration from " + peers_path(survivor) + ": 1 servers"), 1u);
+  EXPECT_FALSE(std::filesystem::exists(peers_path(survivor))) << "a later start would recover again";
+
+  ASSERT_TRUE(becomes_leader(survivor)) << "a configuration of one elects itself";
+  propose_all(survivor, 30, 10);
+  EXPECT_EQ(members_[survivor].state_machine->commands, commands(0, 40));
+
+  // A restart is an ordinary one: no second recovery, the same state and configuration.
+  stop(survivor);
+  start(survivor);
+  EXPECT_EQ(log_lines_with("recovered the Raft configuration"), 1u);
+  // The entries after the recovery's snapshot are applied once the node runs.
+  EXPECT_TRUE(all_running_applied(commands(0, 40)));
+  EXPECT_EQ(members_[survivor].node->configuration().servers.size(), 1u);
+  ASSERT_TRUE(becomes_leader(survivor));
+  propose_all(survivor, 40, 5);
+  EXPECT_EQ(members_[survivor].state_machine->commands, commands(0, 45));
+}
+
+TEST_F(RaftNodeTest, TwoSurvivorsWithTheSamePeersJsonFormAClusterOfTwo) {
+  for (size_t i = 0; i < 3; ++i) start(i);
+  const size_t leader = wait_for_leader();
+  propose_all(leader, 0, 20);
+  ASSERT_TRUE(all_running_applied(commands(0, 20)));
+  for (size_t i = 0; i < 3; ++i) stop(i);
+
+  const std::string peers = peers_json_of({0, 1});
+  write_peers_file(0, peers);
+  write_peers_file(1, peers);
+  start(0);
+  start(1);
+  const size_t recovered_leader = wait_for_leader();
+  EXPECT_NE(recovered_leader, 2u);
+  EXPECT_EQ(members_[recovered_leader].node->configuration().servers.size(), 2u);
+  propose_all(recovered_leader, 20, 10);
+  EXPECT_TRUE(all_running_applied(commands(0, 30)));
+  EXPECT_EQ(log_lines_with("recovered the Raft configuration"), 2u);
+}
+
+TEST_F(RaftNodeTest, RecoveryAppliesTheEntriesThatWereNeverCommitted) {
+  for (size_t i = 0; i < 3; ++i) start(i);
+  const size_t leader = wait_for_leader();
+  propose_all(leader, 0, 5);
+  ASSERT_TRUE(all_running_applied(commands(0, 5)));
+
+  // Both followers die: the leader appends, but can no longer commit.
+  const uint64_t durable_before = members_[leader].node->stats().storage.entries;
+  stop((leader + 1) % 3);
+  stop((leader + 2) % 3);
+  for (int i = 5; i < 10; ++i) {
+    members_[leader].node->propose("cmd-" + std::to_string(i), [](Result<Index>) {});
+  }
+  ASSERT_EQ(members_[leader].node->role(), Role::leader);
+  ASSERT_TRUE(run_until([&] { return members_[leader].node->stats().storage.entries >= durable_before + 5; }))
+      << "the leader never made its own copies durable";
+  EXPECT_EQ(members_[leader].state_machine->commands, commands(0, 5)) << "committed without a quorum";
+  stop(leader);
+
+  write_peers_file(leader, peers_json_of({leader}));
+  start(leader);
+  EXPECT_EQ(members_[leader].state_machine->commands, commands(0, 10));
+  EXPECT_EQ(log_lines_with("were not known to be committed"), 1u);
+  ASSERT_TRUE(becomes_leader(leader));
+  propose_all(leader, 10, 5);
+  EXPECT_EQ(members_[leader].state_machine->commands, commands(0, 15));
+}
+
+TEST_F(RaftNodeTest, RecoveryOnTopOfSnapshotsKeepsTheirState) {
+  snapshot_threshold_ = 16;
+  trailing_entries_ = 4;
+  for (size_t i = 0; i < 3; ++i) start(i);
+  const size_t leader = wait_for_leader();
+  for (int batch = 0; batch < 5; ++batch) propose_all(leader, batch * 10, 10);
+  ASSERT_TRUE(all_running_applied(commands(0, 50)));
+  ASSERT_GE(members_[leader].node->stats().snapshots_taken, 1u);
+  for (size_t i = 0; i < 3; ++i) stop(i);
+
+  write_peers_file(leader, peers_json_of({leader}));
+  start(leader);
+  EXPECT_EQ(members_[leader].state_machine->commands, commands(0, 50));
+  ASSERT_TRUE(becomes_leader(leader));
+  propose_all(leader, 50, 20);  // past another snapshot
+  stop(leader);
+  start(leader);
+  EXPECT_TRUE(all_running_applied(commands(0, 70)));
+}
+
+TEST_F(RaftNodeTest, ABadPeersJsonIsRefusedWithItsProblemAndNothingOnDiskChanges) {
+  for (size_t i = 0; i < 3; ++i) start(i);
+  const size_t leader = wait_for_leader();
+  propose_all(leader, 0, 5);
+  ASSERT_TRUE(all_running_applied(commands(0, 5)));
+  for (size_t i = 0; i < 3; ++i) stop(i);
+
+  const std::pair<std::string, std::string> bad_files[] = {
+      {"[{\"id\": \"1\", \"address\": ", "not valid JSON"},
+      {"[\"127.0.0.1:8300\"]", "raft protocol 2 format"},
+      {"[{\"id\": \"1\"}]", "server 1 of the list: no \"address\""},
+      {"[{\"id\": \"web-1\", \"address\": \"127.0.0.1:8300\"}]", "id \"web-1\" is not a Raft server number"},
+  };
+  for (const auto& [text, problem] : bad_files) {
+    write_peers_file(0, text);
+    const std::map<std::string, std::string> before = files_of(0);
+    Status status = try_start(0);
+    ASSERT_FALSE(status.is_ok()) << text;
+    EXPECT_NE(status.message().find(peers_path(0)), std::string::npos) << status.message();
+    EXPECT_NE(status.message().find(problem), std::string::npos) << status.message();
+    EXPECT_TRUE(files_of(0) == before) << "the refused start changed files under " << members_[0].dir;
+  }
+  EXPECT_EQ(log_lines_with("recovered the Raft configuration"), 0u);
+
+  // Mended, the same file is accepted.
+  write_peers_file(0, peers_json_of({0}));
+  start(0);
+  EXPECT_EQ(members_[0].state_machine->commands, commands(0, 5));
+  ASSERT_TRUE(becomes_leader(0));
+}
+
+TEST_F(RaftNodeTest, AServerWithoutDataRefusesToRecoverFromPeersJson) {
+  std::filesystem::create_directories(members_[0].dir);
+  write_peers_file(0, peers_json_of({0}));
+  Status status = try_start(0);
+  ASSERT_FALSE(status.is_ok());
+  EXPECT_NE(status.message().find("holds no Raft log or snapshot"), std::string::npos) << status.message();
+  EXPECT_EQ(files_of(0).size(), 1u) << "the refused start created files beside peers.json";
+  EXPECT_TRUE(std::filesystem::exists(peers_path(0)));
+  EXPECT_EQ(std::distance(std::filesystem::directory_iterator(members_[0].dir), std::filesystem::directory_iterator()), 1)
+      << "the refused start created directories beside peers.json";
 }
 
 }  // namespace
