@@ -6,7 +6,7 @@
 #   bash bench/cluster_scale.sh                 (about 3 minutes after the build)
 #   bash bench/cluster_scale.sh --nodes 500     (a quick look)
 #
-# Steps: build Release `roster` (scripts/release_build.sh, ccache) -> bench/cluster_scale.py:
+# Steps: build Release `roster-agent` (scripts/release_build.sh, ccache) -> bench/cluster_scale.py:
 # 3 servers + 2 client agents (tests/clients/roster_cluster.py); the registrations from
 # bench/roster_loadgen.py --op register through client agent 1; time until the leader and
 # then every server hold them all (counted exactly); blocking watchers through client agent
@@ -22,7 +22,7 @@ cd "$root"
 build="${BUILD_DIR:-build/release-bench}"
 if [[ -z "${SKIP_BUILD:-}" ]]; then
   CCACHE_DIR="${CCACHE_DIR:-$HOME/.cache/roster-ccache}" CCACHE_BASEDIR="$root" CCACHE_NOHASHDIR=1 \
-    bash scripts/release_build.sh "$build" roster
+    bash scripts/release_build.sh "$build" roster-agent
 fi
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
@@ -32,6 +32,6 @@ pid=
 cleanup() { [[ -n "$pid" ]] && kill -TERM "$pid" 2>/dev/null && wait "$pid" 2>/dev/null; exit 130; }
 trap cleanup INT TERM
 command="bash bench/cluster_scale.sh${*:+ $*}"
-/usr/bin/python3 bench/cluster_scale.py --roster-bin "$build/agent/roster" --command "$command" "$@" &
+/usr/bin/python3 bench/cluster_scale.py --roster-bin "$build/agent/roster-agent" --command "$command" "$@" &
 pid=$!
 wait "$pid"
