@@ -33,6 +33,16 @@ def rss_kib(pid):
     return None
 
 
+def cpu_seconds(pid):
+    """User + system CPU time of a process so far, from /proc/<pid>/stat."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except OSError:
+        return None
+
+
 def commit_label():
     """The short commit of the checkout, with "+dirty" when tracked files differ from it."""
     commit = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], capture_output=True,

@@ -44,7 +44,7 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "clients"))
 sys.dont_write_bytecode = True
 from roster_cluster import RosterCluster  # noqa: E402
 from roster_process import wait_for  # noqa: E402
-from bench_common import CPUS, log, loadavg, rss_kib, run_env, run_json  # noqa: E402
+from bench_common import CPUS, cpu_seconds, log, loadavg, rss_kib, run_env, run_json  # noqa: E402
 from roster_loadgen import register_body  # noqa: E402
 
 PY = sys.executable
@@ -218,13 +218,16 @@ def bench(a, results):
                "--op", "register", "--clients", str(a.clients), "--procs", str(min(a.clients, CPUS)),
                "--total", str(total), "--services-per-node", str(a.services_per_node),
                "--max-duration", str(a.load_max)]
+        cpu0 = {s.node: cpu_seconds(s.process.pid) for s in cluster.agents}
         load = r["load"] = run_json(cmd, timeout=a.load_max + 60)
+        r["load_cpu_s"] = {s.node: round(cpu_seconds(s.process.pid) - cpu0[s.node], 2) for s in cluster.agents}
         if "error" in load:
             raise RuntimeError(f"load generator: {load['error']}")
         log(f"  {load['ops']} acknowledged, {load['errors']} errors in {load['secs']:.1f} s "
             f"({load['ops_per_s']:.0f}/s; p50 {load['p50_ms']:.1f}, p99 {load['p99_ms']:.1f} ms)"
             + (f"; first error {load.get('first_err', '')[:120]!r}" if load["errors"] else ""))
         r["acked_all_s"] = load["wall_end"] - load["wall_start"]
+        log(f"  CPU seconds during the load: {r['load_cpu_s']}")
 
         leader = cluster.wait_for_leader(timeout=30)
         via = Http(cluster.clients[1].address)
@@ -318,6 +321,8 @@ def report(results, a):
          f"{fmt(wb.get('write_p50_ms'))} / {fmt(ws.get('write_p50_ms'))}"),
         ("server RSS idle → after the load, MiB",
          ", ".join(f"{mib(r['rss_idle_kib'].get(s))} → {mib(r.get('rss_after_load_kib', {}).get(s))}" for s in servers)),
+        ("CPU seconds used during the load, per process",
+         ", ".join(f"{n.replace('cs-', '')} {v}" for n, v in r.get("load_cpu_s", {}).items())),
         ("client agent RSS idle → after the load, MiB",
          ", ".join(f"{mib(r['rss_idle_kib'].get(c))} → {mib(r.get('rss_after_load_kib', {}).get(c))}" for c in clients)),
         ("after a leadership transfer and the new leader's reconcile: simulated nodes kept, reaped lines",
