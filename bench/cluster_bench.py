@@ -40,24 +40,15 @@ if not os.path.isdir(ANCHOR):
 sys.path.insert(0, ANCHOR)
 sys.path.insert(0, os.path.join(ROOT, "tests", "clients"))
 sys.dont_write_bytecode = True
-from cluster import Cluster, rss_kib  # noqa: E402  (the etcd anchor)
+from cluster import Cluster  # noqa: E402  (the etcd anchor)
 from run_all import failover_once as etcd_failover_once  # noqa: E402
 from run_all import fsync_probe  # noqa: E402
 from roster_cluster import RosterCluster  # noqa: E402
 import roster_process  # noqa: E402
+from bench_common import CPUS, commit_label, log, loadavg, rss_kib, run_json  # noqa: E402
 
 GOLOAD = os.environ.get("GOLOAD", "/tmp/etcd-anchor-goload/goload")
 PY = sys.executable
-CPUS = os.cpu_count() or 1
-
-
-def log(msg):
-    print(msg, flush=True)
-
-
-def loadavg():
-    with open("/proc/loadavg") as f:
-        return f.read().split()[:3]
 
 
 def free_tcp_port(taken):
@@ -68,29 +59,6 @@ def free_tcp_port(taken):
         if port not in taken:
             taken.add(port)
             return port
-
-
-def run_json(cmd, timeout):
-    """Runs a load generator in its own process group; on timeout the whole group (its worker
-    processes too) is killed by that group's id, which is the PID we started."""
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True)
-    try:
-        out, err = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.communicate()
-        return {"error": f"timed out after {timeout} s"}
-    except BaseException:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
-        raise
-    if proc.returncode != 0:
-        return {"error": err.strip()[-500:] or f"rc={proc.returncode}"}
-    try:
-        return json.loads(out.strip().splitlines()[-1])
-    except Exception as e:  # noqa: BLE001
-        return {"error": f"parse: {e}: {out[-300:]}"}
 
 
 def procs_for(clients):
@@ -499,13 +467,9 @@ def main():
         raise SystemExit(128 + signum)
     signal.signal(signal.SIGTERM, on_term)
 
-    commit = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], capture_output=True,
-                            text=True).stdout.strip() or "?"
-    dirty = subprocess.run(["git", "-C", ROOT, "status", "--porcelain", "--untracked-files=no"],
-                           capture_output=True, text=True).stdout.strip()
     df = subprocess.run(["df", "-T", scratch], capture_output=True, text=True).stdout.splitlines()[-1].split()
     env = {"date": subprocess.run(["date", "-u"], capture_output=True, text=True).stdout.strip(),
-           "command": a.command, "commit": commit + ("+dirty" if dirty else ""), "cpus": CPUS,
+           "command": a.command, "commit": commit_label(), "cpus": CPUS,
            "kernel": platform.release(), "loadavg_start": open("/proc/loadavg").read().split()[:3],
            "etcd": subprocess.run(["/usr/bin/etcd", "--version"], capture_output=True, text=True).stdout.split("\n")[0],
            "scratch": scratch, "data_fs": f"{df[0]} {df[1]}", "fsync": fsync_probe(scratch),

@@ -141,7 +141,11 @@ Status StateStore::apply_command(Index index, int64_t time_ns, const RegisterNod
       return Status::conflict("node name " + name + " is already registered with ID " + existing->id +
                               "; a cloned image must not carry another node's ID");
     }
-    if (!command.node.id.empty()) {
+    // No two nodes hold one ID, so a node that already holds this one needs
+    // no search. find_node_by_id walks every node: done for every
+    // registration it made 50,000 registrations of 5,000 nodes 50x slower.
+    const bool holds_the_id = existing != nullptr && existing->id == command.node.id;
+    if (!command.node.id.empty() && !holds_the_id) {
       const Node* holder = find_node_by_id(command.node.id);
       if (holder != nullptr && holder->name != name) {
         return Status::conflict("node ID " + command.node.id + " is already registered to node " +

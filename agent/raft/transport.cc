@@ -501,6 +501,10 @@ struct Transport::Impl : std::enable_shared_from_this<Impl> {
     }
     ++stats.accepted;
     ++inbound_per_ip[ip];
+    // Replies go out on this socket, often two in a row (a woken blocking
+    // query's answer, then a write's acknowledgement): with Nagle on, the
+    // second waits for the peer's delayed ACK, 40 ms on Linux.
+    socket.set_option(tcp::no_delay(true), error);
     auto connection = std::make_shared<Inbound>(std::move(socket), options.cluster_id, options.max_frame_bytes,
                                                 static_cast<bool>(options.rpc_handler));
     connection->peer = peer;

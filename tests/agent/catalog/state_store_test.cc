@@ -151,6 +151,24 @@ TEST_F(StateStoreTest, DuplicateNodeNameOrIdIsAConflict) {
   EXPECT_EQ(store_.find_node("web-1")->address, "10.0.0.9");
 }
 
+// A node that already holds its ID skips the search for another holder (an
+// agent re-registers its node with every service); the search still runs
+// whenever the ID would be new to the node.
+TEST_F(StateStoreTest, ReRegisteringWithItsOwnIdSucceedsAndTakingAnotherStillConflicts) {
+  must(node_command("web-1", "10.0.0.1", "aaaa"));
+  must(node_command("web-2", "10.0.0.2", "bbbb"));
+  RegisterNode again = node_command("web-1", "10.0.0.1", "aaaa");
+  again.service = make_service("api", 9090, {});
+  must(again);
+  EXPECT_EQ(store_.node_services("web-1").value.size(), 1u);
+  expect_rejected(node_command("web-4", "10.0.0.4", "aaaa"), StatusCode::conflict,
+                  "node ID aaaa is already registered to node web-1");
+  must(node_command("web-3", "10.0.0.3"));  // no ID yet
+  expect_rejected(node_command("web-3", "10.0.0.3", "bbbb"), StatusCode::conflict, "web-2");
+  must(node_command("web-3", "10.0.0.3", "cccc"));
+  EXPECT_EQ(store_.find_node_by_id("cccc"), store_.find_node("web-3"));
+}
+
 TEST_F(StateStoreTest, InvalidRegistrationsChangeNothing) {
   must(node_command("n1"));
   RegisterNode unknown_service = node_command("n2");
