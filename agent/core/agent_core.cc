@@ -154,6 +154,7 @@ Status AgentCore::start() {
     if (status.is_ok()) {
       spdlog::info("node {} ({}) registered in datacenter {}", options_.identity.name, options_.identity.id,
                    options_.identity.datacenter);
+      note_registered();
     } else {
       spdlog::warn("registering node {}: {}; anti-entropy retries", options_.identity.name, status.to_string());
       if (!stopped_) schedule_anti_entropy();
@@ -165,6 +166,14 @@ Status AgentCore::start() {
   return Status::ok();
 }
 
+void AgentCore::note_registered() {
+  if (registered_) return;
+  registered_ = true;
+  std::vector<std::function<void()>> waiting;
+  waiting.swap(after_registered_);
+  for (auto& work : waiting) work();
+}
+
 void AgentCore::stop() {
   if (stopped_) return;
   stopped_ = true;
@@ -173,13 +182,29 @@ void AgentCore::stop() {
 }
 
 void AgentCore::write_then(catalog::CommandBody body, StatusDone done) {
+  if (!registered_ && !stopped_) {
+    after_registered_.push_back([this, body = std::move(body), done = std::move(done)]() mutable {
+      write_then(std::move(body), std::move(done));
+    });
+    return;
+  }
   catalog_->write(std::move(body), [done = std::move(done)](Result<catalog::Index> result) {
     if (done) done(result.is_ok() ? Status::ok() : result.status());
   });
 }
 
-// One after another, in order: a service registration must follow the node's.
 void AgentCore::write_all(std::vector<catalog::CommandBody> bodies, StatusDone done) {
+  if (!registered_ && !stopped_) {
+    after_registered_.push_back([this, bodies = std::move(bodies), done = std::move(done)]() mutable {
+      write_all(std::move(bodies), std::move(done));
+    });
+    return;
+  }
+  write_in_order(std::move(bodies), std::move(done));
+}
+
+// One after another, in order: a service registration must follow the node's.
+void AgentCore::write_in_order(std::vector<catalog::CommandBody> bodies, StatusDone done) {
   if (bodies.empty()) {
     if (done) done(Status::ok());
     return;
@@ -386,7 +411,7 @@ void AgentCore::sync_to_catalog(StatusDone done) {
       return;
     }
     sync_writes_ += commands.size();
-    write_all(std::move(commands), std::move(done));
+    write_in_order(std::move(commands), std::move(done));
   });
 }
 
@@ -407,6 +432,7 @@ void AgentCore::schedule_anti_entropy() {
       if (alive.expired()) return;
       sync_running_ = false;
       last_sync_failed_ = !status.is_ok();
+      if (status.is_ok()) note_registered();
       if (!status.is_ok()) {
         spdlog::warn("anti-entropy sync failed: {}", status.to_string());
         schedule_anti_entropy();  // sooner than the full interval armed below

@@ -179,6 +179,8 @@ class AgentCore {
  private:
   void write_then(catalog::CommandBody body, StatusDone done);
   void write_all(std::vector<catalog::CommandBody> bodies, StatusDone done);
+  // write_all() without waiting for registered_: the sync that registers.
+  void write_in_order(std::vector<catalog::CommandBody> bodies, StatusDone done);
   std::vector<catalog::CommandBody> sync_commands(const NodeRecord& record) const;
   void set_maintenance_check(const std::string& check_id, const std::string& service_id, bool enable,
                              const std::string& notes, StatusDone done);
@@ -204,6 +206,13 @@ class AgentCore {
   bool stopped_ = false;
   bool sync_running_ = false;
   bool last_sync_failed_ = false;
+  // Whether a sync has put this node in the catalog since start(). Services,
+  // checks and tags are written with skip_node_update, so write_then() and
+  // write_all() hold them in after_registered_ until then: with a cluster,
+  // the first sync finishes only once there is a leader.
+  bool registered_ = false;
+  std::vector<std::function<void()>> after_registered_;
+  void note_registered();
   uint64_t syncs_in_sync_ = 0;
   uint64_t sync_writes_ = 0;
   uint64_t own_node_listener_ = 0;

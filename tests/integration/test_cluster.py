@@ -521,8 +521,9 @@ class ClusterTest(unittest.TestCase):
             self.cluster.start_agent(server)
         self.cluster.wait_for_leader(timeout=60)
         after = wait_for(lambda: same_snapshot(self.cluster.servers), 30, "every server to hold the same snapshot")
-        self.assertEqual(describe_snapshot(after), describe_snapshot(before))
-        self.assertEqual(after["digest"], before["digest"], "the catalog changed across a restart of every server")
+        self.assertEqual(after["digest"], before["digest"], "the catalog changed across a restart of every server: "
+                         "%s -> %s; written since: %s" % (describe_snapshot(before), describe_snapshot(after),
+                                                         changed_since(self.cluster.servers[0], before["index"])))
         sys.stderr.write("\n  snapshot at index %d, %d bytes, sha256 %s, identical before and after\n" % (
             after["index"], after["size"], after["digest"][:16]))
 
@@ -553,6 +554,20 @@ def same_snapshot(servers):
     body = seen[0]
     return {"digest": hashlib.sha256(body).hexdigest(), "size": len(body),
             "index": int.from_bytes(body[len(b"ROSTERSNAP1"):len(b"ROSTERSNAP1") + 8], "little"), "body": body}
+
+
+def changed_since(server, index):
+    """What the catalog shows as written after `index`: to explain a differing snapshot."""
+    changed = []
+    for path in ("/v1/catalog/nodes?stale", "/v1/health/state/any?stale", "/v1/kv/?recurse&stale",
+                 "/v1/session/list?stale"):
+        status, _, body = server.request("GET", path, timeout=20)
+        if status != 200:
+            continue
+        for entry in json.loads(body) or []:
+            if max(entry.get("ModifyIndex", 0), entry.get("CreateIndex", 0)) > index:
+                changed.append("%s %s" % (path.split("?")[0], json.dumps(entry, sort_keys=True)[:300]))
+    return changed or "nothing the API lists (a deletion, or a table index)"
 
 
 def describe_snapshot(snapshot):

@@ -59,6 +59,29 @@ TEST_F(AgentCoreTest, AServiceIsTheAgentsOnlyOnceTheCatalogHasIt) {
   EXPECT_EQ(core_->store().node_services("node-1").value.size(), 1u);
 }
 
+// A server that has just started has no leader yet, so its first sync (the
+// node's registration) can finish after a service is registered through the
+// API or the config file. The service, written with skip_node_update, would
+// be refused as "node is not registered": it waits for the node instead.
+class AgentCoreBeforeRegistrationTest : public AgentCoreTest {
+ protected:
+  void SetUp() override { ASSERT_TRUE(core_->start().is_ok()); }  // the first sync is still held
+};
+
+TEST_F(AgentCoreBeforeRegistrationTest, AServiceWaitsUntilTheNodeIsInTheCatalog) {
+  const size_t sync_writes = catalog_->held();
+  ASSERT_GT(sync_writes, 0u);
+  std::optional<Status> outcome;
+  core_->register_service(web(), [&](Status status) { outcome = status; });
+  EXPECT_EQ(catalog_->held(), sync_writes) << "the service was written before its node";
+  for (size_t i = 0; i < sync_writes; ++i) catalog_->release();
+  ASSERT_EQ(catalog_->held(), 1u) << "the service's registration follows the node's";
+  catalog_->release();
+  ASSERT_TRUE(outcome.has_value());
+  EXPECT_TRUE(outcome->is_ok()) << outcome->to_string();
+  EXPECT_EQ(core_->store().node_services("node-1").value.size(), 1u);
+}
+
 TEST_F(AgentCoreTest, ARefusedRegistrationLeavesTheAgentAsItWas) {
   std::optional<Status> outcome;
   core_->register_service(web(), [&](Status status) { outcome = status; });
