@@ -77,6 +77,7 @@ const char* status_name(MemberStatus status) {
 
 std::vector<ReconcileStep> plan_gossip_reconcile(const catalog::StateStore& store,
                                                  const std::vector<MemberInfo>& members,
+                                                 const std::set<std::string>& reapable,
                                                  const std::string& local_node, const std::string& datacenter) {
   std::vector<ReconcileStep> steps;
   std::map<std::string, const MemberInfo*> by_name;
@@ -113,7 +114,7 @@ std::vector<ReconcileStep> plan_gossip_reconcile(const catalog::StateStore& stor
   // (they carry serfHealth) are taken out.
   for (const auto& [name, node] : store.snapshot().nodes) {
     if (name == local_node || by_name.count(name) != 0) continue;
-    if (store.find_check(name, kSerfHealthCheckId) == nullptr) continue;
+    if (store.find_check(name, kSerfHealthCheckId) == nullptr || reapable.count(name) == 0) continue;
     steps.push_back({name, "deregister (member reaped)", catalog::DeregisterNode{name, "", ""}});
   }
   return steps;
@@ -134,6 +135,7 @@ GossipReconciler::~GossipReconciler() { stop(); }
 void GossipReconciler::start() {
   if (running_) return;
   running_ = true;
+  unknown_since_.clear();  // the grace counts from what this leadership has seen
   spdlog::info("leader: reconciling the gossip pool into the catalog");
   reconcile();
   watch_members();
@@ -168,6 +170,25 @@ void GossipReconciler::arm_periodic() {
   });
 }
 
+// The catalog's gossip nodes that no member names and that have been unknown
+// to this reconciler for reap_grace; notes when each was first seen so.
+std::set<std::string> GossipReconciler::reapable(const std::vector<MemberInfo>& members) {
+  const auto now = core_.clock().now();
+  std::set<std::string> named;
+  for (const MemberInfo& member : members) named.insert(member.name);
+  std::set<std::string> out;
+  std::map<std::string, std::chrono::steady_clock::time_point> still_unknown;
+  for (const auto& [name, node] : core_.store().snapshot().nodes) {
+    if (named.count(name) != 0 || core_.store().find_check(name, kSerfHealthCheckId) == nullptr) continue;
+    auto since = unknown_since_.find(name);
+    const auto first_seen = since == unknown_since_.end() ? now : since->second;
+    still_unknown.emplace(name, first_seen);
+    if (now - first_seen >= options_.reap_grace) out.insert(name);
+  }
+  unknown_since_ = std::move(still_unknown);
+  return out;
+}
+
 // The writes of one pass go out together; a pass asked for while they are
 // still in flight runs when they are all done, planned against the catalog
 // they produced, so no step is proposed twice. With -dev's catalog the
@@ -180,8 +201,9 @@ ReconcileOutcome GossipReconciler::reconcile() {
   }
   const NodeIdentity& identity = core_.identity();
   if (core_.catalog().replica() == nullptr) return *outcome;
+  const std::vector<MemberInfo> members = membership_.members();
   std::vector<ReconcileStep> steps =
-      plan_gossip_reconcile(core_.store(), membership_.members(), identity.name, identity.datacenter);
+      plan_gossip_reconcile(core_.store(), members, reapable(members), identity.name, identity.datacenter);
   in_flight_ += steps.size();
   for (ReconcileStep& step : steps) {
     core_.catalog().write(std::move(step.command), [this, outcome, node = step.node, what = step.what,

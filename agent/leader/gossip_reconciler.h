@@ -14,8 +14,12 @@
 // - left: the node is deregistered with its services and checks;
 // - leaving: left as it is until the member has left.
 // A catalog node with a `serfHealth` check that is no longer a member at all
-// (reaped) is deregistered too; nodes registered through the catalog API
-// without `serfHealth` are not the reconciler's.
+// (reaped) is deregistered too, once this leader has not known it as a
+// member for `reap_grace`: a leader elected just after every server
+// restarted has not heard yet of the members that come back (Consul's Serf
+// remembers them in its snapshot), and must not deregister them and their
+// services and operator tags in the meantime. Nodes registered through the
+// catalog API without `serfHealth` are not the reconciler's.
 //
 // Nothing is written for a node that is already as gossip says: an in-sync
 // reconcile submits no command, so the catalog's index does not move and no
@@ -34,6 +38,7 @@
 // REQUIRES: `io`, `core` and `membership` outlive the reconciler.
 
 #include <chrono>
+#include <map>
 #include <memory>
 #include <set>
 #include <string>
@@ -66,14 +71,19 @@ struct ReconcileStep {
 
 // The writes that bring `store` in line with `members`, in node-name order
 // (members first, then reaped nodes): pure, no I/O. `local_node` (this
-// agent) is skipped; `datacenter` is written on new nodes. Empty when the
+// agent) is skipped; `datacenter` is written on new nodes. Of the nodes no
+// member names, only those in `reapable` are deregistered. Empty when the
 // catalog already agrees.
 std::vector<ReconcileStep> plan_gossip_reconcile(const catalog::StateStore& store,
                                                  const std::vector<MemberInfo>& members,
+                                                 const std::set<std::string>& reapable,
                                                  const std::string& local_node, const std::string& datacenter);
 
 struct GossipReconcilerOptions {
   std::chrono::nanoseconds interval{std::chrono::seconds(60)};  // Consul's reconcile interval
+  // How long a node gossip does not know must stay unknown to this leader
+  // before it is deregistered as reaped.
+  std::chrono::nanoseconds reap_grace{std::chrono::seconds(60)};
 };
 
 struct ReconcileOutcome {
@@ -101,6 +111,7 @@ class GossipReconciler {
 
  private:
   void watch_members();
+  std::set<std::string> reapable(const std::vector<MemberInfo>& members);
   void arm_periodic();
 
   AgentCore& core_;
@@ -113,6 +124,9 @@ class GossipReconciler {
   // Refusals already logged, so a standing conflict (a node name registered
   // with another ID) is reported once, not every pass.
   std::set<std::string> reported_;
+  // Catalog nodes with serfHealth that no member names: since when this
+  // reconciler has seen them so (see reap_grace).
+  std::map<std::string, std::chrono::steady_clock::time_point> unknown_since_;
   size_t in_flight_ = 0;  // writes of the last pass not yet answered
   bool rerun_ = false;    // a pass was asked for while they were in flight
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);

@@ -100,7 +100,12 @@ class AgentProcessTest(unittest.TestCase):
                             config_files=[self.config_path],
                             extra_args=["-server", "-bootstrap", "-server-port", "0", "-bind", "127.0.0.1"])
         self.addCleanup(agent.stop)
-        return agent.start()
+        agent.start()
+        # The config file's services are the agent's once the catalog has them, which
+        # follows the node's own registration, once the cluster has elected its leader.
+        wait_for(lambda: "echo-1" in agent.get_json("/v1/agent/services"), 15,
+                 "the config file's service to be registered")
+        return agent
 
     # ---- helpers reading the API ----
 
