@@ -6,6 +6,7 @@ import os
 import platform
 import signal
 import subprocess
+import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -80,3 +81,21 @@ def run_json(cmd, timeout):
         return json.loads(out.strip().splitlines()[-1])
     except Exception as e:  # noqa: BLE001
         return {"error": f"parse: {e}: {out[-300:]}"}
+
+
+def write_results(name, results, make_report):
+    """Writes bench/results/<name>-<UTC time>.json and .md and prints the report.
+    make_report(results) returns the Markdown; if it fails, the raw JSON is still written."""
+    resdir = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
+    os.makedirs(resdir, exist_ok=True)
+    ts = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
+    try:
+        md = make_report(results)
+    except Exception as e:  # noqa: BLE001  (a partial run still leaves its raw JSON)
+        md = f"report failed: {e!r}"
+    with open(os.path.join(resdir, f"{name}-{ts}.json"), "w") as f:
+        json.dump(results, f, indent=1, default=str)
+    with open(os.path.join(resdir, f"{name}-{ts}.md"), "w") as f:
+        f.write(md + "\n")
+    print(md)
+    print(f"\nwritten: bench/results/{name}-{ts}.md and .json")

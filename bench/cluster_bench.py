@@ -19,7 +19,6 @@ Every process is started here and killed by its PID on exit (try/finally, SIGTER
 Writes bench/results/cluster-<ts>.md and .json.
 """
 import argparse
-import json
 import os
 import platform
 import shutil
@@ -45,7 +44,7 @@ from run_all import failover_once as etcd_failover_once  # noqa: E402
 from run_all import fsync_probe  # noqa: E402
 from roster_cluster import RosterCluster  # noqa: E402
 import roster_process  # noqa: E402
-from bench_common import CPUS, commit_label, log, loadavg, rss_kib, run_json  # noqa: E402
+from bench_common import CPUS, commit_label, log, loadavg, rss_kib, run_json, write_results  # noqa: E402
 
 GOLOAD = os.environ.get("GOLOAD", "/tmp/etcd-anchor-goload/goload")
 PY = sys.executable
@@ -493,21 +492,14 @@ def main():
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
         env["loadavg_end"] = open("/proc/loadavg").read().split()[:3]
-        resdir = os.path.join(HERE, "results")
-        os.makedirs(resdir, exist_ok=True)
-        ts = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
-        try:
+
+        def make_report(results):
             md, rows, targets = report(results, a)
             results["table"] = rows
             results["targets"] = targets
-        except Exception as e:  # noqa: BLE001  (a partial run still leaves its raw JSON)
-            md = f"report failed: {e!r}"
-        with open(os.path.join(resdir, f"cluster-{ts}.json"), "w") as f:
-            json.dump(results, f, indent=1, default=str)
-        with open(os.path.join(resdir, f"cluster-{ts}.md"), "w") as f:
-            f.write(md + "\n")
-        print(md)
-        print(f"\nwritten: bench/results/cluster-{ts}.md and .json")
+            return md
+
+        write_results("cluster", results, make_report)
 
 
 if __name__ == "__main__":

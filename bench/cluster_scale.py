@@ -44,7 +44,7 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "clients"))
 sys.dont_write_bytecode = True
 from roster_cluster import RosterCluster  # noqa: E402
 from roster_process import wait_for  # noqa: E402
-from bench_common import CPUS, cpu_seconds, log, loadavg, rss_kib, run_env, run_json  # noqa: E402
+from bench_common import CPUS, cpu_seconds, log, loadavg, rss_kib, run_env, run_json, write_results  # noqa: E402
 from roster_loadgen import register_body  # noqa: E402
 
 PY = sys.executable
@@ -367,20 +367,13 @@ def main():
         if not a.keep:
             shutil.rmtree(a.scratch, ignore_errors=True)
         env["loadavg_end"] = loadavg()
-        resdir = os.path.join(HERE, "results")
-        os.makedirs(resdir, exist_ok=True)
-        ts = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
-        try:
+
+        def make_report(results):
             md, rows = report(results, a)
             results["table"] = rows
-        except Exception as e:  # noqa: BLE001  (a partial run still leaves its raw JSON)
-            md = f"report failed: {e!r}"
-        with open(os.path.join(resdir, f"scale-{ts}.json"), "w") as f:
-            json.dump(results, f, indent=1, default=str)
-        with open(os.path.join(resdir, f"scale-{ts}.md"), "w") as f:
-            f.write(md + "\n")
-        print(md)
-        print(f"\nwritten: bench/results/scale-{ts}.md and .json")
+            return md
+
+        write_results("scale", results, make_report)
 
 
 if __name__ == "__main__":
