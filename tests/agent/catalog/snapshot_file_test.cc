@@ -4,6 +4,7 @@
 
 #include "agent/catalog/codec.h"
 #include "agent/catalog/state_store.h"
+#include "tests/fakes/same_contents.h"
 
 namespace roster::catalog {
 namespace {
@@ -33,17 +34,7 @@ StoreData sample_data() {
   return store.snapshot();
 }
 
-// What a restore must reproduce: the records, not the index bookkeeping
-// (RestoreCatalog re-stamps that at the index it is applied at).
-void expect_same_contents(const StoreData& a, const StoreData& b) {
-  EXPECT_EQ(a.nodes, b.nodes);
-  EXPECT_EQ(a.services, b.services);
-  EXPECT_EQ(a.checks, b.checks);
-  EXPECT_EQ(a.kvs, b.kvs);
-  EXPECT_EQ(a.kv_tombstones, b.kv_tombstones);
-  EXPECT_EQ(a.kv_lock_delays, b.kv_lock_delays);
-  EXPECT_EQ(a.sessions, b.sessions);
-}
+using testing::expect_same_contents;
 
 TEST(SnapshotFileTest, RoundTripsExactly) {
   const StoreData data = sample_data();

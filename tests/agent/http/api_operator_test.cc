@@ -19,6 +19,7 @@
 #include "common/env.h"
 #include "tests/agent/http/api_calls.h"
 #include "tests/fakes/write_now.h"
+#include "tests/fakes/same_contents.h"
 
 namespace roster::http {
 namespace {
@@ -33,17 +34,7 @@ agent::CoreOptions core_options() {
   return options;
 }
 
-// The records a restore must reproduce; RestoreCatalog re-stamps the index
-// bookkeeping at the index the restore is applied at.
-void expect_same_contents(const catalog::StoreData& a, const catalog::StoreData& b) {
-  EXPECT_EQ(a.nodes, b.nodes);
-  EXPECT_EQ(a.services, b.services);
-  EXPECT_EQ(a.checks, b.checks);
-  EXPECT_EQ(a.kvs, b.kvs);
-  EXPECT_EQ(a.kv_tombstones, b.kv_tombstones);
-  EXPECT_EQ(a.kv_lock_delays, b.kv_lock_delays);
-  EXPECT_EQ(a.sessions, b.sessions);
-}
+using catalog::testing::expect_same_contents;
 
 // Calls the API and, while the request is parked on a write, runs `io` until
 // it is answered (or `deadline` passes: then the test fails).
